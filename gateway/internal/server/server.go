@@ -1,0 +1,198 @@
+// Package server is the REST gateway: grpc-gateway routes for every service,
+// the OpenAPI document, and /healthz that reflects the backends.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/breachline/breachline/gateway/openapi"
+	classificationv1 "github.com/breachline/breachline/pkg/gen/breachline/classification/v1"
+	dispatchv1 "github.com/breachline/breachline/pkg/gen/breachline/dispatch/v1"
+	intakev1 "github.com/breachline/breachline/pkg/gen/breachline/intake/v1"
+	registryv1 "github.com/breachline/breachline/pkg/gen/breachline/registry/v1"
+	"github.com/breachline/breachline/pkg/grpcx"
+)
+
+// Backends are the client connections to the services behind the gateway.
+type Backends struct {
+	Intake         grpc.ClientConnInterface
+	Classification grpc.ClientConnInterface
+	Registry       grpc.ClientConnInterface
+	Dispatch       grpc.ClientConnInterface
+}
+
+func (b Backends) named() map[string]grpc.ClientConnInterface {
+	return map[string]grpc.ClientConnInterface{
+		"intake": b.Intake, "classification": b.Classification, "registry": b.Registry, "dispatch": b.Dispatch,
+	}
+}
+
+// Options configure the handler.
+type Options struct {
+	Logger *slog.Logger
+	// MaxBodyBytes bounds a request body; 0 means 1 MiB.
+	MaxBodyBytes int64
+}
+
+// New returns the gateway's HTTP handler.
+func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	maxBody := opts.MaxBodyBytes
+	if maxBody == 0 {
+		maxBody = 1 << 20
+	}
+	gw := runtime.NewServeMux(
+		runtime.WithIncomingHeaderMatcher(headerMatcher),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+	)
+	regs := []error{
+		intakev1.RegisterIntakeServiceHandlerClient(ctx, gw, intakev1.NewIntakeServiceClient(b.Intake)),
+		classificationv1.RegisterClassificationServiceHandlerClient(ctx, gw, classificationv1.NewClassificationServiceClient(b.Classification)),
+		registryv1.RegisterCustomerServiceHandlerClient(ctx, gw, registryv1.NewCustomerServiceClient(b.Registry)),
+		registryv1.RegisterSubprocessorServiceHandlerClient(ctx, gw, registryv1.NewSubprocessorServiceClient(b.Registry)),
+		registryv1.RegisterDataSubjectRequestServiceHandlerClient(ctx, gw, registryv1.NewDataSubjectRequestServiceClient(b.Registry)),
+		dispatchv1.RegisterDispatchServiceHandlerClient(ctx, gw, dispatchv1.NewDispatchServiceClient(b.Dispatch)),
+	}
+	for _, err := range regs {
+		if err != nil {
+			return nil, fmt.Errorf("register gateway handlers: %w", err)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", gw)
+	mux.HandleFunc("GET /healthz", healthz(b))
+	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openapi.Spec)
+	})
+	return withRequestID(logged(logger, limitBody(maxBody, mux))), nil
+}
+
+// headerMatcher forwards the request id and the development subject header
+// to the services as gRPC metadata, besides grpc-gateway's defaults.
+func headerMatcher(key string) (string, bool) {
+	switch strings.ToLower(key) {
+	case grpcx.RequestIDHeader:
+		return grpcx.RequestIDHeader, true
+	case "x-breachline-dev-subject":
+		return "x-breachline-dev-subject", true
+	}
+	return runtime.DefaultHeaderMatcher(key)
+}
+
+// healthz answers 200 when every backend reports SERVING and 503 otherwise,
+// with each backend's state in the body.
+func healthz(b Backends) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		states := map[string]string{}
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for name, conn := range b.named() {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				state := "SERVING"
+				resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+				switch {
+				case err != nil:
+					state = "UNREACHABLE"
+				case resp.GetStatus() != healthpb.HealthCheckResponse_SERVING:
+					state = resp.GetStatus().String()
+				}
+				mu.Lock()
+				states[name] = state
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		code, overall := http.StatusOK, "ok"
+		for _, s := range states {
+			if s != "SERVING" {
+				code, overall = http.StatusServiceUnavailable, "degraded"
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": overall, "backends": states})
+	}
+}
+
+func limitBody(n int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > n {
+			writeError(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument, fmt.Sprintf("request body exceeds %d bytes", n))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, n)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// writeError writes an error in the same shape grpc-gateway uses for
+// statuses, for the few errors the gateway raises itself.
+func writeError(w http.ResponseWriter, httpCode int, code codes.Code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(httpCode)
+	_ = json.NewEncoder(w).Encode(map[string]any{"code": int(code), "message": msg, "details": []any{}})
+}
+
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rid := r.Header.Get(grpcx.RequestIDHeader)
+		if rid == "" || len(rid) > 128 {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			rid = hex.EncodeToString(b[:])
+			r.Header.Set(grpcx.RequestIDHeader, rid)
+		}
+		w.Header().Set("X-Request-Id", rid)
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.code = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func logged(logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		if r.URL.Path == "/healthz" && rec.code == http.StatusOK {
+			return
+		}
+		logger.LogAttrs(r.Context(), slog.LevelInfo, "http",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", rec.code),
+			slog.Duration("duration", time.Since(start)), slog.String("request_id", r.Header.Get(grpcx.RequestIDHeader)))
+	})
+}

@@ -1,0 +1,99 @@
+// Package config loads a service's typed configuration from the environment
+// and validates it before anything starts.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Common is the configuration every service shares. Embed it in a service's
+// Config; set service defaults with envDefault on the embedding struct or by
+// filling the fields before calling Load.
+type Common struct {
+	// ListenAddr is the gRPC listen address, e.g. "127.0.0.1:50051".
+	ListenAddr string `env:"LISTEN_ADDR"`
+	// MongoURI is the MongoDB connection string. Production: a replica set
+	// with w=majority; `make run`: the embedded store.
+	MongoURI string `env:"MONGODB_URI"`
+	// MongoDatabase is the database holding this service's collections.
+	MongoDatabase string `env:"MONGODB_DATABASE"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`
+	// LogFormat is json or text.
+	LogFormat string `env:"LOG_FORMAT" envDefault:"json"`
+	// ShutdownGrace bounds graceful shutdown.
+	ShutdownGrace time.Duration `env:"SHUTDOWN_GRACE" envDefault:"10s"`
+}
+
+// Validate reports every problem with the common settings.
+func (c Common) Validate() error {
+	var errs []error
+	if c.ListenAddr == "" {
+		errs = append(errs, errors.New("LISTEN_ADDR is required"))
+	}
+	if c.MongoURI == "" {
+		errs = append(errs, errors.New("MONGODB_URI is required"))
+	} else if !strings.HasPrefix(c.MongoURI, "mongodb://") && !strings.HasPrefix(c.MongoURI, "mongodb+srv://") {
+		errs = append(errs, errors.New("MONGODB_URI must start with mongodb:// or mongodb+srv://"))
+	}
+	if c.MongoDatabase == "" {
+		errs = append(errs, errors.New("MONGODB_DATABASE is required"))
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("LOG_FORMAT must be json or text, not %q", c.LogFormat))
+	}
+	if c.ShutdownGrace <= 0 {
+		errs = append(errs, errors.New("SHUTDOWN_GRACE must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// Validator is implemented by configs with rules of their own.
+type Validator interface {
+	Validate() error
+}
+
+// Load fills cfg from the environment (over any defaults already in it) and
+// validates it when it implements Validator.
+func Load(cfg any) error {
+	if err := env.Parse(cfg); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if v, ok := cfg.(Validator); ok {
+		if err := v.Validate(); err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+	}
+	return nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error, not %q", s)
+	}
+	return l, nil
+}
+
+// NewLogger returns the service's structured logger on stderr.
+func NewLogger(c Common, service string) *slog.Logger {
+	level, _ := parseLevel(c.LogLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
+	if c.LogFormat == "text" {
+		h = slog.NewTextHandler(os.Stderr, opts)
+	} else {
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	}
+	return slog.New(h).With("service", service)
+}
