@@ -61,7 +61,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	s := &Server{f: f, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
-		f.Run(runCtx)
+		// Run returns when runCtx is cancelled (by Close); its error then
+		// only says so.
+		_ = f.Run(runCtx)
 	}()
 	// MongoDBURI blocks until the listener is bound.
 	_ = f.MongoDBURI()

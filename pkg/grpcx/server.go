@@ -24,9 +24,10 @@ import (
 
 // Options configure a Server.
 type Options struct {
-	// Service names the service in logs, e.g. "intake".
+	// Service names the service, e.g. "intake".
 	Service string
-	// Logger receives one line per RPC and every internal error.
+	// Logger receives one line per RPC and every internal error; it should
+	// already carry the service name (config.NewLogger adds it).
 	Logger *slog.Logger
 	// Authenticator verifies callers; nil means auth.Dev (development only).
 	Authenticator auth.Authenticator
@@ -64,7 +65,6 @@ func NewServer(opts Options) *Server {
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
-	s.logger = s.logger.With("service", opts.Service)
 	if s.authn == nil {
 		s.authn = auth.Dev{}
 	}

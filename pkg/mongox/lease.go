@@ -21,10 +21,17 @@ const (
 	AttemptsField   = "attempts"
 )
 
-// Claim atomically takes the oldest document of coll that matches filter and
-// whose lease (if any) has expired, leasing it to owner until now+leaseFor.
-// It decodes the claimed document (after the update) into out and reports
-// false when nothing was due.
+// Claim takes the oldest document of coll that matches filter and whose
+// lease (if any) has expired, leasing it to owner until now+leaseFor. It
+// decodes the claimed document (after the update) into out and reports false
+// when nothing was due or another claimer won.
+//
+// On MongoDB the findOneAndUpdate alone is atomic. The embedded FerretDB
+// (v1.24) implements findAndModify as read, modify, then an unconditional
+// write, so two claimers racing for one document can both "succeed". Both
+// then hold the same attempts count, so each inserts a fence record
+// "<_id>#<attempts>" into <coll>_leases, whose unique _id lets exactly one of
+// them win on either server. The code path is the same on both.
 func Claim(ctx context.Context, coll *mongo.Collection, filter bson.D, owner string, now time.Time, leaseFor time.Duration, out any) (bool, error) {
 	f := append(bson.D{}, filter...)
 	f = append(f, bson.E{Key: "$or", Value: bson.A{
@@ -41,12 +48,45 @@ func Claim(ctx context.Context, coll *mongo.Collection, filter bson.D, owner str
 	opts := options.FindOneAndUpdate().
 		SetSort(bson.D{{Key: "_id", Value: 1}}).
 		SetReturnDocument(options.After)
-	err := coll.FindOneAndUpdate(ctx, f, update, opts).Decode(out)
+	raw, err := coll.FindOneAndUpdate(ctx, f, update, opts).Raw()
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("claim from %s: %w", coll.Name(), err)
+	}
+	var head struct {
+		ID       any   `bson:"_id"`
+		Attempts int64 `bson:"attempts"`
+	}
+	if err := bson.Unmarshal(raw, &head); err != nil {
+		return false, fmt.Errorf("claim from %s: %w", coll.Name(), err)
+	}
+	fence := bson.D{
+		{Key: "_id", Value: fmt.Sprintf("%v#%d", head.ID, head.Attempts)},
+		{Key: "owner", Value: owner},
+		{Key: "claimed_at", Value: now},
+	}
+	if _, err := coll.Database().Collection(coll.Name()+"_leases").InsertOne(ctx, fence); err != nil {
+		if IsDuplicateKey(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("fence claim on %s: %w", coll.Name(), err)
+	}
+	// A losing racer's write may have landed after ours; restate ownership
+	// for this attempt so completions filtered on the owner succeed.
+	if _, err := coll.UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: head.ID}, {Key: AttemptsField, Value: head.Attempts}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: LeaseOwnerField, Value: owner}, {Key: LeaseUntilField, Value: now.Add(leaseFor)}}}},
+	); err != nil {
+		return false, fmt.Errorf("claim from %s: %w", coll.Name(), err)
+	}
+	raw, err = coll.FindOne(ctx, bson.D{{Key: "_id", Value: head.ID}}).Raw()
+	if err != nil {
+		return false, fmt.Errorf("claim from %s: %w", coll.Name(), err)
+	}
+	if err := bson.Unmarshal(raw, out); err != nil {
+		return false, fmt.Errorf("claim from %s: decode: %w", coll.Name(), err)
 	}
 	return true, nil
 }

@@ -43,14 +43,15 @@ type Indexes map[string][]mongo.IndexModel
 
 // EnsureIndexes creates every index that does not exist yet. Creating an
 // existing identical index is a no-op in MongoDB, so concurrent replicas
-// starting at once are safe.
+// starting at once are safe. Indexes are created one per command: FerretDB
+// v1.24 drops the connection when a single createIndexes names two or more
+// indexes that already exist, which would crash every restart.
 func EnsureIndexes(ctx context.Context, db *mongo.Database, idx Indexes) error {
 	for coll, models := range idx {
-		if len(models) == 0 {
-			continue
-		}
-		if _, err := db.Collection(coll).Indexes().CreateMany(ctx, models); err != nil {
-			return fmt.Errorf("create indexes on %s: %w", coll, err)
+		for _, m := range models {
+			if _, err := db.Collection(coll).Indexes().CreateOne(ctx, m); err != nil {
+				return fmt.Errorf("create index on %s: %w", coll, err)
+			}
 		}
 	}
 	return nil

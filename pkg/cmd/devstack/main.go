@@ -97,7 +97,7 @@ func run(ctx context.Context) error {
 		}
 	}
 
-	fmt.Printf(`
+	_, _ = fmt.Fprintf(os.Stdout, `
 Breachline is running (development mode: no authentication, loopback only).
 
   REST gateway     http://%s        (OpenAPI: http://%s/openapi.json, health: http://%s/healthz)
@@ -112,10 +112,10 @@ Press Ctrl-C to stop.
 
 	select {
 	case <-ctx.Done():
-		fmt.Println("\nstopping...")
+		_, _ = fmt.Fprintln(os.Stdout, "\nstopping...")
 		return nil
 	case p := <-exited:
-		return fmt.Errorf("%s exited unexpectedly: %v", p.name, p.err)
+		return fmt.Errorf("%s exited unexpectedly: %w", p.name, p.err)
 	}
 }
 
@@ -156,7 +156,7 @@ func prefix(name string, r io.Reader) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		fmt.Printf("%-14s | %s\n", name, sc.Text())
+		_, _ = fmt.Fprintf(os.Stdout, "%-14s | %s\n", name, sc.Text())
 	}
 }
 
@@ -168,7 +168,7 @@ func waitReady(ctx context.Context, p *proc) error {
 		}
 		select {
 		case <-p.done:
-			return fmt.Errorf("exited: %v", p.err)
+			return fmt.Errorf("exited: %w", p.err)
 		case <-ctx.Done():
 			return errors.Join(ctx.Err(), err)
 		case <-time.After(200 * time.Millisecond):
