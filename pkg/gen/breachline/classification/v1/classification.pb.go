@@ -753,10 +753,10 @@ var File_breachline_classification_v1_classification_proto protoreflect.FileDesc
 
 const file_breachline_classification_v1_classification_proto_rawDesc = "" +
 	"\n" +
-	"1breachline/classification/v1/classification.proto\x12\x1cbreachline.classification.v1\x1a!breachline/common/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb8\x03\n" +
+	"1breachline/classification/v1/classification.proto\x12\x1cbreachline.classification.v1\x1a!breachline/common/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb3\x03\n" +
 	"\n" +
-	"Obligation\x12(\n" +
-	"\robligation_id\x18\x01 \x01(\tB\x03\xe0A\x03R\fobligationId\x12\x1b\n" +
+	"Obligation\x12#\n" +
+	"\robligation_id\x18\x01 \x01(\tR\fobligationId\x12\x1b\n" +
 	"\trule_pack\x18\x02 \x01(\tR\brulePack\x12*\n" +
 	"\x11rule_pack_version\x18\x03 \x01(\tR\x0frulePackVersion\x12\x17\n" +
 	"\arule_id\x18\x04 \x01(\tR\x06ruleId\x12\"\n" +
