@@ -1,0 +1,115 @@
+package domain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/breachline/breachline/pkg/apperr"
+	"github.com/breachline/breachline/pkg/ids"
+	"github.com/breachline/breachline/pkg/mongox"
+)
+
+// Id prefixes of intake's resources.
+const (
+	IncidentPrefix = "inc"
+	SignalPrefix   = "sig"
+)
+
+// Page sizes of ListIncidents (AIP-158).
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 500
+)
+
+// Intake implements the incident use cases behind IntakeService.
+type Intake struct {
+	store Store
+	now   func() time.Time
+}
+
+// NewIntake returns the use cases over store; now is the clock (time.Now in
+// production, a fixed clock in tests).
+func NewIntake(store Store, now func() time.Time) *Intake {
+	return &Intake{store: store, now: now}
+}
+
+// ReportSignal records a signal and opens its incident, exactly once per
+// (source, source_event_id).
+//
+// Without transactions the two writes are ordered so that any crash is
+// repaired by the SIEM's retry: the signal is inserted first, carrying a
+// pre-assigned incident id, and the unique index on (source,
+// source_event_id) decides which report wins. The incident is then created
+// by an idempotent upsert keyed on that id. A retry finds the stored signal,
+// re-runs the same upsert (creating the incident if the first attempt died
+// before it) and returns DUPLICATE.
+func (in *Intake) ReportSignal(ctx context.Context, s Signal) (ReportResult, error) {
+	now := in.now().UTC().Truncate(time.Millisecond)
+	if err := ValidateSignal(s, now); err != nil {
+		return ReportResult{}, err
+	}
+	s.ID = ids.New(SignalPrefix)
+	s.IncidentID = ids.New(IncidentPrefix)
+	s.ReceivedAt = now
+	s.ObservedAt = s.ObservedAt.UTC().Truncate(time.Millisecond)
+	if s.Exposure != nil {
+		facts := *s.Exposure
+		facts.DiscoveredAt = facts.DiscoveredAt.UTC().Truncate(time.Millisecond)
+		s.Exposure = &facts
+	}
+
+	outcome := ReportOutcomeIncidentCreated
+	err := in.store.InsertSignal(ctx, s)
+	if errors.Is(err, apperr.ErrAlreadyExists) {
+		s, err = in.store.SignalBySourceEvent(ctx, s.Source, s.SourceEventID)
+		outcome = ReportOutcomeDuplicate
+	}
+	if err != nil {
+		return ReportResult{}, fmt.Errorf("report signal: %w", err)
+	}
+	inc, err := in.store.EnsureIncident(ctx, NewIncident(s))
+	if err != nil {
+		return ReportResult{}, fmt.Errorf("report signal %s: %w", s.ID, err)
+	}
+	return ReportResult{SignalID: s.ID, Outcome: outcome, Incident: inc}, nil
+}
+
+// GetIncident returns one incident.
+func (in *Intake) GetIncident(ctx context.Context, id string) (Incident, error) {
+	if err := checkIncidentID("incident_id", id); err != nil {
+		return Incident{}, err
+	}
+	return in.store.GetIncident(ctx, id)
+}
+
+// ListIncidents returns a page of incidents, newest first. pageSize follows
+// AIP-158: 0 means DefaultPageSize, larger than MaxPageSize is capped.
+func (in *Intake) ListIncidents(ctx context.Context, f IncidentFilter, pageSize int32, pageToken string) (IncidentPage, error) {
+	var v apperr.Violations
+	size, err := mongox.PageSize(pageSize, DefaultPageSize, MaxPageSize)
+	if ie, ok := apperr.AsInvalid(err); ok {
+		v = append(v, ie.Violations...)
+	}
+	if f.State != IncidentStateUnspecified && !f.State.Valid() {
+		v.Add("state", "unknown incident state %d", f.State)
+	}
+	if f.CustomerID != "" && !ValidCustomerID(f.CustomerID) {
+		v.Add("customer_id", "must be a customer id: a lowercase letter, then 2 to 62 lowercase letters, digits or '-'")
+	}
+	if err := v.Err(); err != nil {
+		return IncidentPage{}, err
+	}
+	return in.store.ListIncidents(ctx, f, PageRequest{Size: size, Token: pageToken})
+}
+
+func checkIncidentID(field, id string) error {
+	if id == "" {
+		return apperr.Invalid(field, "is required")
+	}
+	if !ids.Valid(IncidentPrefix, id) {
+		return apperr.Invalid(field, "must be an incident id such as %q", IncidentPrefix+"_65f0c2a1b2c3d4e5f6a7b8c9")
+	}
+	return nil
+}

@@ -1,0 +1,251 @@
+// Package domain holds intake's business rules: what a valid signal is, how a
+// signal opens an incident exactly once, and how the breach assessment owed
+// for each incident is obtained from classification. It knows nothing of
+// protobuf or BSON; the server and store packages translate at the edges.
+package domain
+
+import (
+	"strconv"
+	"time"
+)
+
+// Severity is the source's rating of a signal. The numbers equal those of
+// breachline.intake.v1.Severity so the server converts by a plain cast; a
+// server test keeps the two in step.
+type Severity int32
+
+// Severity values, as in the proto.
+const (
+	SeverityUnspecified Severity = iota
+	SeverityInfo
+	SeverityLow
+	SeverityMedium
+	SeverityHigh
+	SeverityCritical
+)
+
+// Valid reports whether s is a defined severity (unspecified included: a
+// source need not rate its signals).
+func (s Severity) Valid() bool { return s >= SeverityUnspecified && s <= SeverityCritical }
+
+// IncidentType is the kind of incident; numbers equal breachline.intake.v1.IncidentType.
+type IncidentType int32
+
+// IncidentType values, as in the proto.
+const (
+	IncidentTypeUnspecified IncidentType = iota
+	IncidentTypePersonalInformationBreach
+	IncidentTypePortScan
+	IncidentTypeFirewallBreach
+	IncidentTypeVirusOutbreak
+	IncidentTypeRansomware
+	IncidentTypeLostOrStolenDevice
+	IncidentTypeImproperDisposal
+	IncidentTypeThirdParty
+)
+
+// Valid reports whether t is a defined type (unspecified included: triage
+// decides the type when the source does not know it).
+func (t IncidentType) Valid() bool {
+	return t >= IncidentTypeUnspecified && t <= IncidentTypeThirdParty
+}
+
+// IncidentState is where an incident is in its lifecycle; numbers equal
+// breachline.intake.v1.IncidentState.
+type IncidentState int32
+
+// IncidentState values, as in the proto.
+const (
+	IncidentStateUnspecified IncidentState = iota
+	IncidentStateReported
+	IncidentStateTriage
+	IncidentStateInvestigating
+	IncidentStateContained
+	IncidentStateNotifying
+	IncidentStateClosed
+)
+
+// Valid reports whether s is a state a stored incident can be in (never
+// unspecified).
+func (s IncidentState) Valid() bool {
+	return s >= IncidentStateReported && s <= IncidentStateClosed
+}
+
+// AssessmentStatus tracks the assessment intake owes classification a request
+// for; numbers equal breachline.intake.v1.AssessmentStatus.
+type AssessmentStatus int32
+
+// AssessmentStatus values, as in the proto.
+const (
+	AssessmentStatusUnspecified AssessmentStatus = iota
+	AssessmentStatusPending
+	AssessmentStatusCompleted
+)
+
+// DataElement is a kind of personal information; numbers equal
+// breachline.common.v1.DataElement.
+type DataElement int32
+
+// DataElementUnspecified is the zero value, rejected wherever an element is
+// required. DataElementTaxID is the highest defined element.
+const (
+	DataElementUnspecified DataElement = 0
+	DataElementName        DataElement = 1
+	DataElementSSN         DataElement = 2
+	DataElementTaxID       DataElement = 18
+)
+
+// Valid reports whether e is a defined, non-zero element.
+func (e DataElement) Valid() bool { return e > DataElementUnspecified && e <= DataElementTaxID }
+
+// JurisdictionCount is the number of affected individuals residing in one
+// ISO 3166 jurisdiction ("DE", "US-TX").
+type JurisdictionCount struct {
+	Jurisdiction string
+	Count        int64
+}
+
+// BreachFacts are the facts the breach assessment decides on. They are copied
+// verbatim into every assessment request so a decision can be reproduced.
+type BreachFacts struct {
+	DataElements             []DataElement
+	EncryptedElements        []DataElement
+	EncryptionKeyCompromised bool
+	Affected                 []JurisdictionCount
+	RetrievedBeforeMisuse    bool
+	ProperlyDisposed         bool
+	PublicRecordsOnly        bool
+	// DiscoveredAt starts the statutory clocks. Zero on a signal means the
+	// source did not say; the incident then uses the time intake received it.
+	DiscoveredAt time.Time
+}
+
+// Signal is one security signal as a SIEM reported it, plus what intake
+// assigned on receipt. The stored signal carries everything needed to rebuild
+// its incident, which is what makes opening the incident crash-safe.
+type Signal struct {
+	// ID, IncidentID and ReceivedAt are assigned by intake.
+	ID         string
+	IncidentID string
+	ReceivedAt time.Time
+
+	Source        string
+	SourceEventID string
+	Title         string
+	Description   string
+	Severity      Severity
+	Type          IncidentType
+	ObservedAt    time.Time
+	Asset         string
+	CustomerIDs   []string
+	// Exposure is nil when the source said nothing about exposed data.
+	Exposure *BreachFacts
+	// Raw is the source's original payload (a JSON object), kept for the
+	// record; nil when none was sent.
+	Raw map[string]any
+}
+
+// Incident is the case the response is organised around. It also carries the
+// bookkeeping of the pending assessment request (attempts, next attempt,
+// last error), so that side effect lives on its owning document until done.
+type Incident struct {
+	ID               string
+	Title            string
+	Description      string
+	Type             IncidentType
+	State            IncidentState
+	Severity         Severity
+	CustomerIDs      []string
+	Asset            string
+	Facts            BreachFacts
+	SignalCount      int64
+	AssessmentStatus AssessmentStatus
+	AssessmentID     string
+	CreateTime       time.Time
+	UpdateTime       time.Time
+	// Version increases on every update; the etag is its decimal form.
+	Version int64
+	// FactsVersion increases whenever Facts change, so each version of the
+	// facts gets its own idempotent assessment request.
+	FactsVersion int64
+
+	// Assessment relay bookkeeping.
+	Attempts      int
+	NextAttemptAt time.Time
+	LastError     string
+}
+
+// Etag is the opaque version clients send back for optimistic concurrency.
+func (i Incident) Etag() string { return strconv.FormatInt(i.Version, 10) }
+
+// AssessmentRequestID is the idempotency key of the assessment request for
+// the incident's current facts: a retry after a crash or lost reply asks for
+// the same assessment and classification returns the stored one.
+func (i Incident) AssessmentRequestID() string {
+	return i.ID + ":facts:" + strconv.FormatInt(i.FactsVersion, 10)
+}
+
+// NewIncident is the incident a signal opens. It depends only on the stored
+// signal, so re-deriving it after a crash yields the same document.
+func NewIncident(s Signal) Incident {
+	facts := BreachFacts{DiscoveredAt: s.ReceivedAt}
+	if s.Exposure != nil {
+		facts = *s.Exposure
+		if facts.DiscoveredAt.IsZero() {
+			facts.DiscoveredAt = s.ReceivedAt
+		}
+	}
+	return Incident{
+		ID:               s.IncidentID,
+		Title:            s.Title,
+		Description:      s.Description,
+		Type:             s.Type,
+		State:            IncidentStateReported,
+		Severity:         s.Severity,
+		CustomerIDs:      s.CustomerIDs,
+		Asset:            s.Asset,
+		Facts:            facts,
+		SignalCount:      1,
+		AssessmentStatus: AssessmentStatusPending,
+		CreateTime:       s.ReceivedAt,
+		UpdateTime:       s.ReceivedAt,
+		Version:          1,
+		FactsVersion:     1,
+		NextAttemptAt:    s.ReceivedAt,
+	}
+}
+
+// ReportOutcome says what reporting a signal did.
+type ReportOutcome int32
+
+// ReportOutcome values; numbers equal breachline.intake.v1.ReportSignalOutcome.
+const (
+	ReportOutcomeUnspecified ReportOutcome = iota
+	ReportOutcomeIncidentCreated
+	ReportOutcomeDuplicate
+)
+
+// ReportResult is the result of ReportSignal.
+type ReportResult struct {
+	SignalID string
+	Outcome  ReportOutcome
+	Incident Incident
+}
+
+// IncidentFilter narrows ListIncidents. Zero fields do not filter.
+type IncidentFilter struct {
+	State      IncidentState
+	CustomerID string
+}
+
+// PageRequest is one AIP-158 page request after validation.
+type PageRequest struct {
+	Size  int
+	Token string
+}
+
+// IncidentPage is one page of incidents, newest first.
+type IncidentPage struct {
+	Incidents     []Incident
+	NextPageToken string
+}

@@ -1,0 +1,505 @@
+// Package store keeps intake's signals and incidents in MongoDB. Every write
+// is a single-document atomic operation; idempotency comes from a unique
+// index on signals and from upserts keyed on pre-assigned incident ids.
+//
+// A signal's raw payload (a google.protobuf.Struct at the API) is stored as a
+// JSON string in raw_json rather than as a BSON sub-document: SIEM payloads
+// may carry keys with '.' or '$' that MongoDB field names do not allow, and a
+// string keeps the payload verbatim for the record whatever its shape.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/breachline/breachline/pkg/apperr"
+	"github.com/breachline/breachline/pkg/mongox"
+	"github.com/breachline/breachline/services/intake/internal/domain"
+)
+
+// Collection names.
+const (
+	SignalsCollection   = "signals"
+	IncidentsCollection = "incidents"
+)
+
+// Store is the MongoDB implementation of domain.Store.
+type Store struct {
+	signals   *mongo.Collection
+	incidents *mongo.Collection
+}
+
+var _ domain.Store = (*Store)(nil)
+
+// New returns a store over db. Call mongox.EnsureIndexes(ctx, db, Indexes())
+// first: idempotency depends on the unique index.
+func New(db *mongo.Database) *Store {
+	return &Store{
+		signals:   db.Collection(SignalsCollection),
+		incidents: db.Collection(IncidentsCollection),
+	}
+}
+
+// Indexes are the indexes the store relies on. The unique signal index is
+// what makes ReportSignal exactly-once; the others serve the relay's claim
+// query and the list filters (all sorted by _id, newest first).
+func Indexes() mongox.Indexes {
+	return mongox.Indexes{
+		SignalsCollection: {
+			{
+				Keys:    bson.D{{Key: "source", Value: 1}, {Key: "source_event_id", Value: 1}},
+				Options: options.Index().SetUnique(true).SetName("source_event_unique"),
+			},
+		},
+		IncidentsCollection: {
+			{
+				Keys:    bson.D{{Key: "assessment_status", Value: 1}, {Key: "next_attempt_at", Value: 1}},
+				Options: options.Index().SetName("assessment_due"),
+			},
+			{
+				Keys:    bson.D{{Key: "state", Value: 1}, {Key: "_id", Value: -1}},
+				Options: options.Index().SetName("state_id"),
+			},
+			{
+				Keys:    bson.D{{Key: "customer_ids", Value: 1}, {Key: "_id", Value: -1}},
+				Options: options.Index().SetName("customer_id"),
+			},
+		},
+	}
+}
+
+type jurisdictionDoc struct {
+	Jurisdiction string `bson:"jurisdiction"`
+	Count        int64  `bson:"count"`
+}
+
+type factsDoc struct {
+	DataElements             []int32           `bson:"data_elements"`
+	EncryptedElements        []int32           `bson:"encrypted_elements"`
+	EncryptionKeyCompromised bool              `bson:"encryption_key_compromised"`
+	Affected                 []jurisdictionDoc `bson:"affected"`
+	RetrievedBeforeMisuse    bool              `bson:"retrieved_before_misuse"`
+	ProperlyDisposed         bool              `bson:"properly_disposed"`
+	PublicRecordsOnly        bool              `bson:"public_records_only"`
+	DiscoveredAt             *time.Time        `bson:"discovered_at,omitempty"`
+}
+
+type signalDoc struct {
+	ID            string    `bson:"_id"`
+	IncidentID    string    `bson:"incident_id"`
+	ReceivedAt    time.Time `bson:"received_at"`
+	Source        string    `bson:"source"`
+	SourceEventID string    `bson:"source_event_id"`
+	Title         string    `bson:"title"`
+	Description   string    `bson:"description"`
+	Severity      int32     `bson:"severity"`
+	Type          int32     `bson:"type"`
+	ObservedAt    time.Time `bson:"observed_at"`
+	Asset         string    `bson:"asset"`
+	CustomerIDs   []string  `bson:"customer_ids"`
+	Exposure      *factsDoc `bson:"exposure,omitempty"`
+	RawJSON       string    `bson:"raw_json,omitempty"`
+}
+
+type incidentDoc struct {
+	ID               string    `bson:"_id"`
+	Title            string    `bson:"title"`
+	Description      string    `bson:"description"`
+	Type             int32     `bson:"type"`
+	State            int32     `bson:"state"`
+	Severity         int32     `bson:"severity"`
+	CustomerIDs      []string  `bson:"customer_ids"`
+	Asset            string    `bson:"asset"`
+	Facts            factsDoc  `bson:"facts"`
+	SignalCount      int64     `bson:"signal_count"`
+	AssessmentStatus int32     `bson:"assessment_status"`
+	AssessmentID     string    `bson:"assessment_id"`
+	CreateTime       time.Time `bson:"create_time"`
+	UpdateTime       time.Time `bson:"update_time"`
+	Version          int64     `bson:"version"`
+	FactsVersion     int64     `bson:"facts_version"`
+	// Relay bookkeeping; lease fields are managed by mongox.Claim.
+	Attempts      int        `bson:"attempts"`
+	NextAttemptAt time.Time  `bson:"next_attempt_at"`
+	LastError     string     `bson:"last_error"`
+	LeaseUntil    *time.Time `bson:"lease_until,omitempty"`
+	LeaseOwner    string     `bson:"lease_owner,omitempty"`
+}
+
+// InsertSignal implements domain.Store.
+func (s *Store) InsertSignal(ctx context.Context, sig domain.Signal) error {
+	doc, err := toSignalDoc(sig)
+	if err != nil {
+		return err
+	}
+	_, err = s.signals.InsertOne(ctx, doc)
+	if mongox.IsDuplicateKey(err) {
+		return fmt.Errorf("signal %s/%s: %w", sig.Source, sig.SourceEventID, apperr.ErrAlreadyExists)
+	}
+	if err != nil {
+		return fmt.Errorf("insert signal: %w", err)
+	}
+	return nil
+}
+
+// SignalBySourceEvent implements domain.Store.
+func (s *Store) SignalBySourceEvent(ctx context.Context, source, eventID string) (domain.Signal, error) {
+	var doc signalDoc
+	err := s.signals.FindOne(ctx, bson.D{
+		{Key: "source", Value: source},
+		{Key: "source_event_id", Value: eventID},
+	}).Decode(&doc)
+	if err != nil {
+		return domain.Signal{}, mongox.NotFound(err, "signal "+source+"/"+eventID)
+	}
+	return fromSignalDoc(doc)
+}
+
+// EnsureIncident implements domain.Store with an upsert whose $setOnInsert
+// carries the whole incident: it writes only when the id is new.
+func (s *Store) EnsureIncident(ctx context.Context, inc domain.Incident) (domain.Incident, error) {
+	fields, err := withoutID(toIncidentDoc(inc))
+	if err != nil {
+		return domain.Incident{}, err
+	}
+	filter := bson.D{{Key: "_id", Value: inc.ID}}
+	update := bson.D{{Key: "$setOnInsert", Value: fields}}
+	opts := options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)
+	var doc incidentDoc
+	err = s.incidents.FindOneAndUpdate(ctx, filter, update, opts).Decode(&doc)
+	if mongox.IsDuplicateKey(err) {
+		// Two retries upserted the same id at once and this one lost the
+		// insert race; the winner's document is the incident.
+		err = s.incidents.FindOne(ctx, filter).Decode(&doc)
+	}
+	if err != nil {
+		return domain.Incident{}, fmt.Errorf("ensure incident %s: %w", inc.ID, err)
+	}
+	return fromIncidentDoc(doc), nil
+}
+
+// GetIncident implements domain.Store.
+func (s *Store) GetIncident(ctx context.Context, id string) (domain.Incident, error) {
+	var doc incidentDoc
+	if err := s.incidents.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&doc); err != nil {
+		return domain.Incident{}, mongox.NotFound(err, "incident "+id)
+	}
+	return fromIncidentDoc(doc), nil
+}
+
+// pageToken is the cursor of ListIncidents. It repeats the filters so that a
+// token is not silently reused with different ones (AIP-158).
+type pageToken struct {
+	After      string `json:"a"`
+	State      int32  `json:"s,omitempty"`
+	CustomerID string `json:"c,omitempty"`
+}
+
+// ListIncidents implements domain.Store: sorted by _id (time-ordered ids)
+// descending, continuing below the last id of the previous page.
+func (s *Store) ListIncidents(ctx context.Context, f domain.IncidentFilter, p domain.PageRequest) (domain.IncidentPage, error) {
+	filter := bson.D{}
+	if f.State != domain.IncidentStateUnspecified {
+		filter = append(filter, bson.E{Key: "state", Value: int32(f.State)})
+	}
+	if f.CustomerID != "" {
+		filter = append(filter, bson.E{Key: "customer_ids", Value: f.CustomerID})
+	}
+	if p.Token != "" {
+		var tok pageToken
+		if err := mongox.DecodePageToken(p.Token, &tok); err != nil {
+			return domain.IncidentPage{}, err
+		}
+		if tok.After == "" || tok.State != int32(f.State) || tok.CustomerID != f.CustomerID {
+			return domain.IncidentPage{}, apperr.Invalid("page_token", "does not match the request's filters; start again without a token")
+		}
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$lt", Value: tok.After}}})
+	}
+	opts := options.Find().
+		SetSort(bson.D{{Key: "_id", Value: -1}}).
+		SetLimit(int64(p.Size) + 1)
+	cur, err := s.incidents.Find(ctx, filter, opts)
+	if err != nil {
+		return domain.IncidentPage{}, fmt.Errorf("list incidents: %w", err)
+	}
+	var docs []incidentDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return domain.IncidentPage{}, fmt.Errorf("list incidents: %w", err)
+	}
+	var page domain.IncidentPage
+	if len(docs) > p.Size {
+		docs = docs[:p.Size]
+		next, err := mongox.EncodePageToken(pageToken{
+			After: docs[len(docs)-1].ID, State: int32(f.State), CustomerID: f.CustomerID,
+		})
+		if err != nil {
+			return domain.IncidentPage{}, err
+		}
+		page.NextPageToken = next
+	}
+	page.Incidents = make([]domain.Incident, 0, len(docs))
+	for _, d := range docs {
+		page.Incidents = append(page.Incidents, fromIncidentDoc(d))
+	}
+	return page, nil
+}
+
+// ClaimAssessment implements domain.Store with mongox.Claim.
+func (s *Store) ClaimAssessment(ctx context.Context, owner string, now time.Time, leaseFor time.Duration) (domain.Incident, bool, error) {
+	filter := bson.D{
+		{Key: "assessment_status", Value: int32(domain.AssessmentStatusPending)},
+		{Key: "next_attempt_at", Value: bson.D{{Key: "$lte", Value: now}}},
+	}
+	var doc incidentDoc
+	ok, err := mongox.Claim(ctx, s.incidents, filter, owner, now, leaseFor, &doc)
+	if err != nil || !ok {
+		return domain.Incident{}, false, err
+	}
+	return fromIncidentDoc(doc), true, nil
+}
+
+var unsetLease = bson.E{Key: "$unset", Value: bson.D{
+	{Key: mongox.LeaseUntilField, Value: ""},
+	{Key: mongox.LeaseOwnerField, Value: ""},
+}}
+
+// CompleteAssessment implements domain.Store. The filter on lease owner and
+// facts version fences off a relay whose lease expired.
+func (s *Store) CompleteAssessment(ctx context.Context, id, owner string, factsVersion int64, assessmentID string, now time.Time) error {
+	res, err := s.incidents.UpdateOne(ctx,
+		bson.D{
+			{Key: "_id", Value: id},
+			{Key: mongox.LeaseOwnerField, Value: owner},
+			{Key: "facts_version", Value: factsVersion},
+			{Key: "assessment_status", Value: int32(domain.AssessmentStatusPending)},
+		},
+		bson.D{
+			{Key: "$set", Value: bson.D{
+				{Key: "assessment_status", Value: int32(domain.AssessmentStatusCompleted)},
+				{Key: "assessment_id", Value: assessmentID},
+				{Key: "update_time", Value: now.UTC().Truncate(time.Millisecond)},
+				{Key: mongox.AttemptsField, Value: 0},
+				{Key: "last_error", Value: ""},
+			}},
+			{Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}},
+			unsetLease,
+		})
+	if err != nil {
+		return fmt.Errorf("complete assessment of incident %s: %w", id, err)
+	}
+	if res.MatchedCount == 0 {
+		return fmt.Errorf("complete assessment of incident %s: lease not held: %w", id, apperr.ErrConflict)
+	}
+	return nil
+}
+
+// RetryAssessment implements domain.Store. It is bookkeeping, not a change
+// of the incident a client sees, so version and update_time stay.
+func (s *Store) RetryAssessment(ctx context.Context, id, owner string, next time.Time, lastError string) error {
+	res, err := s.incidents.UpdateOne(ctx,
+		bson.D{
+			{Key: "_id", Value: id},
+			{Key: mongox.LeaseOwnerField, Value: owner},
+		},
+		bson.D{
+			{Key: "$set", Value: bson.D{
+				{Key: "next_attempt_at", Value: next.UTC()},
+				{Key: "last_error", Value: lastError},
+			}},
+			unsetLease,
+		})
+	if err != nil {
+		return fmt.Errorf("reschedule assessment of incident %s: %w", id, err)
+	}
+	if res.MatchedCount == 0 {
+		return fmt.Errorf("reschedule assessment of incident %s: lease not held: %w", id, apperr.ErrConflict)
+	}
+	return nil
+}
+
+func withoutID(doc incidentDoc) (bson.D, error) {
+	raw, err := bson.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("encode incident: %w", err)
+	}
+	var d bson.D
+	if err := bson.Unmarshal(raw, &d); err != nil {
+		return nil, fmt.Errorf("encode incident: %w", err)
+	}
+	out := d[:0]
+	for _, e := range d {
+		if e.Key != "_id" {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func toSignalDoc(s domain.Signal) (signalDoc, error) {
+	doc := signalDoc{
+		ID:            s.ID,
+		IncidentID:    s.IncidentID,
+		ReceivedAt:    s.ReceivedAt.UTC(),
+		Source:        s.Source,
+		SourceEventID: s.SourceEventID,
+		Title:         s.Title,
+		Description:   s.Description,
+		Severity:      int32(s.Severity),
+		Type:          int32(s.Type),
+		ObservedAt:    s.ObservedAt.UTC(),
+		Asset:         s.Asset,
+		CustomerIDs:   s.CustomerIDs,
+	}
+	if s.Exposure != nil {
+		f := toFactsDoc(*s.Exposure)
+		doc.Exposure = &f
+	}
+	if s.Raw != nil {
+		b, err := json.Marshal(s.Raw)
+		if err != nil {
+			return signalDoc{}, fmt.Errorf("encode raw payload: %w", err)
+		}
+		doc.RawJSON = string(b)
+	}
+	return doc, nil
+}
+
+func fromSignalDoc(d signalDoc) (domain.Signal, error) {
+	s := domain.Signal{
+		ID:            d.ID,
+		IncidentID:    d.IncidentID,
+		ReceivedAt:    d.ReceivedAt.UTC(),
+		Source:        d.Source,
+		SourceEventID: d.SourceEventID,
+		Title:         d.Title,
+		Description:   d.Description,
+		Severity:      domain.Severity(d.Severity),
+		Type:          domain.IncidentType(d.Type),
+		ObservedAt:    d.ObservedAt.UTC(),
+		Asset:         d.Asset,
+		CustomerIDs:   d.CustomerIDs,
+	}
+	if d.Exposure != nil {
+		f := fromFactsDoc(*d.Exposure)
+		s.Exposure = &f
+	}
+	if d.RawJSON != "" {
+		if err := json.Unmarshal([]byte(d.RawJSON), &s.Raw); err != nil {
+			return domain.Signal{}, fmt.Errorf("decode raw payload of signal %s: %w", d.ID, err)
+		}
+	}
+	return s, nil
+}
+
+func toFactsDoc(f domain.BreachFacts) factsDoc {
+	doc := factsDoc{
+		DataElements:             elementsToInts(f.DataElements),
+		EncryptedElements:        elementsToInts(f.EncryptedElements),
+		EncryptionKeyCompromised: f.EncryptionKeyCompromised,
+		RetrievedBeforeMisuse:    f.RetrievedBeforeMisuse,
+		ProperlyDisposed:         f.ProperlyDisposed,
+		PublicRecordsOnly:        f.PublicRecordsOnly,
+	}
+	for _, a := range f.Affected {
+		doc.Affected = append(doc.Affected, jurisdictionDoc{Jurisdiction: a.Jurisdiction, Count: a.Count})
+	}
+	if !f.DiscoveredAt.IsZero() {
+		t := f.DiscoveredAt.UTC()
+		doc.DiscoveredAt = &t
+	}
+	return doc
+}
+
+func fromFactsDoc(d factsDoc) domain.BreachFacts {
+	f := domain.BreachFacts{
+		DataElements:             intsToElements(d.DataElements),
+		EncryptedElements:        intsToElements(d.EncryptedElements),
+		EncryptionKeyCompromised: d.EncryptionKeyCompromised,
+		RetrievedBeforeMisuse:    d.RetrievedBeforeMisuse,
+		ProperlyDisposed:         d.ProperlyDisposed,
+		PublicRecordsOnly:        d.PublicRecordsOnly,
+	}
+	for _, a := range d.Affected {
+		f.Affected = append(f.Affected, domain.JurisdictionCount{Jurisdiction: a.Jurisdiction, Count: a.Count})
+	}
+	if d.DiscoveredAt != nil {
+		f.DiscoveredAt = d.DiscoveredAt.UTC()
+	}
+	return f
+}
+
+func elementsToInts(es []domain.DataElement) []int32 {
+	if es == nil {
+		return nil
+	}
+	out := make([]int32, len(es))
+	for i, e := range es {
+		out[i] = int32(e)
+	}
+	return out
+}
+
+func intsToElements(ns []int32) []domain.DataElement {
+	if ns == nil {
+		return nil
+	}
+	out := make([]domain.DataElement, len(ns))
+	for i, n := range ns {
+		out[i] = domain.DataElement(n)
+	}
+	return out
+}
+
+func toIncidentDoc(inc domain.Incident) incidentDoc {
+	return incidentDoc{
+		ID:               inc.ID,
+		Title:            inc.Title,
+		Description:      inc.Description,
+		Type:             int32(inc.Type),
+		State:            int32(inc.State),
+		Severity:         int32(inc.Severity),
+		CustomerIDs:      inc.CustomerIDs,
+		Asset:            inc.Asset,
+		Facts:            toFactsDoc(inc.Facts),
+		SignalCount:      inc.SignalCount,
+		AssessmentStatus: int32(inc.AssessmentStatus),
+		AssessmentID:     inc.AssessmentID,
+		CreateTime:       inc.CreateTime.UTC(),
+		UpdateTime:       inc.UpdateTime.UTC(),
+		Version:          inc.Version,
+		FactsVersion:     inc.FactsVersion,
+		Attempts:         inc.Attempts,
+		NextAttemptAt:    inc.NextAttemptAt.UTC(),
+		LastError:        inc.LastError,
+	}
+}
+
+func fromIncidentDoc(d incidentDoc) domain.Incident {
+	return domain.Incident{
+		ID:               d.ID,
+		Title:            d.Title,
+		Description:      d.Description,
+		Type:             domain.IncidentType(d.Type),
+		State:            domain.IncidentState(d.State),
+		Severity:         domain.Severity(d.Severity),
+		CustomerIDs:      d.CustomerIDs,
+		Asset:            d.Asset,
+		Facts:            fromFactsDoc(d.Facts),
+		SignalCount:      d.SignalCount,
+		AssessmentStatus: domain.AssessmentStatus(d.AssessmentStatus),
+		AssessmentID:     d.AssessmentID,
+		CreateTime:       d.CreateTime.UTC(),
+		UpdateTime:       d.UpdateTime.UTC(),
+		Version:          d.Version,
+		FactsVersion:     d.FactsVersion,
+		Attempts:         d.Attempts,
+		NextAttemptAt:    d.NextAttemptAt.UTC(),
+		LastError:        d.LastError,
+	}
+}
