@@ -1,0 +1,61 @@
+// Package server holds the ClassificationService gRPC handlers: proto to
+// domain conversion and back, nothing else. Errors are returned unchanged;
+// pkg/grpcx maps them to statuses with details.
+package server
+
+import (
+	"context"
+
+	classificationv1 "github.com/breachline/breachline/pkg/gen/breachline/classification/v1"
+	"github.com/breachline/breachline/services/classification/internal/domain"
+	"github.com/breachline/breachline/services/classification/internal/protoconv"
+)
+
+// Server implements classificationv1.ClassificationServiceServer over the
+// domain service.
+type Server struct {
+	classificationv1.UnimplementedClassificationServiceServer
+	svc *domain.Service
+}
+
+var _ classificationv1.ClassificationServiceServer = (*Server)(nil)
+
+// New returns the handlers for svc.
+func New(svc *domain.Service) *Server {
+	return &Server{svc: svc}
+}
+
+// AssessIncident assesses an incident's facts; idempotent on request_id.
+func (s *Server) AssessIncident(ctx context.Context, req *classificationv1.AssessIncidentRequest) (*classificationv1.AssessIncidentResponse, error) {
+	a, err := s.svc.Assess(ctx, domain.AssessRequest{
+		RequestID:  req.GetRequestId(),
+		IncidentID: req.GetIncidentId(),
+		Facts:      protoconv.FactsFromProto(req.GetFacts()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &classificationv1.AssessIncidentResponse{Assessment: protoconv.AssessmentToProto(a)}, nil
+}
+
+// GetAssessment returns one stored assessment.
+func (s *Server) GetAssessment(ctx context.Context, req *classificationv1.GetAssessmentRequest) (*classificationv1.GetAssessmentResponse, error) {
+	a, err := s.svc.Get(ctx, req.GetAssessmentId())
+	if err != nil {
+		return nil, err
+	}
+	return &classificationv1.GetAssessmentResponse{Assessment: protoconv.AssessmentToProto(a)}, nil
+}
+
+// ListAssessments returns a page of assessments, newest first.
+func (s *Server) ListAssessments(ctx context.Context, req *classificationv1.ListAssessmentsRequest) (*classificationv1.ListAssessmentsResponse, error) {
+	page, next, err := s.svc.List(ctx, req.GetPageSize(), req.GetPageToken(), req.GetIncidentId())
+	if err != nil {
+		return nil, err
+	}
+	resp := &classificationv1.ListAssessmentsResponse{NextPageToken: next}
+	for _, a := range page {
+		resp.Assessments = append(resp.Assessments, protoconv.AssessmentToProto(a))
+	}
+	return resp, nil
+}
