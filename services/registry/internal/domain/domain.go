@@ -1,0 +1,87 @@
+// Package domain is the registry's business logic: customers (controllers)
+// and their notification preferences, the subprocessor registry, and data
+// subject requests. It validates every input, applies the rules of the data
+// processing addendum and GDPR, and talks to storage only through the narrow
+// Store interface, so it knows nothing of gRPC or MongoDB.
+package domain
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Store is everything the registry needs from storage. Each part is narrow
+// and speaks domain structs only; the MongoDB implementation lives in
+// internal/store and is checked by one contract test suite.
+type Store interface {
+	CustomerStore
+	SubprocessorStore
+	DataSubjectRequestStore
+}
+
+// Idempotency identifies a create request so that a retry has exactly one
+// effect (AIP-155). Key is the client's request_id (empty when none was
+// given); Fingerprint is a digest of the request's input, so that a request
+// id reused for a different request is detected instead of silently
+// answered with the first request's result.
+type Idempotency struct {
+	Key         string
+	Fingerprint string
+}
+
+// Service runs the registry's use cases. It is safe for concurrent use.
+type Service struct {
+	store Store
+	clock func() time.Time
+}
+
+// NewService returns a Service over store. clock is injected so tests can
+// pin "now" (receive-time limits, due dates); nil means time.Now.
+func NewService(store Store, clock func() time.Time) *Service {
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Service{store: store, clock: clock}
+}
+
+// now returns the current time as stored: UTC, truncated to the millisecond
+// precision of BSON dates, so what a create returns equals what a later read
+// returns.
+func (s *Service) now() time.Time {
+	return storedTime(s.clock())
+}
+
+// storedTime normalises t to what the store keeps (UTC, milliseconds).
+func storedTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(time.Millisecond)
+}
+
+// fingerprint digests a create request's input (before server defaults are
+// applied) for idempotency checks. JSON of plain structs is deterministic.
+func fingerprint(kind string, input any) string {
+	b, err := json.Marshal(input)
+	if err != nil {
+		// Domain inputs are plain structs of strings, numbers and times;
+		// they always marshal.
+		panic(fmt.Sprintf("fingerprint %s: %v", kind, err))
+	}
+	sum := sha256.Sum256(append([]byte(kind+"\x00"), b...))
+	return hex.EncodeToString(sum[:])
+}
+
+// pageSizes are the AIP-158 defaults shared by every List RPC.
+const (
+	defaultPageSize = 50
+	maxPageSize     = 500
+)
+
+// maxUpdateRetries bounds how often an update without an etag is retried
+// after losing a race to a concurrent writer, before it gives up with
+// ErrConflict.
+const maxUpdateRetries = 5
