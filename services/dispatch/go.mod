@@ -1,0 +1,16 @@
+module github.com/breachline/breachline/services/dispatch
+
+go 1.26.0
+
+require (
+	go.mongodb.org/mongo-driver/v2 v2.10.0
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20261019180522-ce908d29299b
+	google.golang.org/grpc v1.85.0
+	google.golang.org/protobuf v1.36.12
+)
+
+require (
+	golang.org/x/net v0.61.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
+)
