@@ -1,0 +1,342 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	classificationv1 "github.com/breachline/breachline/pkg/gen/breachline/classification/v1"
+	commonv1 "github.com/breachline/breachline/pkg/gen/breachline/common/v1"
+	dispatchv1 "github.com/breachline/breachline/pkg/gen/breachline/dispatch/v1"
+	intakev1 "github.com/breachline/breachline/pkg/gen/breachline/intake/v1"
+)
+
+func breachSignal(eventID string, discovered time.Time) *intakev1.ReportSignalRequest {
+	return &intakev1.ReportSignalRequest{Signal: &intakev1.Signal{
+		Source:        "splunk-prod",
+		SourceEventId: eventID,
+		Title:         "Customer database exfiltration",
+		Severity:      intakev1.Severity_SEVERITY_CRITICAL,
+		Type:          intakev1.IncidentType_INCIDENT_TYPE_PERSONAL_INFORMATION_BREACH,
+		ObservedAt:    timestamppb.New(discovered.Add(-time.Hour)),
+		Asset:         "db-eu-1",
+		Exposure: &commonv1.BreachFacts{
+			DataElements: []commonv1.DataElement{commonv1.DataElement_DATA_ELEMENT_NAME, commonv1.DataElement_DATA_ELEMENT_SSN},
+			Affected: []*commonv1.JurisdictionCount{
+				{Jurisdiction: "US-TX", Count: 300},
+				{Jurisdiction: "DE", Count: 40},
+			},
+			DiscoveredAt: timestamppb.New(discovered),
+		},
+	}}
+}
+
+func httpDo(t *testing.T, method, url string, body any) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var out map[string]any
+	raw, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s %s: response is not JSON: %v\n%s", method, url, err, raw)
+	}
+	return resp.StatusCode, out
+}
+
+// TestBreachFlowEndToEnd reports a signal and follows it through every
+// service: incident, assessment with obligations, draft campaigns — and reads
+// it all back over REST.
+func TestBreachFlowEndToEnd(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	s.startStore(t)
+	s.startDispatch(t)
+	s.startRegistry(t)
+	s.startClassification(t)
+	s.startIntake(t)
+	s.startGateway(t)
+	base := "http://" + s.gateway
+
+	intake := intakev1.NewIntakeServiceClient(dial(t, s.intake))
+	classification := classificationv1.NewClassificationServiceClient(dial(t, s.classification))
+	dispatch := dispatchv1.NewDispatchServiceClient(dial(t, s.dispatch))
+
+	discovered := time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)
+	first, err := intake.ReportSignal(t.Context(), breachSignal("evt-1001", discovered))
+	if err != nil {
+		t.Fatalf("ReportSignal: %v", err)
+	}
+	if first.GetOutcome() != intakev1.ReportSignalOutcome_REPORT_SIGNAL_OUTCOME_INCIDENT_CREATED {
+		t.Fatalf("outcome = %v, want INCIDENT_CREATED", first.GetOutcome())
+	}
+	incidentID := first.GetIncident().GetIncidentId()
+
+	t.Run("case=retry-is-duplicate", func(t *testing.T) {
+		again, err := intake.ReportSignal(t.Context(), breachSignal("evt-1001", discovered))
+		if err != nil {
+			t.Fatalf("ReportSignal retry: %v", err)
+		}
+		if again.GetIncident().GetIncidentId() != incidentID || again.GetOutcome() != intakev1.ReportSignalOutcome_REPORT_SIGNAL_OUTCOME_DUPLICATE {
+			t.Fatalf("retry gave incident %s outcome %v; want %s DUPLICATE", again.GetIncident().GetIncidentId(), again.GetOutcome(), incidentID)
+		}
+		list, err := intake.ListIncidents(t.Context(), &intakev1.ListIncidentsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(list.GetIncidents()); n != 1 {
+			t.Fatalf("incidents after retry = %d, want 1", n)
+		}
+	})
+
+	var assessmentID string
+	eventually(t, 60*time.Second, func(ctx context.Context) error {
+		resp, err := intake.GetIncident(ctx, &intakev1.GetIncidentRequest{IncidentId: incidentID})
+		if err != nil {
+			return err
+		}
+		if resp.GetIncident().GetAssessmentStatus() != intakev1.AssessmentStatus_ASSESSMENT_STATUS_COMPLETED {
+			return fmt.Errorf("assessment status %v", resp.GetIncident().GetAssessmentStatus())
+		}
+		assessmentID = resp.GetIncident().GetAssessmentId()
+		return nil
+	})
+
+	got, err := classification.GetAssessment(t.Context(), &classificationv1.GetAssessmentRequest{AssessmentId: assessmentID})
+	if err != nil {
+		t.Fatalf("GetAssessment: %v", err)
+	}
+	a := got.GetAssessment()
+	if !a.GetPersonalInformation() {
+		t.Fatalf("personal_information = false for name+SSN; findings %v", a.GetFindings())
+	}
+	checkObligations(t, a, discovered)
+
+	eventually(t, 60*time.Second, func(ctx context.Context) error {
+		resp, err := dispatch.ListCampaigns(ctx, &dispatchv1.ListCampaignsRequest{IncidentId: incidentID, PageSize: 500})
+		if err != nil {
+			return err
+		}
+		if len(resp.GetCampaigns()) != len(a.GetObligations()) {
+			return fmt.Errorf("%d campaigns for %d obligations", len(resp.GetCampaigns()), len(a.GetObligations()))
+		}
+		for _, c := range resp.GetCampaigns() {
+			if c.GetState() != dispatchv1.CampaignState_CAMPAIGN_STATE_DRAFT {
+				return fmt.Errorf("campaign %s state %v", c.GetCampaignId(), c.GetState())
+			}
+		}
+		return nil
+	})
+
+	t.Run("case=rest-reads", func(t *testing.T) {
+		code, inc := httpDo(t, http.MethodGet, base+"/v1/incidents/"+incidentID, nil)
+		if code != http.StatusOK || inc["incident"].(map[string]any)["assessmentId"] != assessmentID {
+			t.Fatalf("GET incident: %d %v", code, inc)
+		}
+		code, as := httpDo(t, http.MethodGet, base+"/v1/assessments/"+assessmentID, nil)
+		if code != http.StatusOK || len(as["assessment"].(map[string]any)["obligations"].([]any)) != len(a.GetObligations()) {
+			t.Fatalf("GET assessment: %d %v", code, as)
+		}
+		code, cs := httpDo(t, http.MethodGet, base+"/v1/campaigns?incidentId="+incidentID+"&pageSize=500", nil)
+		if code != http.StatusOK || len(cs["campaigns"].([]any)) != len(a.GetObligations()) {
+			t.Fatalf("GET campaigns: %d %v", code, cs)
+		}
+	})
+
+	t.Run("case=rest-malformed-signal", func(t *testing.T) {
+		code, body := httpDo(t, http.MethodPost, base+"/v1/signals", map[string]any{
+			"signal": map[string]any{"source": "Bad Source!", "title": "x", "observedAt": "2026-11-20T09:00:00Z"},
+		})
+		if code != http.StatusBadRequest {
+			t.Fatalf("status = %d, want 400: %v", code, body)
+		}
+		fields := violationFields(body)
+		for _, want := range []string{"signal.source", "signal.source_event_id"} {
+			if !strings.Contains(fields, want) {
+				t.Errorf("field violations %q lack %s", fields, want)
+			}
+		}
+	})
+
+	t.Run("case=rest-customer-and-dsr", func(t *testing.T) {
+		code, c := httpDo(t, http.MethodPost, base+"/v1/customers", map[string]any{
+			"customerId": "lycee-lumiere", "displayName": "Lycée Lumière", "region": "REGION_EU_EEA_CH",
+			"notificationEmail": "dpo@lycee-lumiere.example", "employeeNotification": "EMPLOYEE_NOTIFICATION_PROCESSOR",
+		})
+		if code != http.StatusOK {
+			t.Fatalf("POST customer: %d %v", code, c)
+		}
+		code, d := httpDo(t, http.MethodPost, base+"/v1/customers/lycee-lumiere/dataSubjectRequests", map[string]any{
+			"type": "DATA_SUBJECT_REQUEST_TYPE_ACCESS", "subject": map[string]any{"name": "A. Student"},
+		})
+		if code != http.StatusOK || d["dataSubjectRequest"].(map[string]any)["dueTime"] == nil {
+			t.Fatalf("POST DSR: %d %v", code, d)
+		}
+	})
+
+	t.Run("case=healthz-and-openapi", func(t *testing.T) {
+		code, h := httpDo(t, http.MethodGet, base+"/healthz", nil)
+		if code != http.StatusOK || h["status"] != "ok" {
+			t.Fatalf("healthz: %d %v", code, h)
+		}
+		code, spec := httpDo(t, http.MethodGet, base+"/openapi.json", nil)
+		if code != http.StatusOK || spec["paths"].(map[string]any)["/v1/signals"] == nil {
+			t.Fatalf("openapi: %d", code)
+		}
+	})
+}
+
+// checkObligations asserts the three regimes the foundation must cover.
+func checkObligations(t *testing.T, a *classificationv1.Assessment, discovered time.Time) {
+	t.Helper()
+	var gdpr, texasAG, execs bool
+	for _, o := range a.GetObligations() {
+		switch {
+		case o.GetAudience() == classificationv1.Audience_AUDIENCE_SUPERVISORY_AUTHORITY:
+			gdpr = true
+			if want := discovered.Add(72 * time.Hour); !o.GetDeadline().AsTime().Equal(want) {
+				t.Errorf("GDPR Art. 33 deadline = %v, want %v", o.GetDeadline().AsTime(), want)
+			}
+		case o.GetAudience() == classificationv1.Audience_AUDIENCE_REGULATOR && o.GetJurisdiction() == "US-TX":
+			texasAG = true
+			if o.GetDeadline() == nil || o.GetCitation() == "" {
+				t.Errorf("Texas AG obligation lacks deadline or citation: %v", o)
+			}
+		case o.GetAudience() == classificationv1.Audience_AUDIENCE_EXECUTIVE_MANAGEMENT:
+			execs = true
+		}
+	}
+	if !gdpr || !texasAG || !execs {
+		t.Fatalf("obligations missing: gdpr=%v texas-ag=%v executive-management=%v in %v", gdpr, texasAG, execs, a.GetObligations())
+	}
+}
+
+func violationFields(body map[string]any) string {
+	var fields []string
+	details, _ := body["details"].([]any)
+	for _, d := range details {
+		dm, _ := d.(map[string]any)
+		fvs, _ := dm["fieldViolations"].([]any)
+		for _, fv := range fvs {
+			f, _ := fv.(map[string]any)
+			fields = append(fields, fmt.Sprint(f["field"]))
+		}
+	}
+	return strings.Join(fields, ",")
+}
+
+// TestStepsSurvivePeerOutage reports a signal while classification and
+// dispatch are down: nothing is lost, and each step completes once its peer
+// comes up.
+func TestStepsSurvivePeerOutage(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	s.startStore(t)
+	s.startIntake(t)
+	intake := intakev1.NewIntakeServiceClient(dial(t, s.intake))
+	dispatch := dispatchv1.NewDispatchServiceClient(dial(t, s.dispatch))
+
+	resp, err := intake.ReportSignal(t.Context(), breachSignal("evt-outage", time.Now().UTC().Truncate(time.Second)))
+	if err != nil {
+		t.Fatalf("ReportSignal with peers down: %v", err)
+	}
+	incidentID := resp.GetIncident().GetIncidentId()
+	if st := resp.GetIncident().GetAssessmentStatus(); st != intakev1.AssessmentStatus_ASSESSMENT_STATUS_PENDING {
+		t.Fatalf("assessment status = %v, want PENDING while classification is down", st)
+	}
+
+	s.startClassification(t)
+	eventually(t, 90*time.Second, func(ctx context.Context) error {
+		r, err := intake.GetIncident(ctx, &intakev1.GetIncidentRequest{IncidentId: incidentID})
+		if err != nil {
+			return err
+		}
+		if r.GetIncident().GetAssessmentStatus() != intakev1.AssessmentStatus_ASSESSMENT_STATUS_COMPLETED {
+			return errors.New("assessment still pending")
+		}
+		return nil
+	})
+
+	s.startDispatch(t)
+	eventually(t, 90*time.Second, func(ctx context.Context) error {
+		r, err := dispatch.ListCampaigns(ctx, &dispatchv1.ListCampaignsRequest{IncidentId: incidentID})
+		if err != nil {
+			return err
+		}
+		if len(r.GetCampaigns()) == 0 {
+			return errors.New("no campaigns yet")
+		}
+		return nil
+	})
+}
+
+// TestDevstack runs the `make run` launcher: it must bring the whole suite up
+// with a healthy gateway and stop cleanly on Ctrl-C (SIGINT).
+func TestDevstack(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	cmd := exec.Command(filepath.Join(binaries(t), "devstack"))
+	cmd.Env = append(cmd.Environ(), "BIN_DIR="+binaries(t), "DATA_DIR="+s.data,
+		"DEVSTORE_ADDR="+s.store, "INTAKE_ADDR="+s.intake, "CLASSIFICATION_ADDR="+s.classification,
+		"REGISTRY_ADDR="+s.registry, "DISPATCH_ADDR="+s.dispatch, "GATEWAY_ADDR="+s.gateway)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		if t.Failed() {
+			t.Logf("devstack output:\n%s", out.String())
+		}
+	}()
+	eventually(t, 120*time.Second, func(context.Context) error {
+		if !strings.Contains(out.String(), "Breachline is running") {
+			return errors.New("not running yet")
+		}
+		return nil
+	})
+	code, h := httpDo(t, http.MethodGet, "http://"+s.gateway+"/healthz", nil)
+	if code != http.StatusOK {
+		t.Fatalf("healthz = %d %v", code, h)
+	}
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("devstack exit after SIGINT: %v", err)
+		}
+	case <-time.After(90 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("devstack did not stop within 90s of SIGINT")
+	}
+}

@@ -1,0 +1,257 @@
+// Package e2e_test starts the real Breachline binaries — the embedded store,
+// the four services and the gateway — as separate processes on loopback and
+// drives them as a client would, over gRPC and REST.
+package e2e_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/breachline/breachline/pkg/grpcx"
+)
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// binaries builds every deployable once per test binary, exactly as
+// `make build` does.
+func binaries(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		root, err := repoRoot()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binDir, buildErr = os.MkdirTemp("", "breachline-e2e-bin-")
+		if buildErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", binDir+string(filepath.Separator),
+			"./services/intake/cmd/intake", "./services/classification/cmd/classification",
+			"./services/registry/cmd/registry", "./services/dispatch/cmd/dispatch",
+			"./gateway/cmd/gateway", "./pkg/cmd/devstore", "./pkg/cmd/devstack")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binDir
+}
+
+func repoRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOWORK").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOWORK: %w", err)
+	}
+	gowork := strings.TrimSpace(string(out))
+	if gowork == "" || gowork == "off" {
+		return "", fmt.Errorf("tests must run inside the go.work workspace")
+	}
+	return filepath.Dir(gowork), nil
+}
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	return addr
+}
+
+// process is one running binary whose output is kept for failure reports.
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	out  strings.Builder
+	done chan struct{}
+}
+
+func (p *process) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+// waitFor blocks until a line of output contains s.
+func (p *process) waitFor(t *testing.T, s string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for time.Now().Before(deadline) {
+		if strings.Contains(p.output(), s) {
+			return
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("%s exited before printing %q:\n%s", p.name, s, p.output())
+		case <-tick.C:
+		}
+	}
+	t.Fatalf("%s did not print %q within %v:\n%s", p.name, s, timeout, p.output())
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *process) stop(t *testing.T) {
+	t.Helper()
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		t.Errorf("%s did not stop within 30s of SIGTERM", p.name)
+	}
+}
+
+func startProcess(t *testing.T, name string, env ...string) *process {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binaries(t), name))
+	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{name: name, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		sc := bufio.NewScanner(pipe)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.out.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+		}
+		_, _ = io.Copy(io.Discard, pipe)
+		_ = cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.stop(t)
+		if t.Failed() {
+			t.Logf("--- %s output ---\n%s", name, p.output())
+		}
+	})
+	return p
+}
+
+// stack is a set of addresses for one isolated Breachline deployment.
+type stack struct {
+	store, intake, classification, registry, dispatch, gateway string
+	data                                                         string
+}
+
+func newStack(t *testing.T) stack {
+	return stack{
+		store: freeAddr(t), intake: freeAddr(t), classification: freeAddr(t),
+		registry: freeAddr(t), dispatch: freeAddr(t), gateway: freeAddr(t),
+		data: t.TempDir(),
+	}
+}
+
+func (s stack) mongoURI() string { return "mongodb://" + s.store + "/" }
+
+func (s stack) serviceEnv(listen string, extra ...string) []string {
+	return append([]string{"LISTEN_ADDR=" + listen, "MONGODB_URI=" + s.mongoURI(), "LOG_FORMAT=text",
+		"RELAY_INTERVAL=100ms"}, extra...)
+}
+
+func (s stack) startStore(t *testing.T) *process {
+	p := startProcess(t, "devstore", "DEVSTORE_ADDR="+s.store, "DEVSTORE_DIR="+filepath.Join(s.data, "devstore"))
+	p.waitFor(t, "listening", 60*time.Second)
+	return p
+}
+
+func (s stack) startIntake(t *testing.T) *process {
+	p := startProcess(t, "intake", s.serviceEnv(s.intake, "CLASSIFICATION_ADDR="+s.classification)...)
+	p.waitFor(t, "listening", 30*time.Second)
+	return p
+}
+
+func (s stack) startClassification(t *testing.T) *process {
+	p := startProcess(t, "classification", s.serviceEnv(s.classification, "DISPATCH_ADDR="+s.dispatch)...)
+	p.waitFor(t, "listening", 30*time.Second)
+	return p
+}
+
+func (s stack) startRegistry(t *testing.T) *process {
+	p := startProcess(t, "registry", s.serviceEnv(s.registry)...)
+	p.waitFor(t, "listening", 30*time.Second)
+	return p
+}
+
+func (s stack) startDispatch(t *testing.T) *process {
+	p := startProcess(t, "dispatch", s.serviceEnv(s.dispatch)...)
+	p.waitFor(t, "listening", 30*time.Second)
+	return p
+}
+
+func (s stack) startGateway(t *testing.T) *process {
+	p := startProcess(t, "gateway", "HTTP_ADDR="+s.gateway, "INTAKE_ADDR="+s.intake,
+		"CLASSIFICATION_ADDR="+s.classification, "REGISTRY_ADDR="+s.registry, "DISPATCH_ADDR="+s.dispatch, "LOG_FORMAT=text")
+	p.waitFor(t, "listening", 30*time.Second)
+	return p
+}
+
+func dial(t *testing.T, addr string) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpcx.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+// eventually retries f until it returns nil or timeout passes.
+func eventually(t *testing.T, timeout time.Duration, f func(ctx context.Context) error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var err error
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		err = f(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		<-tick.C
+	}
+	t.Fatalf("condition not met within %v: %v", timeout, err)
+}
