@@ -41,9 +41,26 @@ func (fakeIntake) GetIncident(_ context.Context, req *intakev1.GetIncidentReques
 	return &intakev1.GetIncidentResponse{Incident: &intakev1.Incident{IncidentId: req.GetIncidentId()}}, nil
 }
 
-func start(t *testing.T) intakev1.IntakeServiceClient {
+// sourceValidator reports a bad signal source, standing in for a service's
+// own semantic validation.
+type sourceValidator struct{}
+
+func (sourceValidator) ValidateRequest(_ context.Context, req any) error {
+	var v apperr.Violations
+	if r, ok := req.(*intakev1.ReportSignalRequest); ok && r.GetSignal().GetSource() == "Bad Source!" {
+		v.Add("signal.source", "must be lowercase")
+		v.Add("signal.title", "duplicate of the REQUIRED violation; must be dropped")
+	}
+	return v.Err()
+}
+
+func start(t *testing.T, opts ...func(*grpcx.Options)) intakev1.IntakeServiceClient {
 	t.Helper()
-	srv := grpcx.NewServer(grpcx.Options{Service: "test"})
+	o := grpcx.Options{Service: "test"}
+	for _, f := range opts {
+		f(&o)
+	}
+	srv := grpcx.NewServer(o)
 	intakev1.RegisterIntakeServiceServer(srv.GRPC(), fakeIntake{})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -118,6 +135,28 @@ func TestRequiredFieldsFromProto(t *testing.T) {
 		}
 	}
 	want := []string{"signal.source_event_id", "signal.title", "signal.observed_at"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("violations = %v, want %v", got, want)
+	}
+}
+
+func TestRequiredMergedWithServiceValidation(t *testing.T) {
+	t.Parallel()
+	client := start(t, func(o *grpcx.Options) { o.Validator = sourceValidator{} })
+	_, err := client.ReportSignal(t.Context(), &intakev1.ReportSignalRequest{Signal: &intakev1.Signal{Source: "Bad Source!"}})
+	st, _ := status.FromError(err)
+	var got []string
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				got = append(got, v.GetField()+": "+v.GetDescription())
+			}
+		}
+	}
+	want := []string{
+		"signal.source_event_id: is required", "signal.title: is required", "signal.observed_at: is required",
+		"signal.source: must be lowercase",
+	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("violations = %v, want %v", got, want)
 	}

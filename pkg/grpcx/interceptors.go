@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -49,7 +50,7 @@ func (s *Server) unaryChain() []grpc.UnaryServerInterceptor {
 		s.mapErrorsUnary,
 		s.logUnary,
 		s.authUnary,
-		validateUnary,
+		s.validateUnary,
 	}
 }
 
@@ -293,11 +294,56 @@ func (s *Server) authStream(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 	return handler(srv, wrappedStream{ss, ctx})
 }
 
-func validateUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if m, ok := req.(proto.Message); ok {
-		if err := validate.Required(m); err != nil {
-			return nil, err
+// RequestValidator checks a request's semantics (formats, ranges,
+// consistency) without side effects. A service that provides one lets the
+// validation interceptor report every problem of a request in one answer:
+// without it, a request missing a REQUIRED field learns only about the
+// missing fields, and the rest on its next try.
+type RequestValidator interface {
+	// ValidateRequest returns an *apperr.InvalidError listing the request's
+	// violations, or nil. It must not read or write any store.
+	ValidateRequest(ctx context.Context, req any) error
+}
+
+func (s *Server) validateUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	m, ok := req.(proto.Message)
+	if !ok {
+		return handler(ctx, req)
+	}
+	err := validate.Required(m)
+	if err == nil {
+		return handler(ctx, req)
+	}
+	if s.validator == nil {
+		return nil, err
+	}
+	return nil, mergeInvalid(err, s.validator.ValidateRequest(ctx, req))
+}
+
+// mergeInvalid joins the violations of two validation errors. It keeps the
+// first description given for a field and drops violations nested inside a
+// field already reported (a missing "facts" makes "facts.discovered_at"
+// noise).
+func mergeInvalid(first, second error) error {
+	a, _ := apperr.AsInvalid(first)
+	b, ok := apperr.AsInvalid(second)
+	if !ok {
+		return first
+	}
+	v := append(apperr.Violations(nil), a.Violations...)
+	for _, fv := range b.Violations {
+		if !coveredBy(fv.Field, v) {
+			v = append(v, fv)
 		}
 	}
-	return handler(ctx, req)
+	return v.Err()
+}
+
+func coveredBy(field string, v apperr.Violations) bool {
+	for _, have := range v {
+		if field == have.Field || strings.HasPrefix(field, have.Field+".") || strings.HasPrefix(field, have.Field+"[") {
+			return true
+		}
+	}
+	return false
 }

@@ -39,6 +39,9 @@ type Options struct {
 	DrainDelay time.Duration
 	// MaxRecvBytes bounds a request message; 0 means 4 MiB.
 	MaxRecvBytes int
+	// Validator, when set, completes the list of violations of a request
+	// that misses REQUIRED fields (see RequestValidator).
+	Validator RequestValidator
 }
 
 // Server is a gRPC server with the platform's chain, health and reflection.
@@ -49,6 +52,7 @@ type Server struct {
 	authn       auth.Authenticator
 	grace       time.Duration
 	drain       time.Duration
+	validator   RequestValidator
 	quietHealth bool
 }
 
@@ -59,6 +63,7 @@ func NewServer(opts Options) *Server {
 		authn:       opts.Authenticator,
 		grace:       opts.ShutdownGrace,
 		drain:       opts.DrainDelay,
+		validator:   opts.Validator,
 		health:      health.NewServer(),
 		quietHealth: true,
 	}

@@ -53,7 +53,9 @@ func run(ctx context.Context) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// FerretDB warns about every command it does not implement (e.g. the
+	// driver's endSessions at disconnect), which is noise here; errors stay.
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	srv, err := devstore.Start(ctx, devstore.Options{Dir: cfg.Dir, Addr: cfg.Addr, Logger: logger})
 	if err != nil {
 		return err

@@ -110,8 +110,9 @@ func run(ctx context.Context) (err error) {
 	svc := domain.NewService(st, rules.NewEngine(lib), time.Now)
 	relay := domain.NewRelay(st, dispatchclient.New(conn), time.Now, leaseOwner(), logger)
 
-	srv := grpcx.NewServer(grpcx.Options{Service: service, Logger: logger, ShutdownGrace: cfg.ShutdownGrace})
-	classificationv1.RegisterClassificationServiceServer(srv.GRPC(), server.New(svc))
+	handler := server.New(svc)
+	srv := grpcx.NewServer(grpcx.Options{Service: service, Logger: logger, ShutdownGrace: cfg.ShutdownGrace, Validator: handler})
+	classificationv1.RegisterClassificationServiceServer(srv.GRPC(), handler)
 
 	// Workers outlive the server's graceful stop and end after it, so a
 	// request that just stored an assessment is not cut off from its relay.

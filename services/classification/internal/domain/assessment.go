@@ -173,6 +173,12 @@ func normalizeFacts(f Facts) Facts {
 	return f
 }
 
+// Validate checks req the way Assess does, without touching the store.
+func (s *Service) Validate(req AssessRequest) error {
+	req.Facts = normalizeFacts(req.Facts)
+	return validateAssess(req, s.now().UTC())
+}
+
 // validateAssess reports every violation of req at once.
 func validateAssess(req AssessRequest, now time.Time) error {
 	var v apperr.Violations

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"github.com/breachline/breachline/pkg/grpcx"
 
 	classificationv1 "github.com/breachline/breachline/pkg/gen/breachline/classification/v1"
 	"github.com/breachline/breachline/services/classification/internal/domain"
@@ -27,11 +28,7 @@ func New(svc *domain.Service) *Server {
 
 // AssessIncident assesses an incident's facts; idempotent on request_id.
 func (s *Server) AssessIncident(ctx context.Context, req *classificationv1.AssessIncidentRequest) (*classificationv1.AssessIncidentResponse, error) {
-	a, err := s.svc.Assess(ctx, domain.AssessRequest{
-		RequestID:  req.GetRequestId(),
-		IncidentID: req.GetIncidentId(),
-		Facts:      protoconv.FactsFromProto(req.GetFacts()),
-	})
+	a, err := s.svc.Assess(ctx, assessRequestFromProto(req))
 	if err != nil {
 		return nil, err
 	}
@@ -58,4 +55,23 @@ func (s *Server) ListAssessments(ctx context.Context, req *classificationv1.List
 		resp.Assessments = append(resp.Assessments, protoconv.AssessmentToProto(a))
 	}
 	return resp, nil
+}
+
+func assessRequestFromProto(req *classificationv1.AssessIncidentRequest) domain.AssessRequest {
+	return domain.AssessRequest{
+		RequestID:  req.GetRequestId(),
+		IncidentID: req.GetIncidentId(),
+		Facts:      protoconv.FactsFromProto(req.GetFacts()),
+	}
+}
+
+var _ grpcx.RequestValidator = (*Server)(nil)
+
+// ValidateRequest implements grpcx.RequestValidator, so a request that
+// misses REQUIRED fields is told about every other problem in one answer.
+func (s *Server) ValidateRequest(_ context.Context, req any) error {
+	if r, ok := req.(*classificationv1.AssessIncidentRequest); ok {
+		return s.svc.Validate(assessRequestFromProto(r))
+	}
+	return nil
 }

@@ -62,8 +62,9 @@ func newStore(t *testing.T) *store.Store {
 func serve(t *testing.T, st domain.Store, engine domain.Engine) classificationv1.ClassificationServiceClient {
 	t.Helper()
 	svc := domain.NewService(st, engine, func() time.Time { return now })
-	srv := grpcx.NewServer(grpcx.Options{Service: "classification"})
-	classificationv1.RegisterClassificationServiceServer(srv.GRPC(), server.New(svc))
+	handler := server.New(svc)
+	srv := grpcx.NewServer(grpcx.Options{Service: "classification", Validator: handler})
+	classificationv1.RegisterClassificationServiceServer(srv.GRPC(), handler)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -73,13 +73,14 @@ func run(ctx context.Context) (err error) {
 		return err
 	}
 
-	svc := domain.NewService(store.New(db), time.Now)
+	handler := server.New(domain.NewService(store.New(db), time.Now))
 	srv := grpcx.NewServer(grpcx.Options{
 		Service:       service,
 		Logger:        logger,
 		ShutdownGrace: cfg.ShutdownGrace,
+		Validator:     handler,
 	})
-	dispatchv1.RegisterDispatchServiceServer(srv.GRPC(), server.New(svc))
+	dispatchv1.RegisterDispatchServiceServer(srv.GRPC(), handler)
 	// Serve logs "listening" with the address and returns once ctx is done
 	// and in-flight calls have finished.
 	return srv.Serve(ctx, cfg.ListenAddr)

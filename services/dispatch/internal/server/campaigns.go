@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"github.com/breachline/breachline/pkg/grpcx"
 
 	dispatchv1 "github.com/breachline/breachline/pkg/gen/breachline/dispatch/v1"
 	"github.com/breachline/breachline/services/dispatch/internal/domain"
@@ -71,4 +72,16 @@ func (s *Server) ListCampaigns(ctx context.Context, req *dispatchv1.ListCampaign
 		out.Campaigns[i] = campaignToProto(c)
 	}
 	return out, nil
+}
+
+var _ grpcx.RequestValidator = (*Server)(nil)
+
+// ValidateRequest implements grpcx.RequestValidator, so a request that
+// misses REQUIRED fields is told about every other problem in one answer.
+func (s *Server) ValidateRequest(_ context.Context, req any) error {
+	if r, ok := req.(*dispatchv1.CreateDraftCampaignsRequest); ok {
+		in, bad := draftRequestFromProto(r)
+		return append(in.Validate(), bad...).Err()
+	}
+	return nil
 }

@@ -36,9 +36,9 @@ func newClient(t *testing.T) dispatchv1.DispatchServiceClient {
 	if err := store.EnsureIndexes(t.Context(), db); err != nil {
 		t.Fatalf("EnsureIndexes: %v", err)
 	}
-	srv := grpcx.NewServer(grpcx.Options{Service: "dispatch", ShutdownGrace: time.Second})
-	svc := domain.NewService(store.New(db), func() time.Time { return now })
-	dispatchv1.RegisterDispatchServiceServer(srv.GRPC(), server.New(svc))
+	handler := server.New(domain.NewService(store.New(db), func() time.Time { return now }))
+	srv := grpcx.NewServer(grpcx.Options{Service: "dispatch", ShutdownGrace: time.Second, Validator: handler})
+	dispatchv1.RegisterDispatchServiceServer(srv.GRPC(), handler)
 	lis, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)

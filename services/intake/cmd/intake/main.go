@@ -105,8 +105,9 @@ func run(ctx context.Context) (err error) {
 		Owner: host + "/" + ids.New("relay"),
 	})
 
-	srv := grpcx.NewServer(grpcx.Options{Service: "intake", Logger: logger, ShutdownGrace: cfg.ShutdownGrace})
-	intakev1.RegisterIntakeServiceServer(srv.GRPC(), server.New(domain.NewIntake(st, time.Now)))
+	handler := server.New(domain.NewIntake(st, time.Now))
+	srv := grpcx.NewServer(grpcx.Options{Service: "intake", Logger: logger, ShutdownGrace: cfg.ShutdownGrace, Validator: handler})
+	intakev1.RegisterIntakeServiceServer(srv.GRPC(), handler)
 
 	// Workers stop after the server so no accepted report waits on them,
 	// and before the store closes so a step never runs without it.

@@ -177,3 +177,8 @@ func checkFacts(v *apperr.Violations, prefix string, f BreachFacts, now time.Tim
 		checkTime(v, prefix+".discovered_at", f.DiscoveredAt, now)
 	}
 }
+
+// Validate checks s the way ReportSignal does, without touching the store.
+func (in *Intake) Validate(s Signal) error {
+	return ValidateSignal(s, in.now().UTC())
+}

@@ -38,8 +38,9 @@ func start(t *testing.T) (intakev1.IntakeServiceClient, *store.Store) {
 		t.Fatalf("EnsureIndexes: %v", err)
 	}
 	st := store.New(db)
-	srv := grpcx.NewServer(grpcx.Options{Service: "intake"})
-	intakev1.RegisterIntakeServiceServer(srv.GRPC(), server.New(domain.NewIntake(st, time.Now)))
+	handler := server.New(domain.NewIntake(st, time.Now))
+	srv := grpcx.NewServer(grpcx.Options{Service: "intake", Validator: handler})
+	intakev1.RegisterIntakeServiceServer(srv.GRPC(), handler)
 
 	lis := bufconn.Listen(1 << 20)
 	ctx, cancel := context.WithCancel(context.Background())
