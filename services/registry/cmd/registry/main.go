@@ -87,7 +87,12 @@ func run(ctx context.Context) (err error) {
 	}
 	svc := domain.NewService(store.New(db), time.Now)
 
-	srv := grpcx.NewServer(grpcx.Options{Service: "registry", Logger: logger, ShutdownGrace: cfg.ShutdownGrace})
+	srv := grpcx.NewServer(grpcx.Options{
+		Service:       "registry",
+		Logger:        logger,
+		ShutdownGrace: cfg.ShutdownGrace,
+		Validator:     server.NewValidator(svc),
+	})
 	server.Register(srv.GRPC(), svc)
 
 	// The worker stops after the server and before the store closes, so a

@@ -175,16 +175,22 @@ var customerPaths = []string{
 	"employee_notification", "notify_within_hours",
 }
 
-// CreateCustomer registers a customer. requestID (optional) makes retries
-// safe: the same request id and input return the same customer once more.
-func (s *Service) CreateCustomer(ctx context.Context, requestID string, c Customer) (Customer, error) {
+// ValidateCreateCustomer reports every problem of a CreateCustomer input
+// as an *apperr.InvalidError, or nil. It is pure: no store is read.
+func (s *Service) ValidateCreateCustomer(requestID string, c Customer) error {
 	var v apperr.Violations
 	checkRequestID(&v, "request_id", requestID)
 	var cv apperr.Violations
 	checkSlug(&cv, "customer_id", c.ID)
 	validateCustomerFields(&cv, c, customerPaths)
 	v.Merge("customer", cv)
-	if err := v.Err(); err != nil {
+	return v.Err()
+}
+
+// CreateCustomer registers a customer. requestID (optional) makes retries
+// safe: the same request id and input return the same customer once more.
+func (s *Service) CreateCustomer(ctx context.Context, requestID string, c Customer) (Customer, error) {
+	if err := s.ValidateCreateCustomer(requestID, c); err != nil {
 		return Customer{}, err
 	}
 	in := Customer{
@@ -285,22 +291,11 @@ type CustomerUpdate struct {
 // re-reads and re-applies, up to maxUpdateRetries times. Changing
 // notification_email to a different address resets its confirm time.
 func (s *Service) UpdateCustomer(ctx context.Context, u CustomerUpdate) (Customer, error) {
-	var v apperr.Violations
-	var cv apperr.Violations
-	checkSlug(&cv, "customer_id", u.Customer.ID)
-	want, hasEtag := int64(0), u.Etag != ""
-	if hasEtag {
-		var ok bool
-		if want, ok = parseEtag(u.Etag); !ok {
-			cv.Add("etag", "is not an etag returned by this service")
-		}
-	}
-	paths := checkCustomerMask(&v, u.Paths)
-	validateCustomerFields(&cv, u.Customer, paths)
-	v.Merge("customer", cv)
-	if err := v.Err(); err != nil {
+	paths, want, err := checkCustomerUpdate(u)
+	if err != nil {
 		return Customer{}, err
 	}
+	hasEtag := u.Etag != ""
 	for range maxUpdateRetries {
 		cur, err := s.store.GetCustomer(ctx, u.Customer.ID)
 		if err != nil {
@@ -320,6 +315,36 @@ func (s *Service) UpdateCustomer(ctx context.Context, u CustomerUpdate) (Custome
 		return out, nil
 	}
 	return Customer{}, fmt.Errorf("customer %s: too many concurrent updates: %w", u.Customer.ID, apperr.ErrConflict)
+}
+
+// ValidateUpdateCustomer reports every problem of an UpdateCustomer input
+// (customer id, etag format, update mask and the masked fields) as an
+// *apperr.InvalidError, or nil. It is pure: no store is read, so a stale
+// etag or an unknown customer is not detected here.
+func (s *Service) ValidateUpdateCustomer(u CustomerUpdate) error {
+	_, _, err := checkCustomerUpdate(u)
+	return err
+}
+
+// checkCustomerUpdate validates u and returns its mask paths without
+// duplicates and the version its etag names (0 without an etag).
+func checkCustomerUpdate(u CustomerUpdate) (paths []string, version int64, err error) {
+	var v apperr.Violations
+	var cv apperr.Violations
+	checkSlug(&cv, "customer_id", u.Customer.ID)
+	if u.Etag != "" {
+		var ok bool
+		if version, ok = parseEtag(u.Etag); !ok {
+			cv.Add("etag", "is not an etag returned by this service")
+		}
+	}
+	paths = checkCustomerMask(&v, u.Paths)
+	validateCustomerFields(&cv, u.Customer, paths)
+	v.Merge("customer", cv)
+	if err := v.Err(); err != nil {
+		return nil, 0, err
+	}
+	return paths, version, nil
 }
 
 // checkCustomerMask validates update_mask paths and returns them without

@@ -132,16 +132,15 @@ type SubmitDataSubjectRequestParams struct {
 	ReceiveTime time.Time
 }
 
-// SubmitDataSubjectRequest records a request from a data subject for the
-// customer's attention, computes its due date and sets it RECEIVED.
-//
-// The customer must exist: a request for an unknown customer fails with
-// NOT_FOUND (the customer is the request's parent resource in its URL,
-// /v1/customers/{customer_id}/dataSubjectRequests, and AIP-133 answers an
-// absent parent with NOT_FOUND). Customers are never deleted, so checking
-// before inserting has no race.
-func (s *Service) SubmitDataSubjectRequest(ctx context.Context, p SubmitDataSubjectRequestParams) (DataSubjectRequest, error) {
-	now := s.now()
+// ValidateSubmitDataSubjectRequest reports every problem of a
+// SubmitDataSubjectRequest input as an *apperr.InvalidError, or nil. It is
+// pure: no store is read, so an unknown customer is not detected here.
+func (s *Service) ValidateSubmitDataSubjectRequest(p SubmitDataSubjectRequestParams) error {
+	return validateSubmitDataSubjectRequest(p, s.now())
+}
+
+// validateSubmitDataSubjectRequest checks a data subject request at time now.
+func validateSubmitDataSubjectRequest(p SubmitDataSubjectRequestParams, now time.Time) error {
 	var v apperr.Violations
 	checkRequestID(&v, "request_id", p.RequestID)
 	checkSlug(&v, "customer_id", p.CustomerID)
@@ -167,9 +166,23 @@ func (s *Service) SubmitDataSubjectRequest(ctx context.Context, p SubmitDataSubj
 			v.Add("receive_time", "must not be more than a year ago")
 		}
 	}
-	if err := v.Err(); err != nil {
+	return v.Err()
+}
+
+// SubmitDataSubjectRequest records a request from a data subject for the
+// customer's attention, computes its due date and sets it RECEIVED.
+//
+// The customer must exist: a request for an unknown customer fails with
+// NOT_FOUND (the customer is the request's parent resource in its URL,
+// /v1/customers/{customer_id}/dataSubjectRequests, and AIP-133 answers an
+// absent parent with NOT_FOUND). Customers are never deleted, so checking
+// before inserting has no race.
+func (s *Service) SubmitDataSubjectRequest(ctx context.Context, p SubmitDataSubjectRequestParams) (DataSubjectRequest, error) {
+	now := s.now()
+	if err := validateSubmitDataSubjectRequest(p, now); err != nil {
 		return DataSubjectRequest{}, err
 	}
+	receive := storedTime(p.ReceiveTime)
 	in := DataSubjectRequest{
 		CustomerID:  p.CustomerID,
 		Type:        p.Type,

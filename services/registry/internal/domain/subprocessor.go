@@ -135,10 +135,14 @@ const (
 // time is a typo or an unset field.
 var minAgreementTime = time.Date(1995, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// CreateSubprocessor registers a subprocessor, PROPOSED unless a status is
-// given. requestID (optional) makes retries safe.
-func (s *Service) CreateSubprocessor(ctx context.Context, requestID string, sp Subprocessor) (Subprocessor, error) {
-	now := s.now()
+// ValidateCreateSubprocessor reports every problem of a CreateSubprocessor
+// input as an *apperr.InvalidError, or nil. It is pure: no store is read.
+func (s *Service) ValidateCreateSubprocessor(requestID string, sp Subprocessor) error {
+	return validateCreateSubprocessor(requestID, sp, s.now())
+}
+
+// validateCreateSubprocessor checks a new subprocessor at time now.
+func validateCreateSubprocessor(requestID string, sp Subprocessor, now time.Time) error {
 	var v apperr.Violations
 	checkRequestID(&v, "request_id", requestID)
 	var sv apperr.Violations
@@ -173,7 +177,14 @@ func (s *Service) CreateSubprocessor(ctx context.Context, requestID string, sp S
 		sv.Add("status", "is not a known status")
 	}
 	v.Merge("subprocessor", sv)
-	if err := v.Err(); err != nil {
+	return v.Err()
+}
+
+// CreateSubprocessor registers a subprocessor, PROPOSED unless a status is
+// given. requestID (optional) makes retries safe.
+func (s *Service) CreateSubprocessor(ctx context.Context, requestID string, sp Subprocessor) (Subprocessor, error) {
+	now := s.now()
+	if err := validateCreateSubprocessor(requestID, sp, now); err != nil {
 		return Subprocessor{}, err
 	}
 	in := Subprocessor{

@@ -50,11 +50,7 @@ func (s *CustomerServer) ListCustomers(ctx context.Context, req *registryv1.List
 
 // UpdateCustomer implements registryv1.CustomerServiceServer.
 func (s *CustomerServer) UpdateCustomer(ctx context.Context, req *registryv1.UpdateCustomerRequest) (*registryv1.UpdateCustomerResponse, error) {
-	c, err := s.svc.UpdateCustomer(ctx, domain.CustomerUpdate{
-		Customer: customerFromProto(req.GetCustomer()),
-		Paths:    req.GetUpdateMask().GetPaths(),
-		Etag:     req.GetCustomer().GetEtag(),
-	})
+	c, err := s.svc.UpdateCustomer(ctx, customerUpdateFromProto(req))
 	if err != nil {
 		return nil, err
 	}
@@ -72,6 +68,15 @@ func customerFromProto(c *registryv1.Customer) domain.Customer {
 		Products:             c.GetProducts(),
 		EmployeeNotification: employeeNotifications.domain(c.GetEmployeeNotification()),
 		NotifyWithinHours:    c.GetNotifyWithinHours(),
+	}
+}
+
+// customerUpdateFromProto converts an UpdateCustomerRequest.
+func customerUpdateFromProto(req *registryv1.UpdateCustomerRequest) domain.CustomerUpdate {
+	return domain.CustomerUpdate{
+		Customer: customerFromProto(req.GetCustomer()),
+		Paths:    req.GetUpdateMask().GetPaths(),
+		Etag:     req.GetCustomer().GetEtag(),
 	}
 }
 

@@ -118,6 +118,33 @@ func TestCreateCustomer(t *testing.T) {
 			want: []string{"customer.display_name", "customer.region", "customer.notification_email"},
 		},
 		{
+			// A request missing a REQUIRED field also learns, in the same
+			// answer, what else is wrong with it (server.Validator).
+			name:   "missing_and_malformed",
+			mutate: func(c *registryv1.Customer) { c.DisplayName = ""; c.NotificationEmail = "dpo at acme" },
+			want:   []string{"customer.display_name", "customer.notification_email"},
+		},
+		{
+			name: "missing_and_everything_else_wrong",
+			rid:  strings.Repeat("r", 129),
+			mutate: func(c *registryv1.Customer) {
+				c.CustomerId = "9lives"
+				c.Region = 0
+				c.Products = []string{"Bad Product"}
+				c.EmployeeNotification = 7
+				c.NotifyWithinHours = -1
+			},
+			// REQUIRED violations come first, then the domain's in its order.
+			want: []string{
+				"customer.region",
+				"request_id",
+				"customer.customer_id",
+				"customer.products[0]",
+				"customer.employee_notification",
+				"customer.notify_within_hours",
+			},
+		},
+		{
 			name: "everything_wrong",
 			rid:  strings.Repeat("r", 129),
 			mutate: func(c *registryv1.Customer) {
@@ -417,6 +444,16 @@ func TestUpdateCustomer(t *testing.T) {
 			[]string{"customer.display_name", "customer.region", "customer.notification_email", "customer.notify_within_hours"},
 		},
 		{"bad_customer_id", &registryv1.Customer{CustomerId: "A", DisplayName: "X"}, mask("display_name"), []string{"customer.customer_id"}},
+		// A missing REQUIRED field comes with the other problems of the
+		// request in one answer.
+		{"missing_mask_bad_etag", &registryv1.Customer{CustomerId: "acme", Etag: "bogus"}, nil, []string{"update_mask", "customer.etag"}},
+		{"missing_customer_bad_mask", nil, mask("display_name", "colour"), []string{"customer", "update_mask"}},
+		{
+			"missing_mask_bad_customer_id",
+			&registryv1.Customer{CustomerId: "A", Etag: "v0x"},
+			nil,
+			[]string{"update_mask", "customer.customer_id", "customer.etag"},
+		},
 	}
 	for _, tc := range cases {
 		t.Run("method=Update/case=invalid_"+tc.name, func(t *testing.T) {

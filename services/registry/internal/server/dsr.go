@@ -15,18 +15,7 @@ type DataSubjectRequestServer struct {
 
 // SubmitDataSubjectRequest implements registryv1.DataSubjectRequestServiceServer.
 func (s *DataSubjectRequestServer) SubmitDataSubjectRequest(ctx context.Context, req *registryv1.SubmitDataSubjectRequestRequest) (*registryv1.SubmitDataSubjectRequestResponse, error) {
-	d, err := s.svc.SubmitDataSubjectRequest(ctx, domain.SubmitDataSubjectRequestParams{
-		RequestID:  req.GetRequestId(),
-		CustomerID: req.GetCustomerId(),
-		Type:       dsrTypes.domain(req.GetType()),
-		Subject: domain.DataSubject{
-			Name:       req.GetSubject().GetName(),
-			Email:      req.GetSubject().GetEmail(),
-			AccountRef: req.GetSubject().GetAccountRef(),
-		},
-		Details:     req.GetDetails(),
-		ReceiveTime: timeOf(req.GetReceiveTime()),
-	})
+	d, err := s.svc.SubmitDataSubjectRequest(ctx, submitParamsFromProto(req))
 	if err != nil {
 		return nil, err
 	}
@@ -40,6 +29,22 @@ func (s *DataSubjectRequestServer) GetDataSubjectRequest(ctx context.Context, re
 		return nil, err
 	}
 	return &registryv1.GetDataSubjectRequestResponse{DataSubjectRequest: dsrToProto(d)}, nil
+}
+
+// submitParamsFromProto converts a SubmitDataSubjectRequestRequest.
+func submitParamsFromProto(req *registryv1.SubmitDataSubjectRequestRequest) domain.SubmitDataSubjectRequestParams {
+	return domain.SubmitDataSubjectRequestParams{
+		RequestID:  req.GetRequestId(),
+		CustomerID: req.GetCustomerId(),
+		Type:       dsrTypes.domain(req.GetType()),
+		Subject: domain.DataSubject{
+			Name:       req.GetSubject().GetName(),
+			Email:      req.GetSubject().GetEmail(),
+			AccountRef: req.GetSubject().GetAccountRef(),
+		},
+		Details:     req.GetDetails(),
+		ReceiveTime: timeOf(req.GetReceiveTime()),
+	}
 }
 
 func dsrToProto(d domain.DataSubjectRequest) *registryv1.DataSubjectRequest {

@@ -132,6 +132,27 @@ func TestSubmitDataSubjectRequest(t *testing.T) {
 			want:   []string{"subject"},
 		},
 		{
+			// A request missing a REQUIRED field also learns, in the same
+			// answer, what else is wrong with it (server.Validator);
+			// violations inside the missing subject are not repeated.
+			name: "missing_subject_unknown_type",
+			mutate: func(r *registryv1.SubmitDataSubjectRequestRequest) {
+				r.Subject = nil
+				r.Type = 99
+			},
+			want: []string{"subject", "type"},
+		},
+		{
+			name: "missing_and_malformed",
+			mutate: func(r *registryv1.SubmitDataSubjectRequestRequest) {
+				r.CustomerId = ""
+				r.Subject.Name = ""
+				r.Subject.Email = "zoe at example.org"
+				r.ReceiveTime = timestamppb.New(now.Add(time.Hour))
+			},
+			want: []string{"customer_id", "subject.name", "subject.email", "receive_time"},
+		},
+		{
 			name: "everything_wrong",
 			mutate: func(r *registryv1.SubmitDataSubjectRequestRequest) {
 				r.RequestId = strings.Repeat("k", 129)

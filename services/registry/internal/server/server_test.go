@@ -86,8 +86,9 @@ func newEnv(t *testing.T) *env {
 	clk := &clock{t: now}
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv := grpcx.NewServer(grpcx.Options{Service: "registry", Logger: logger})
-	server.Register(srv.GRPC(), domain.NewService(store.New(db), clk.Now))
+	svc := domain.NewService(store.New(db), clk.Now)
+	srv := grpcx.NewServer(grpcx.Options{Service: "registry", Logger: logger, Validator: server.NewValidator(svc)})
+	server.Register(srv.GRPC(), svc)
 
 	lis := bufconn.Listen(1 << 20)
 	ctx, cancel := context.WithCancel(context.Background())

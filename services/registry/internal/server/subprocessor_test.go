@@ -113,6 +113,26 @@ func TestCreateSubprocessor(t *testing.T) {
 			want:   []string{"subprocessor.legal_name", "subprocessor.country", "subprocessor.purpose"},
 		},
 		{
+			// A request missing a REQUIRED field also learns, in the same
+			// answer, what else is wrong with it (server.Validator).
+			name: "missing_and_malformed",
+			mutate: func(sp *registryv1.Subprocessor) {
+				sp.LegalName = ""
+				sp.Country = "us"
+				sp.AgreementTime = timestamppb.New(now.Add(time.Hour))
+			},
+			want: []string{"subprocessor.legal_name", "subprocessor.country", "subprocessor.agreement_time"},
+		},
+		{
+			name: "missing_purpose_transfer_without_basis",
+			mutate: func(sp *registryv1.Subprocessor) {
+				sp.Purpose = ""
+				sp.TransferMechanism = registryv1.TransferMechanism_TRANSFER_MECHANISM_NONE
+				sp.DataCategories = []string{"names", "names"}
+			},
+			want: []string{"subprocessor.purpose", "subprocessor.data_categories[1]", "subprocessor.transfer_mechanism"},
+		},
+		{
 			name: "everything_wrong",
 			mutate: func(sp *registryv1.Subprocessor) {
 				sp.SubprocessorId = "AWS"
