@@ -7,18 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
-	"sync"
-	"syscall"
 	"time"
 
+	"github.com/breachline/breachline/pkg/app"
 	"github.com/breachline/breachline/pkg/config"
 	classificationv1 "github.com/breachline/breachline/pkg/gen/breachline/classification/v1"
 	"github.com/breachline/breachline/pkg/grpcx"
-	"github.com/breachline/breachline/pkg/mongox"
-	"github.com/breachline/breachline/pkg/telemetry"
-	"github.com/breachline/breachline/pkg/worker"
 	"github.com/breachline/breachline/services/classification/internal/dispatchclient"
 	"github.com/breachline/breachline/services/classification/internal/domain"
 	"github.com/breachline/breachline/services/classification/internal/rules"
@@ -49,15 +44,7 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := run(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "classification:", err)
-		os.Exit(1)
-	}
-}
+func main() { app.Main(service, run) }
 
 func run(ctx context.Context) (err error) {
 	cfg := Config{Common: config.Common{
@@ -67,39 +54,18 @@ func run(ctx context.Context) (err error) {
 	if err := config.Load(&cfg); err != nil {
 		return err
 	}
-	logger := config.NewLogger(cfg.Common, service)
-
 	// The rule packs are part of the configuration: a bad pack stops the
 	// service before it serves a single decision.
 	lib, err := rules.Embedded()
 	if err != nil {
 		return fmt.Errorf("load rule packs: %w", err)
 	}
-
-	shutdownTelemetry, err := telemetry.Setup(ctx, service)
+	rt, err := app.Start(ctx, service, cfg.Common, store.Indexes())
 	if err != nil {
 		return err
 	}
-	defer func() {
-		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		err = errors.Join(err, shutdownTelemetry(flushCtx))
-	}()
-
-	client, err := mongox.Connect(ctx, cfg.MongoURI)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		err = errors.Join(err, client.Disconnect(dctx))
-	}()
-	db := client.Database(cfg.MongoDatabase)
-	if err := mongox.EnsureIndexes(ctx, db, store.Indexes()); err != nil {
-		return err
-	}
-	st := store.New(db)
+	defer func() { err = errors.Join(err, rt.Close(ctx)) }()
+	st := store.New(rt.DB)
 
 	conn, err := grpcx.Dial(cfg.DispatchAddr)
 	if err != nil {
@@ -108,22 +74,14 @@ func run(ctx context.Context) (err error) {
 	defer func() { err = errors.Join(err, conn.Close()) }()
 
 	svc := domain.NewService(st, rules.NewEngine(lib), time.Now)
-	relay := domain.NewRelay(st, dispatchclient.New(conn), time.Now, leaseOwner(), logger)
+	relay := domain.NewRelay(st, dispatchclient.New(conn), time.Now, leaseOwner(), rt.Logger)
 
 	handler := server.New(svc)
-	srv := grpcx.NewServer(grpcx.Options{Service: service, Logger: logger, ShutdownGrace: cfg.ShutdownGrace, Validator: handler})
+	srv := grpcx.NewServer(grpcx.Options{Service: service, Logger: rt.Logger, ShutdownGrace: cfg.ShutdownGrace, Validator: handler})
 	classificationv1.RegisterClassificationServiceServer(srv.GRPC(), handler)
 
-	// Workers outlive the server's graceful stop and end after it, so a
-	// request that just stored an assessment is not cut off from its relay.
-	workerCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Go(func() { worker.Run(workerCtx, logger, "campaigns-relay", cfg.RelayInterval, relay.Step) })
-	defer wg.Wait()
-	defer stopWorkers()
-
-	logger.InfoContext(ctx, "rule packs loaded", "packs", fmt.Sprint(lib.Current(time.Now())))
-	return srv.Serve(ctx, cfg.ListenAddr)
+	rt.Logger.InfoContext(ctx, "rule packs loaded", "packs", fmt.Sprint(lib.Current(time.Now())))
+	return rt.Serve(ctx, srv, cfg.ListenAddr, app.Worker{Name: "campaigns-relay", Idle: cfg.RelayInterval, Step: relay.Step})
 }
 
 // leaseOwner names this process in relay leases.

@@ -5,17 +5,12 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
+	"github.com/breachline/breachline/pkg/app"
 	"github.com/breachline/breachline/pkg/config"
 	dispatchv1 "github.com/breachline/breachline/pkg/gen/breachline/dispatch/v1"
 	"github.com/breachline/breachline/pkg/grpcx"
-	"github.com/breachline/breachline/pkg/mongox"
-	"github.com/breachline/breachline/pkg/telemetry"
 	"github.com/breachline/breachline/services/dispatch/internal/domain"
 	"github.com/breachline/breachline/services/dispatch/internal/server"
 	"github.com/breachline/breachline/services/dispatch/internal/store"
@@ -28,15 +23,7 @@ type Config struct {
 	config.Common
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := run(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "dispatch:", err)
-		os.Exit(1)
-	}
-}
+func main() { app.Main(service, run) }
 
 func run(ctx context.Context) (err error) {
 	cfg := Config{Common: config.Common{
@@ -46,42 +33,19 @@ func run(ctx context.Context) (err error) {
 	if err := config.Load(&cfg); err != nil {
 		return err
 	}
-	logger := config.NewLogger(cfg.Common, service)
-
-	shutdownTelemetry, err := telemetry.Setup(ctx, service)
+	rt, err := app.Start(ctx, service, cfg.Common, store.Indexes())
 	if err != nil {
 		return err
 	}
-	defer func() {
-		// Flush last, after the server and store, so their spans are kept.
-		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		err = errors.Join(err, shutdownTelemetry(flushCtx))
-	}()
+	defer func() { err = errors.Join(err, rt.Close(ctx)) }()
 
-	client, err := mongox.Connect(ctx, cfg.MongoURI)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		err = errors.Join(err, client.Disconnect(closeCtx))
-	}()
-	db := client.Database(cfg.MongoDatabase)
-	if err := store.EnsureIndexes(ctx, db); err != nil {
-		return err
-	}
-
-	handler := server.New(domain.NewService(store.New(db), time.Now))
+	handler := server.New(domain.NewService(store.New(rt.DB), time.Now))
 	srv := grpcx.NewServer(grpcx.Options{
 		Service:       service,
-		Logger:        logger,
+		Logger:        rt.Logger,
 		ShutdownGrace: cfg.ShutdownGrace,
 		Validator:     handler,
 	})
 	dispatchv1.RegisterDispatchServiceServer(srv.GRPC(), handler)
-	// Serve logs "listening" with the address and returns once ctx is done
-	// and in-flight calls have finished.
-	return srv.Serve(ctx, cfg.ListenAddr)
+	return rt.Serve(ctx, srv, cfg.ListenAddr)
 }

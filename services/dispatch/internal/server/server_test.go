@@ -20,6 +20,7 @@ import (
 	"github.com/breachline/breachline/pkg/grpcx"
 	"github.com/breachline/breachline/pkg/ids"
 	"github.com/breachline/breachline/pkg/mongotest"
+	"github.com/breachline/breachline/pkg/mongox"
 	"github.com/breachline/breachline/services/dispatch/internal/domain"
 	"github.com/breachline/breachline/services/dispatch/internal/server"
 	"github.com/breachline/breachline/services/dispatch/internal/store"
@@ -33,7 +34,7 @@ var now = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 func newClient(t *testing.T) dispatchv1.DispatchServiceClient {
 	t.Helper()
 	db := mongotest.DB(t)
-	if err := store.EnsureIndexes(t.Context(), db); err != nil {
+	if err := mongox.EnsureIndexes(t.Context(), db, store.Indexes()); err != nil {
 		t.Fatalf("EnsureIndexes: %v", err)
 	}
 	handler := server.New(domain.NewService(store.New(db), func() time.Time { return now }))

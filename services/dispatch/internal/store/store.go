@@ -53,22 +53,6 @@ func Indexes() mongox.Indexes {
 	}
 }
 
-// EnsureIndexes creates Indexes() on db, one index per command. Sending
-// them together would be equivalent on MongoDB, but the embedded FerretDB
-// (v1.24) panics on a createIndexes naming two or more indexes that already
-// exist (slices.Delete with a stale index in validateIndexesForCreation), so
-// every restart after the first would fail.
-func EnsureIndexes(ctx context.Context, db *mongo.Database) error {
-	for coll, models := range Indexes() {
-		for _, m := range models {
-			if err := mongox.EnsureIndexes(ctx, db, mongox.Indexes{coll: {m}}); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 // campaignDoc is a stored campaign. The obligation id sits at the top level
 // beside assessment_id because together they are the unique key.
 type campaignDoc struct {

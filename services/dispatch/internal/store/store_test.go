@@ -11,6 +11,7 @@ import (
 	"github.com/breachline/breachline/pkg/apperr"
 	"github.com/breachline/breachline/pkg/ids"
 	"github.com/breachline/breachline/pkg/mongotest"
+	"github.com/breachline/breachline/pkg/mongox"
 	"github.com/breachline/breachline/services/dispatch/internal/domain"
 	"github.com/breachline/breachline/services/dispatch/internal/store"
 )
@@ -19,7 +20,7 @@ import (
 func newStore(t *testing.T) *store.Store {
 	t.Helper()
 	db := mongotest.DB(t)
-	if err := store.EnsureIndexes(t.Context(), db); err != nil {
+	if err := mongox.EnsureIndexes(t.Context(), db, store.Indexes()); err != nil {
 		t.Fatalf("EnsureIndexes: %v", err)
 	}
 	return store.New(db)
@@ -249,7 +250,7 @@ func TestStore(t *testing.T) {
 		t.Parallel()
 		db := mongotest.DB(t)
 		for range 2 {
-			if err := store.EnsureIndexes(t.Context(), db); err != nil {
+			if err := mongox.EnsureIndexes(t.Context(), db, store.Indexes()); err != nil {
 				t.Fatalf("EnsureIndexes: %v", err)
 			}
 		}

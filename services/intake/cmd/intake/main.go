@@ -9,18 +9,13 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/signal"
-	"sync"
-	"syscall"
 	"time"
 
+	"github.com/breachline/breachline/pkg/app"
 	"github.com/breachline/breachline/pkg/config"
 	intakev1 "github.com/breachline/breachline/pkg/gen/breachline/intake/v1"
 	"github.com/breachline/breachline/pkg/grpcx"
 	"github.com/breachline/breachline/pkg/ids"
-	"github.com/breachline/breachline/pkg/mongox"
-	"github.com/breachline/breachline/pkg/telemetry"
-	"github.com/breachline/breachline/pkg/worker"
 	"github.com/breachline/breachline/services/intake/internal/classify"
 	"github.com/breachline/breachline/services/intake/internal/domain"
 	"github.com/breachline/breachline/services/intake/internal/server"
@@ -49,15 +44,7 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "intake:", err)
-		os.Exit(1)
-	}
-}
+func main() { app.Main("intake", run) }
 
 func run(ctx context.Context) (err error) {
 	cfg := Config{Common: config.Common{
@@ -67,32 +54,12 @@ func run(ctx context.Context) (err error) {
 	if err := config.Load(&cfg); err != nil {
 		return err
 	}
-	logger := config.NewLogger(cfg.Common, "intake")
-
-	shutdownTelemetry, err := telemetry.Setup(ctx, "intake")
+	rt, err := app.Start(ctx, "intake", cfg.Common, store.Indexes())
 	if err != nil {
 		return err
 	}
-	defer func() {
-		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		err = errors.Join(err, shutdownTelemetry(flushCtx))
-	}()
-
-	client, err := mongox.Connect(ctx, cfg.MongoURI)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		err = errors.Join(err, client.Disconnect(dctx))
-	}()
-	db := client.Database(cfg.MongoDatabase)
-	if err := mongox.EnsureIndexes(ctx, db, store.Indexes()); err != nil {
-		return err
-	}
-	st := store.New(db)
+	defer func() { err = errors.Join(err, rt.Close(ctx)) }()
+	st := store.New(rt.DB)
 
 	conn, err := grpcx.Dial(cfg.ClassificationAddr)
 	if err != nil {
@@ -101,23 +68,13 @@ func run(ctx context.Context) (err error) {
 	defer conn.Close() //nolint:errcheck // closing a client conn at exit has nothing to report
 
 	host, _ := os.Hostname()
-	relay := domain.NewRelay(st, classify.New(conn), time.Now, logger, domain.RelayOptions{
+	relay := domain.NewRelay(st, classify.New(conn), time.Now, rt.Logger, domain.RelayOptions{
 		Owner: host + "/" + ids.New("relay"),
 	})
 
 	handler := server.New(domain.NewIntake(st, time.Now))
-	srv := grpcx.NewServer(grpcx.Options{Service: "intake", Logger: logger, ShutdownGrace: cfg.ShutdownGrace, Validator: handler})
+	srv := grpcx.NewServer(grpcx.Options{Service: "intake", Logger: rt.Logger, ShutdownGrace: cfg.ShutdownGrace, Validator: handler})
 	intakev1.RegisterIntakeServiceServer(srv.GRPC(), handler)
 
-	// Workers stop after the server so no accepted report waits on them,
-	// and before the store closes so a step never runs without it.
-	workerCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Go(func() { worker.Run(workerCtx, logger, "assessment-relay", cfg.RelayInterval, relay.Step) })
-	defer func() {
-		stopWorkers()
-		wg.Wait()
-	}()
-
-	return srv.Serve(ctx, cfg.ListenAddr)
+	return rt.Serve(ctx, srv, cfg.ListenAddr, app.Worker{Name: "assessment-relay", Idle: cfg.RelayInterval, Step: relay.Step})
 }

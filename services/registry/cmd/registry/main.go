@@ -7,18 +7,11 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
-	"os/signal"
-	"sync"
-	"syscall"
 	"time"
 
+	"github.com/breachline/breachline/pkg/app"
 	"github.com/breachline/breachline/pkg/config"
 	"github.com/breachline/breachline/pkg/grpcx"
-	"github.com/breachline/breachline/pkg/mongox"
-	"github.com/breachline/breachline/pkg/telemetry"
-	"github.com/breachline/breachline/pkg/worker"
 	"github.com/breachline/breachline/services/registry/internal/domain"
 	"github.com/breachline/breachline/services/registry/internal/server"
 	"github.com/breachline/breachline/services/registry/internal/store"
@@ -42,15 +35,7 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "registry:", err)
-		os.Exit(1)
-	}
-}
+func main() { app.Main("registry", run) }
 
 func run(ctx context.Context) (err error) {
 	cfg := Config{Common: config.Common{
@@ -60,52 +45,21 @@ func run(ctx context.Context) (err error) {
 	if err := config.Load(&cfg); err != nil {
 		return err
 	}
-	logger := config.NewLogger(cfg.Common, "registry")
-
-	shutdownTelemetry, err := telemetry.Setup(ctx, "registry")
+	rt, err := app.Start(ctx, "registry", cfg.Common, store.Indexes())
 	if err != nil {
 		return err
 	}
-	defer func() {
-		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		err = errors.Join(err, shutdownTelemetry(flushCtx))
-	}()
-
-	client, err := mongox.Connect(ctx, cfg.MongoURI)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		err = errors.Join(err, client.Disconnect(dctx))
-	}()
-	db := client.Database(cfg.MongoDatabase)
-	if err := mongox.EnsureIndexes(ctx, db, store.Indexes()); err != nil {
-		return err
-	}
-	svc := domain.NewService(store.New(db), time.Now)
+	defer func() { err = errors.Join(err, rt.Close(ctx)) }()
+	svc := domain.NewService(store.New(rt.DB), time.Now)
 
 	srv := grpcx.NewServer(grpcx.Options{
 		Service:       "registry",
-		Logger:        logger,
+		Logger:        rt.Logger,
 		ShutdownGrace: cfg.ShutdownGrace,
 		Validator:     server.NewValidator(svc),
 	})
 	server.Register(srv.GRPC(), svc)
 
-	// The worker stops after the server and before the store closes, so a
-	// step never runs without its database.
-	workerCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		worker.Run(workerCtx, logger, "subprocessor-history", cfg.HistorySyncInterval, svc.SyncSubprocessorHistory)
-	})
-	defer func() {
-		stopWorkers()
-		wg.Wait()
-	}()
-
-	return srv.Serve(ctx, cfg.ListenAddr)
+	return rt.Serve(ctx, srv, cfg.ListenAddr,
+		app.Worker{Name: "subprocessor-history", Idle: cfg.HistorySyncInterval, Step: svc.SyncSubprocessorHistory})
 }
