@@ -275,6 +275,12 @@ func TestStepsSurvivePeerOutage(t *testing.T) {
 		t.Fatalf("assessment status = %v, want PENDING while classification is down", st)
 	}
 
+	s.startGateway(t)
+	code, h := httpDo(t, http.MethodGet, "http://"+s.gateway+"/healthz", nil)
+	if backends, _ := h["backends"].(map[string]any); code != http.StatusServiceUnavailable || backends["classification"] != "UNREACHABLE" || backends["intake"] != "SERVING" {
+		t.Fatalf("healthz with classification down = %d %v; want 503 naming it", code, h)
+	}
+
 	s.startClassification(t)
 	eventually(t, 90*time.Second, func(ctx context.Context) error {
 		r, err := intake.GetIncident(ctx, &intakev1.GetIncidentRequest{IncidentId: incidentID})
