@@ -22,7 +22,7 @@ GOLANGCI_LINT_VERSION      := v2.15.0
 GRPCURL_VERSION            := v1.9.3
 GOOGLE_PROTO_FILES_VERSION := 5.0.3
 
-MODULES  := pkg services/intake services/classification services/registry services/dispatch gateway
+MODULES  := pkg services/intake services/classification services/registry services/dispatch gateway deploy
 SERVICES := intake classification registry dispatch
 BENCH    ?=
 TESTFLAGS ?=
@@ -84,6 +84,16 @@ checkgenerate: generate ## Fail if generated code differs from what is committed
 	@if [ -n "$$(git status --porcelain -- pkg/gen gateway/openapi/spec proto)" ]; then \
 	  git status --porcelain -- pkg/gen gateway/openapi/spec proto; git --no-pager diff --stat -- pkg/gen gateway/openapi/spec proto; \
 	  echo "generated code is out of date: run make generate and commit" >&2; exit 1; fi
+
+IMAGE_TAG ?= 0.1.0
+.PHONY: images
+images: ## Build the container image of every deployable (needs a Docker engine).
+	@for t in $(SERVICES) gateway; do \
+	  docker build -f deploy/docker/Dockerfile --build-arg TARGET=$$t -t breachline/$$t:$(IMAGE_TAG) . ; done
+
+.PHONY: manifests
+manifests: ## Render the Kubernetes manifests of both overlays to stdout.
+	@for o in dev production; do echo "# ---- overlay $$o"; kubectl kustomize deploy/kustomize/overlays/$$o; done
 
 .PHONY: clean
 clean: ## Remove build output (keeps .data/ and tool caches).

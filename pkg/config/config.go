@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -30,6 +31,10 @@ type Common struct {
 	LogFormat string `env:"LOG_FORMAT" envDefault:"json"`
 	// ShutdownGrace bounds graceful shutdown.
 	ShutdownGrace time.Duration `env:"SHUTDOWN_GRACE" envDefault:"10s"`
+	// RequireMajority makes the service refuse a MongoDB URI that does not
+	// ask for w=majority, so production cannot silently acknowledge writes
+	// a failover would lose. The production overlay sets it.
+	RequireMajority bool `env:"MONGODB_REQUIRE_MAJORITY" envDefault:"false"`
 }
 
 // Validate reports every problem with the common settings.
@@ -42,6 +47,9 @@ func (c Common) Validate() error {
 		errs = append(errs, errors.New("MONGODB_URI is required"))
 	} else if !strings.HasPrefix(c.MongoURI, "mongodb://") && !strings.HasPrefix(c.MongoURI, "mongodb+srv://") {
 		errs = append(errs, errors.New("MONGODB_URI must start with mongodb:// or mongodb+srv://"))
+	}
+	if c.RequireMajority && !hasMajorityWrites(c.MongoURI) {
+		errs = append(errs, errors.New("MONGODB_URI must set w=majority when MONGODB_REQUIRE_MAJORITY is true"))
 	}
 	if c.MongoDatabase == "" {
 		errs = append(errs, errors.New("MONGODB_DATABASE is required"))
@@ -56,6 +64,17 @@ func (c Common) Validate() error {
 		errs = append(errs, errors.New("SHUTDOWN_GRACE must be positive"))
 	}
 	return errors.Join(errs...)
+}
+
+// hasMajorityWrites reports whether the URI's options ask for majority
+// write concern.
+func hasMajorityWrites(uri string) bool {
+	_, query, ok := strings.Cut(uri, "?")
+	if !ok {
+		return false
+	}
+	values, err := url.ParseQuery(query)
+	return err == nil && strings.EqualFold(values.Get("w"), "majority")
 }
 
 // Validator is implemented by configs with rules of their own.
