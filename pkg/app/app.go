@@ -1,7 +1,7 @@
 // Package app is the start-up and shutdown sequence every service binary
 // shares, so each main only wires its own parts:
 //
-//	config (validated) → logger → telemetry → MongoDB → indexes → server + workers
+//	config (validated) → logger → telemetry → MongoDB → indexes → migrations → server + workers
 //
 // and on SIGINT/SIGTERM, in reverse: the server drains and stops, then the
 // workers, then the MongoDB client, and telemetry is flushed last so the
@@ -23,6 +23,7 @@ import (
 
 	"github.com/breachline/breachline/pkg/config"
 	"github.com/breachline/breachline/pkg/grpcx"
+	"github.com/breachline/breachline/pkg/migrate"
 	"github.com/breachline/breachline/pkg/mongox"
 	"github.com/breachline/breachline/pkg/telemetry"
 	"github.com/breachline/breachline/pkg/worker"
@@ -52,9 +53,10 @@ type Runtime struct {
 }
 
 // Start sets up logging, telemetry and the database for service: it connects
-// to MongoDB and creates the indexes idx. Call Close when done, even after
-// Serve returned.
-func Start(ctx context.Context, service string, common config.Common, idx mongox.Indexes) (*Runtime, error) {
+// to MongoDB, creates the indexes idx and runs the migrations not yet done
+// (waiting for another replica that is running one). Call Close when done,
+// even after Serve returned.
+func Start(ctx context.Context, service string, common config.Common, idx mongox.Indexes, migrations ...migrate.Migration) (*Runtime, error) {
 	logger := config.NewLogger(common, service)
 	shutdown, err := telemetry.Setup(ctx, service)
 	if err != nil {
@@ -68,6 +70,13 @@ func Start(ctx context.Context, service string, common config.Common, idx mongox
 	rt.client = client
 	rt.DB = client.Database(common.MongoDatabase)
 	if err := mongox.EnsureIndexes(ctx, rt.DB, idx); err != nil {
+		return nil, errors.Join(err, rt.Close(ctx))
+	}
+	host, _ := os.Hostname()
+	err = migrate.Run(ctx, rt.DB, migrations, migrate.Options{
+		Owner: fmt.Sprintf("%s/%s/%d", service, host, os.Getpid()), Logger: logger,
+	})
+	if err != nil {
 		return nil, errors.Join(err, rt.Close(ctx))
 	}
 	return rt, nil
