@@ -1,0 +1,163 @@
+package scanner
+
+import "strings"
+
+// kind is a bit set of what a context word speaks for.
+type kind uint32
+
+const (
+	kSSN kind = 1 << iota
+	kCard
+	kAccount
+	kRouting
+	kIBAN
+	kDL
+	kPassport
+	kEmail
+	kPhone
+	kAddress
+	kDOB
+	kMRN
+	kInsurance
+	kNPI
+	kBiometric
+	kPassword
+	kUser
+	kSecret
+	kName
+	// kNeg marks words that make a number something else (order, invoice,
+	// tracking, version): a value without positive context next to one is
+	// not reported.
+	kNeg
+	// kNotBio marks words that make a "fingerprint" a key or device
+	// fingerprint rather than a biometric one.
+	kNotBio
+)
+
+// keywords maps context words (lower case; "_" and "-" match a space, and
+// a camelCase boundary matches a space too) to what they speak for.
+var keywordList = []struct {
+	kinds kind
+	words string
+}{
+	{kSSN, "ssn|ssns|ssn#|social security|social security number|social security no|social sec|soc sec|ss number|ssnumber|tin|taxpayer id|itin"},
+	{kCard, "card|cards|card number|card no|credit|credit card|debit|debit card|visa|mastercard|master card|amex|american express|discover|cc|ccn|cc number|pan|cardholder|card holder|payment|jcb|diners|unionpay|maestro|card num|cardnumber|creditcard"},
+	{kAccount, "account|accounts|account number|account no|acct|acct no|acc|acc no|bank|bank account|checking|savings|deposit|beneficiary account|iban|account num|accountnumber|bankaccount|dda"},
+	{kRouting, "routing|routing number|routing no|aba|aba number|rtn|transit|ach|routing num|routingnumber|aba routing"},
+	{kIBAN, "iban"},
+	{kDL, "driver|drivers|driver's|driver license|drivers license|driver's license|driver licence|drivers licence|driver's licence|driving licence|driving license|license number|licence number|license no|licence no|dl|dln|dl number|dl no|dl#|driverlicense|driverslicense|driver lic|state id|license|licence"},
+	{kPassport, "passport|passport number|passport no|passport num|passportnumber|passport#|travel document"},
+	{kEmail, "email|e mail|mail|email address"},
+	{kPhone, "phone|phone number|tel|telephone|mobile|cell|cellphone|fax|call|sms|whatsapp|ph|contact number|phone no|mob|home phone|work phone|phonenumber"},
+	{kAddress, "address|addr|street|residence|home address|mailing address|billing address|shipping address|ship to|lives at|resides at|located at|street address"},
+	{kDOB, "dob|d.o.b|d.o.b.|birth|born|birthday|birthdate|birth date|date of birth|dateofbirth|bday|b day|geburtsdatum"},
+	{kMRN, "mrn|medical record|medical record number|medical record no|med rec|medrec|patient id|patient number|patient no|patient#|chart|chart number|chart no|health record|ehr|emr|record number|mrn#|patientid|mr number|medical id"},
+	{kInsurance, "member id|member number|member no|memberid|subscriber|subscriber id|subscriber number|policy number|policy no|policy|insurance|insurance id|insurance number|insured|health plan|plan id|group number|medicare|medicaid|mbi|hicn|beneficiary id|insurer|health insurance|coverage id|bcbs|aetna|cigna|humana|unitedhealthcare|kaiser|anthem|policyholder|member"},
+	{kNPI, "npi|national provider|national provider identifier|provider npi|npi number"},
+	{kBiometric, "biometric|biometrics|fingerprint|fingerprints|finger print|faceprint|face print|face template|facial|facial geometry|face geometry|face encoding|face embedding|face id|retina|retinal|retina scan|iris|iris scan|iris template|voiceprint|voice print|palm print|palmprint|hand geometry|minutiae|biometric template|fingerprint template|vein pattern"},
+	{kPassword, "password|passwd|pwd|pass|passphrase|passcode|pw|user password|db password|pword"},
+	{kUser, "user|username|user name|login|userid|user id|uid|usr|email|account|logon|login id"},
+	{kSecret, "api key|apikey|secret|client secret|secret key|access key|access token|auth token|token|bearer|authorization|private key|x api key|secret access key|session token|refresh token|credential|credentials|api token|api secret"},
+	{kName, "name|full name|fullname|first name|last name|surname|given name|patient|patient name|customer|customer name|employee|employee name|cardholder|card holder|cardholder name|account holder|insured|member|member name|subscriber|applicant|dear|mr|mrs|ms|miss|dr|holder|beneficiary|guarantor|student|client|contact|signed|signature|attn|attention|recipient"},
+	{kNeg, "order|order number|order no|order id|invoice|invoice number|tracking|tracking number|ref|reference|serial|serial number|sku|isbn|version|build|ticket|transaction|transaction id|txn|trace|request id|confirmation|po|part|part number|imei|case|case number|batch|item|product|model|shipment|isin|ean|upc|barcode|lot|record id|event id|order#|account id|account ids|accountid|aws account|tenant|tenant id|user id|customer id|client id|project id|org id|organization id"},
+	{kNotBio, "ssh|tls|ssl|gpg|pgp|cert|certificate|sha|md|rsa|ecdsa|browser|device|host key|public key|server|canvas|key fingerprint|jwk|thumbprint"},
+}
+
+// trie is the automaton that recognises context words at word starts.
+// Alphabet: a-z (0-25), word separator (26), '.' (27), '\” (28), '#' (29).
+type trie struct {
+	next  [][30]uint16
+	kinds []kind
+	word  []string
+	alpha [256]int8
+}
+
+func newTrie() *trie {
+	t := &trie{next: make([][30]uint16, 1, 1024), kinds: make([]kind, 1, 1024), word: make([]string, 1, 1024)}
+	for i := range t.alpha {
+		t.alpha[i] = -1
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t.alpha[c] = int8(c - 'a')
+		t.alpha[c-'a'+'A'] = int8(c - 'a')
+	}
+	t.alpha[' '], t.alpha['_'], t.alpha['-'] = 26, 26, 26
+	t.alpha['.'], t.alpha['\''], t.alpha['#'] = 27, 28, 29
+	for _, e := range keywordList {
+		for w := range strings.SplitSeq(e.words, "|") {
+			t.add(w, e.kinds)
+		}
+	}
+	return t
+}
+
+func (t *trie) add(w string, k kind) {
+	node := 0
+	for i := range len(w) {
+		c := t.alpha[w[i]]
+		nx := t.next[node][c]
+		if nx == 0 {
+			t.next = append(t.next, [30]uint16{})
+			t.kinds = append(t.kinds, 0)
+			t.word = append(t.word, "")
+			nx = uint16(len(t.next) - 1)
+			t.next[node][c] = nx
+		}
+		node = int(nx)
+	}
+	t.kinds[node] |= k
+	t.word[node] = w
+}
+
+// match walks the automaton from b[q], which must be a word start, and
+// returns the node of the longest keyword ending at a word boundary and its
+// end, or 0.
+func (t *trie) match(b []byte, q int) (node int, end int) {
+	cur := 0
+	for k := q; k < len(b); k++ {
+		c := b[k]
+		a := t.alpha[c]
+		if a < 0 {
+			break
+		}
+		if k > q && isUpper(c) && isLower(b[k-1]) { // camelCase boundary
+			cur = int(t.next[cur][26])
+			if cur == 0 {
+				break
+			}
+		}
+		cur = int(t.next[cur][a])
+		if cur == 0 {
+			break
+		}
+		if t.kinds[cur] != 0 && boundaryAfter(b, k) {
+			node, end = cur, k+1
+		}
+	}
+	return node, end
+}
+
+// boundaryAfter reports whether a word may end after b[k].
+func boundaryAfter(b []byte, k int) bool {
+	if k+1 >= len(b) {
+		return true
+	}
+	c := b[k+1]
+	if !isLetter(c) {
+		return true
+	}
+	return isUpper(c) && isLower(b[k])
+}
+
+// wordStart reports whether a word starts at b[q].
+func wordStart(b []byte, q int) bool {
+	c := b[q]
+	if !isLetter(c) {
+		return false
+	}
+	if q == 0 {
+		return true
+	}
+	p := b[q-1]
+	return !isLetter(p) || (isUpper(c) && isLower(p))
+}

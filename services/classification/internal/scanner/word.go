@@ -1,0 +1,331 @@
+package scanner
+
+import "bytes"
+
+// word handles an identifier-like token that contains a digit at i: secrets
+// with well-known prefixes, JWTs, IBANs, Medicare identifiers, and ids that
+// context words make a passport, licence, record or member number.
+func (st *scan) word(i int) int {
+	b := st.b
+	n := len(b)
+	ws := i
+	for ws > st.done && i-ws < 128 && isWordByte(b[ws-1]) {
+		ws--
+	}
+	for ws < i && (b[ws] == '.' || b[ws] == '-') {
+		ws++
+	}
+	we := i
+	for we < n && isWordByte(b[we]) && we-ws < 4096 {
+		we++
+	}
+	if we < n && b[we] == '@' {
+		return we // the local part of an e-mail address
+	}
+	for we > i+1 && (b[we-1] == '.' || b[we-1] == '-') {
+		we--
+	}
+	tok := b[ws:we]
+	if ps, pe, ok := st.afterPasswordWord(ws, we); ok {
+		st.emit(Credentials, ps, pe, 0.85, nil)
+		return pe
+	}
+	if r, ok := st.secretToken(ws, we); ok {
+		return r
+	}
+	if len(tok) >= 4 && isUpper(tok[0]) && isUpper(tok[1]) && isDigit(tok[2]) && isDigit(tok[3]) {
+		if r, ok := st.iban(ws, we); ok {
+			return r
+		}
+	}
+	st.idToken(ws, we, i)
+	if we > st.done {
+		st.done = we
+	}
+	return we
+}
+
+// secretPrefixes are token prefixes of well-known secrets with the minimum
+// length of a whole token.
+var secretPrefixes = []struct {
+	prefix string
+	min    int
+	max    int
+}{
+	{"AKIA", 20, 20}, {"ASIA", 20, 20}, {"AIza", 39, 39},
+	{"ghp_", 40, 40}, {"gho_", 40, 40}, {"ghu_", 40, 40}, {"ghs_", 40, 40}, {"ghr_", 40, 40},
+	{"github_pat_", 60, 255}, {"glpat-", 26, 64},
+	{"xoxb-", 20, 255}, {"xoxp-", 20, 255}, {"xoxa-", 20, 255}, {"xoxr-", 20, 255}, {"xoxs-", 20, 255},
+	{"sk_live_", 24, 255}, {"rk_live_", 24, 255}, {"sk_test_", 24, 255}, {"sk-proj-", 40, 255}, {"sk-ant-", 40, 255},
+	{"sk-", 40, 60}, {"npm_", 40, 40}, {"hf_", 37, 37}, {"SG.", 60, 80}, {"shpat_", 38, 38}, {"dop_v1_", 71, 71},
+}
+
+// secretToken recognises secrets by prefix and JWTs.
+func (st *scan) secretToken(ws, we int) (int, bool) {
+	b := st.b
+	tok := b[ws:we]
+	if len(tok) < 20 {
+		return 0, false
+	}
+	if tok[0] == 'e' && bytes.HasPrefix(tok, []byte("eyJ")) {
+		// JWT: header.payload.signature, base64url.
+		e := we
+		for e < len(b) && (isAlnum(b[e]) || b[e] == '_' || b[e] == '-' || b[e] == '.') {
+			e++
+		}
+		parts := bytes.Split(b[ws:e], []byte("."))
+		if len(parts) == 3 && len(parts[0]) >= 10 && len(parts[1]) >= 10 && len(parts[2]) >= 16 && !bytes.ContainsRune(b[ws:e], '+') {
+			st.emit(Secret, ws, e, 0.97, nil)
+			return e, true
+		}
+		return 0, false
+	}
+	for _, p := range secretPrefixes {
+		if tok[0] != p.prefix[0] || !bytes.HasPrefix(tok, []byte(p.prefix)) {
+			continue
+		}
+		if len(tok) < p.min || len(tok) > p.max {
+			continue
+		}
+		body := tok[len(p.prefix):]
+		digits, letters := 0, 0
+		for _, c := range body {
+			switch {
+			case isDigit(c):
+				digits++
+			case isLetter(c):
+				letters++
+			case c == '_' || c == '-' || c == '.':
+			default:
+				return 0, false
+			}
+		}
+		if digits == 0 || letters == 0 {
+			return 0, false
+		}
+		st.emit(Secret, ws, we, 0.96, nil)
+		return we, true
+	}
+	return 0, false
+}
+
+// iban recognises an IBAN, compact (DE89370400440532013000) or in groups of
+// four (DE89 3704 0044 0532 0130 00), at b[ws:we].
+func (st *scan) iban(ws, we int) (int, bool) {
+	b := st.b
+	var buf [40]byte
+	c := buf[:0]
+	end := we
+	if we-ws == 4 {
+		c = append(c, b[ws:we]...)
+		k := we
+		for k+1 < len(b) && b[k] == ' ' && len(c) < 34 {
+			g := k + 1
+			for g < len(b) && g-k <= 5 && (isDigit(b[g]) || isUpper(b[g])) {
+				g++
+			}
+			l := g - k - 1
+			if l == 0 || l > 4 || (g < len(b) && isAlnum(b[g])) {
+				break
+			}
+			c = append(c, b[k+1:g]...)
+			k = g
+			end = g
+			if l < 4 {
+				break
+			}
+		}
+	} else {
+		if we-ws > 34 {
+			return 0, false
+		}
+		for _, x := range b[ws:we] {
+			if !isDigit(x) && !isUpper(x) {
+				return 0, false
+			}
+		}
+		c = append(c, b[ws:we]...)
+	}
+	if len(c) < 15 {
+		return 0, false
+	}
+	if _, known := ibanLengths[[2]byte{c[0], c[1]}]; !known {
+		return 0, false
+	}
+	if validIBAN(c) {
+		hs := st.context(ws)
+		k, h, _ := st.nearest(hs, kAccount|kIBAN, ws)
+		conf := float32(0.95)
+		if k != 0 {
+			conf = 0.99
+		}
+		st.emit(IBAN, ws, end, conf, h)
+	}
+	if end > st.done {
+		st.done = end
+	}
+	return end, true
+}
+
+// idToken classifies an id-like token (upper-case letters, digits, dashes)
+// by the context words before it; i is its first digit.
+func (st *scan) idToken(ws, we, i int) {
+	b := st.b
+	tok := b[ws:we]
+	if len(tok) < 5 || len(tok) > 40 {
+		return
+	}
+	digits, upper, lowerHex, other := 0, 0, 0, 0
+	var cbuf [24]byte
+	compact := cbuf[:0]
+	for _, c := range tok {
+		switch {
+		case isDigit(c):
+			digits++
+		case isUpper(c):
+			upper++
+		case c >= 'a' && c <= 'f':
+			lowerHex++
+		case c == '-':
+			continue
+		default:
+			other++
+		}
+		if len(compact) < len(cbuf) {
+			compact = append(compact, c)
+		}
+	}
+	if other > 0 || digits < 3 {
+		return
+	}
+	if len(compact) == 11 && lowerHex == 0 && validMBI(compact) {
+		hs := st.context(ws)
+		k, h, neg := st.nearest(hs, kInsurance, ws)
+		switch {
+		case k != 0:
+			st.emit(HealthInsurance, ws, we, 0.95, h)
+		case !neg:
+			st.emit(HealthInsurance, ws, we, 0.75, nil)
+		}
+		return
+	}
+	hs := within(st.context(i), i, idGap)
+	if lowerHex > 0 {
+		// Lower-case hex is a hash or template reference: only biometric.
+		if upper == 0 && len(tok) >= 8 {
+			if k, h, _ := st.nearest(hs, kBiometric, i); k != 0 && st.kindsOf(hs)&kNotBio == 0 {
+				st.emit(Biometric, ws, we, 0.8, h)
+			}
+		}
+		return
+	}
+	want := kPassport | kDL | kMRN | kInsurance | kBiometric | kSSN
+	for {
+		k, h, _ := st.nearest(hs, want, i)
+		if k == 0 {
+			return
+		}
+		if t, conf := idKind(k, compact, digits, upper); t != TypeUnspecified {
+			if t == Biometric && st.kindsOf(hs)&kNotBio != 0 {
+				return
+			}
+			st.emit(t, ws, we, conf, h)
+			return
+		}
+		if h == nil {
+			return
+		}
+		idx := len(hs) - 1
+		for idx >= 0 && hs[idx] != h[0] {
+			idx--
+		}
+		hs = hs[:idx]
+	}
+}
+
+// idKind decides what an alphanumeric id is, given its context kinds.
+func idKind(k kind, c []byte, digits, upper int) (Type, float32) {
+	lead := 0
+	for lead < len(c) && isUpper(c[lead]) {
+		lead++
+	}
+	tailDigits := true
+	for _, x := range c[lead:] {
+		if !isDigit(x) {
+			tailDigits = false
+		}
+	}
+	switch {
+	case k&kPassport != 0 && lead <= 2 && tailDigits && len(c)-lead >= 6 && len(c)-lead <= 9:
+		return Passport, 0.88
+	case k&kPassport != 0 && len(c) >= 6 && len(c) <= 9 && digits >= 3:
+		return Passport, 0.8 // other national formats: "C01X00T47"
+	case k&kDL != 0 && len(c) >= 5 && len(c) <= 16 && digits >= 4:
+		return DriversLicense, 0.82
+	case k&kMRN != 0 && len(c) >= 5 && len(c) <= 16 && digits >= 4:
+		return MedicalRecord, 0.85
+	case k&kInsurance != 0 && len(c) >= 6 && len(c) <= 20 && digits >= 4:
+		return HealthInsurance, 0.82
+	case k&kBiometric != 0 && len(c) >= 6:
+		return Biometric, 0.8
+	}
+	_ = upper
+	return TypeUnspecified, 0
+}
+
+// afterPasswordWord recognises a password given in prose after a password
+// word without a delimiter ("passwd letmein123", "the password is
+// P@ssw0rd!"). The token at ws..we contains a digit; the password is the
+// whole run of non-space bytes around it, without trailing punctuation.
+func (st *scan) afterPasswordWord(ws, we int) (int, int, bool) {
+	b := st.b
+	ps := ws
+	for ps > 0 && ws-ps < 64 && b[ps-1] > ' ' && b[ps-1] < 0x7f {
+		ps--
+	}
+	if ps < 2 || b[ps-1] != ' ' {
+		return 0, 0, false
+	}
+	k := ps - 1
+	var lb [12]byte
+	for range 2 {
+		e := k
+		for k > 0 && e-k < 12 && isLetter(b[k-1]) {
+			k--
+		}
+		if k == e || (k > 0 && isAlnum(b[k-1])) {
+			return 0, 0, false
+		}
+		switch lowerWord(lb[:], b[k:e]) {
+		case "password", "passwd", "pwd", "passcode", "passphrase":
+			return ps, st.passwordEnd(ps, we), true
+		case "is", "was":
+			if k < 2 || b[k-1] != ' ' {
+				return 0, 0, false
+			}
+			// "the password for the server is P@ssw0rd!"
+			hs := st.context(k)
+			if kk, h, _ := st.nearest(hs, kPassword, k); kk != 0 && len(h) == 1 && k-h[0].end <= 40 {
+				return ps, st.passwordEnd(ps, we), true
+			}
+			k--
+			continue
+		}
+		return 0, 0, false
+	}
+	return 0, 0, false
+}
+
+// passwordEnd extends a password from its digit token to the end of its run
+// of non-space bytes, without trailing punctuation.
+func (st *scan) passwordEnd(ps, we int) int {
+	b := st.b
+	pe := we
+	for pe < len(b) && pe-ps < 128 && b[pe] > ' ' && b[pe] < 0x7f {
+		pe++
+	}
+	for pe > we && (b[pe-1] == '.' || b[pe-1] == ',' || b[pe-1] == ';' || b[pe-1] == ')' || b[pe-1] == '"') {
+		pe--
+	}
+	return pe
+}
