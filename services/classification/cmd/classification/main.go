@@ -16,7 +16,9 @@ import (
 	"github.com/breachline/breachline/pkg/grpcx"
 	"github.com/breachline/breachline/services/classification/internal/dispatchclient"
 	"github.com/breachline/breachline/services/classification/internal/domain"
+	"github.com/breachline/breachline/services/classification/internal/registryclient"
 	"github.com/breachline/breachline/services/classification/internal/rules"
+	"github.com/breachline/breachline/services/classification/internal/scanner"
 	"github.com/breachline/breachline/services/classification/internal/server"
 	"github.com/breachline/breachline/services/classification/internal/store"
 )
@@ -30,6 +32,14 @@ type Config struct {
 	DispatchAddr string `env:"DISPATCH_ADDR" envDefault:"127.0.0.1:50054"`
 	// RelayInterval is how long the relay idles when nothing is due.
 	RelayInterval time.Duration `env:"RELAY_INTERVAL" envDefault:"500ms"`
+	// RegistryAddr is the registry's address, for customers' contractual
+	// notification terms.
+	RegistryAddr string `env:"REGISTRY_ADDR" envDefault:"127.0.0.1:50053"`
+	// RulePacksDir optionally holds rule packs that override (same id and
+	// version) or extend the embedded ones; it is polled for changes.
+	RulePacksDir string `env:"RULE_PACKS_DIR"`
+	// RulePacksPoll is how often RULE_PACKS_DIR is checked for changes.
+	RulePacksPoll time.Duration `env:"RULE_PACKS_POLL" envDefault:"5s"`
 }
 
 // Validate reports every configuration problem at once.
@@ -40,6 +50,12 @@ func (c Config) Validate() error {
 	}
 	if c.RelayInterval <= 0 {
 		errs = append(errs, errors.New("RELAY_INTERVAL must be positive"))
+	}
+	if c.RegistryAddr == "" {
+		errs = append(errs, errors.New("REGISTRY_ADDR is required"))
+	}
+	if c.RulePacksPoll <= 0 {
+		errs = append(errs, errors.New("RULE_PACKS_POLL must be positive"))
 	}
 	return errors.Join(errs...)
 }
@@ -60,12 +76,23 @@ func run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("load rule packs: %w", err)
 	}
+	engine := rules.NewEngine(lib)
 	rt, err := app.Start(ctx, service, cfg.Common, store.Indexes())
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, rt.Close(ctx)) }()
 	st := store.New(rt.DB)
+	workers := []app.Worker{}
+	if cfg.RulePacksDir != "" {
+		// Start-up with a bad directory fails like a bad embedded pack; later
+		// bad edits are rejected and the active set stays.
+		reloader := rules.NewReloader(engine, cfg.RulePacksDir, rt.Logger)
+		if err := reloader.Load(); err != nil {
+			return err
+		}
+		workers = append(workers, app.Worker{Name: "rule-packs-reload", Idle: cfg.RulePacksPoll, Step: reloader.Step})
+	}
 
 	conn, err := grpcx.Dial(cfg.DispatchAddr)
 	if err != nil {
@@ -73,15 +100,30 @@ func run(ctx context.Context) (err error) {
 	}
 	defer func() { err = errors.Join(err, conn.Close()) }()
 
-	svc := domain.NewService(st, rules.NewEngine(lib), time.Now)
+	registryConn, err := grpcx.Dial(cfg.RegistryAddr)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, registryConn.Close()) }()
+
+	svc := domain.NewService(st, engine, registryclient.New(registryConn, rt.Logger), time.Now)
 	relay := domain.NewRelay(st, dispatchclient.New(conn), time.Now, leaseOwner(), rt.Logger)
 
-	handler := server.New(svc)
-	srv := grpcx.NewServer(grpcx.Options{Service: service, Logger: rt.Logger, ShutdownGrace: cfg.ShutdownGrace, Validator: handler})
+	handler := server.New(svc, engine, time.Now)
+	scan := server.NewScanner(scanner.New())
+	srv := grpcx.NewServer(grpcx.Options{
+		Service: service, Logger: rt.Logger, ShutdownGrace: cfg.ShutdownGrace,
+		Validator: server.Validators{handler, scan},
+		// Scans take up to 8 MiB of content; the margin lets an oversized
+		// one reach the handler and get its precise field violation.
+		MaxRecvBytes: scanner.MaxContentBytes + 1<<20,
+	})
 	classificationv1.RegisterClassificationServiceServer(srv.GRPC(), handler)
+	classificationv1.RegisterScannerServiceServer(srv.GRPC(), scan)
 
-	rt.Logger.InfoContext(ctx, "rule packs loaded", "packs", fmt.Sprint(lib.Current(time.Now())))
-	return rt.Serve(ctx, srv, cfg.ListenAddr, app.Worker{Name: "campaigns-relay", Idle: cfg.RelayInterval, Step: relay.Step})
+	rt.Logger.InfoContext(ctx, "rule packs loaded", "packs", len(engine.Library().Current(time.Now())), "dir", cfg.RulePacksDir)
+	workers = append(workers, app.Worker{Name: "campaigns-relay", Idle: cfg.RelayInterval, Step: relay.Step})
+	return rt.Serve(ctx, srv, cfg.ListenAddr, workers...)
 }
 
 // leaseOwner names this process in relay leases.

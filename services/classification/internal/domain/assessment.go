@@ -26,6 +26,9 @@ const (
 	maxElements       = 64
 	maxJurisdictions  = 500
 	maxCount          = 10_000_000_000
+	maxCustomers      = 100
+	maxHolds          = 50
+	maxTextLen        = 500
 	defaultPageSize   = 50
 	maxPageSize       = 500
 	futureClockSkew   = 5 * time.Minute
@@ -66,11 +69,20 @@ type Store interface {
 	RetryCampaigns(ctx context.Context, id, owner, lastError string, next time.Time) error
 }
 
-// Engine turns facts into a decision using the rule packs in force at now.
-// It must be deterministic: the same facts, packs and now give the same
-// decision.
+// Engine turns facts and contractual terms into a decision using the rule
+// packs in force at now. It must be deterministic: the same input, packs and
+// now give the same decision.
 type Engine interface {
-	Assess(f Facts, now time.Time) (Decision, error)
+	Assess(in Input, now time.Time) (Decision, error)
+}
+
+// Customers reads customers' contractual notification terms from the
+// registry. Lookup returns one CustomerTerms per id, in order; an unknown id
+// is Found=false, not an error. An error means the registry could not
+// answer, and the assessment must not be made without the contractual
+// duties: it fails with apperr.ErrUnavailable so the caller retries.
+type Customers interface {
+	Lookup(ctx context.Context, ids []string) ([]CustomerTerms, error)
 }
 
 // AssessRequest asks for an assessment of one incident's facts.
@@ -91,14 +103,60 @@ type ListQuery struct {
 
 // Service is the classification use cases, over a Store and an Engine.
 type Service struct {
-	store  Store
-	engine Engine
-	now    func() time.Time
+	store     Store
+	engine    Engine
+	customers Customers
+	now       func() time.Time
 }
 
 // NewService returns a Service. now is the clock; tests pass a fixed one.
-func NewService(store Store, engine Engine, now func() time.Time) *Service {
-	return &Service{store: store, engine: engine, now: now}
+func NewService(store Store, engine Engine, customers Customers, now func() time.Time) *Service {
+	return &Service{store: store, engine: engine, customers: customers, now: now}
+}
+
+// decide reads the customers' terms and runs the engine.
+func (s *Service) decide(ctx context.Context, f Facts, now time.Time) (Input, Decision, error) {
+	in := Input{Facts: f}
+	if len(f.CustomerIDs) > 0 {
+		if s.customers == nil {
+			return Input{}, Decision{}, fmt.Errorf("no registry to read customer terms from: %w", apperr.ErrUnavailable)
+		}
+		terms, err := s.customers.Lookup(ctx, f.CustomerIDs)
+		if err != nil {
+			return Input{}, Decision{}, fmt.Errorf("read customer terms: %w: %w", apperr.ErrUnavailable, err)
+		}
+		in.Customers = terms
+	}
+	d, err := s.engine.Assess(in, now)
+	if err != nil {
+		return Input{}, Decision{}, err
+	}
+	return in, d, nil
+}
+
+// AssessHypothetical decides on hypothetical facts ("what if") exactly as
+// Assess would, reading the registry, but stores nothing: the result has no
+// id and no side effect follows.
+func (s *Service) AssessHypothetical(ctx context.Context, f Facts) (Assessment, error) {
+	now := s.now().UTC()
+	f = normalizeFacts(f)
+	var v apperr.Violations
+	v.Merge("facts", validateFacts(f, now))
+	if err := v.Err(); err != nil {
+		return Assessment{}, err
+	}
+	in, decision, err := s.decide(ctx, f, now)
+	if err != nil {
+		return Assessment{}, fmt.Errorf("assess hypothetical facts: %w", err)
+	}
+	return Assessment{Facts: f, Customers: in.Customers, Decision: decision}, nil
+}
+
+// ValidateFacts checks hypothetical facts the way AssessHypothetical does.
+func (s *Service) ValidateFacts(f Facts) error {
+	var v apperr.Violations
+	v.Merge("facts", validateFacts(normalizeFacts(f), s.now().UTC()))
+	return v.Err()
 }
 
 // Assess validates req, decides on its facts and stores the assessment.
@@ -112,7 +170,7 @@ func (s *Service) Assess(ctx context.Context, req AssessRequest) (Assessment, er
 	if err := validateAssess(req, now); err != nil {
 		return Assessment{}, err
 	}
-	decision, err := s.engine.Assess(req.Facts, now)
+	in, decision, err := s.decide(ctx, req.Facts, now)
 	if err != nil {
 		return Assessment{}, fmt.Errorf("assess incident %s: %w", req.IncidentID, err)
 	}
@@ -122,6 +180,7 @@ func (s *Service) Assess(ctx context.Context, req AssessRequest) (Assessment, er
 		IncidentID:  req.IncidentID,
 		RequestHash: fingerprint(req),
 		Facts:       req.Facts,
+		Customers:   in.Customers,
 		Decision:    decision,
 		CreateTime:  now.Truncate(timestampResolved),
 	}
@@ -167,10 +226,25 @@ func (s *Service) List(ctx context.Context, pageSize int32, pageToken, incidentI
 }
 
 func normalizeFacts(f Facts) Facts {
-	if !f.DiscoveredAt.IsZero() {
-		f.DiscoveredAt = f.DiscoveredAt.UTC().Truncate(timestampResolved)
+	f.DiscoveredAt = normTime(f.DiscoveredAt)
+	f.DeterminedAt = normTime(f.DeterminedAt)
+	f.MaterialityDeterminedAt = normTime(f.MaterialityDeterminedAt)
+	if len(f.Holds) > 0 {
+		holds := make([]Hold, len(f.Holds))
+		for i, h := range f.Holds {
+			h.Start, h.End = normTime(h.Start), normTime(h.End)
+			holds[i] = h
+		}
+		f.Holds = holds
 	}
 	return f
+}
+
+func normTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(timestampResolved)
 }
 
 // Validate checks req the way Assess does, without touching the store.
@@ -211,6 +285,33 @@ func validateFacts(f Facts, now time.Time) apperr.Violations {
 	case f.DiscoveredAt.After(now.Add(futureClockSkew)):
 		v.Add("discovered_at", "must not be in the future")
 	}
+	checkTime(&v, "determined_at", f.DeterminedAt, now)
+	if !f.DeterminedAt.IsZero() && !f.DiscoveredAt.IsZero() && f.DeterminedAt.Before(f.DiscoveredAt) {
+		v.Add("determined_at", "must not be before discovered_at")
+	}
+	checkTime(&v, "materiality_determined_at", f.MaterialityDeterminedAt, now)
+	if !f.MaterialityDeterminedAt.IsZero() && !f.SECRegistrant {
+		v.Add("materiality_determined_at", "is only meaningful for an SEC registrant (set sec_registrant)")
+	}
+	checkEnum(&v, "role", f.Role, RoleController, RoleProcessor)
+	checkEnum(&v, "hipaa_role", f.HIPAARole, HIPAACoveredEntity, HIPAABusinessAssociate)
+	checkEnum(&v, "nis2_entity", f.NIS2Entity, NIS2None, NIS2Essential, NIS2Important)
+	if f.NoticeCostUSD < 0 {
+		v.Add("notice_cost_estimate_usd", "must not be negative")
+	}
+	if len(f.CustomerIDs) > maxCustomers {
+		v.Add("customer_ids", "must have at most %d entries", maxCustomers)
+	}
+	seenCustomer := map[string]int{}
+	for i, id := range f.CustomerIDs {
+		path := fmt.Sprintf("customer_ids[%d]", i)
+		checkID(&v, path, id)
+		if j, dup := seenCustomer[id]; dup {
+			v.Add(path, "%s already appears at customer_ids[%d]", id, j)
+		}
+		seenCustomer[id] = i
+	}
+	validateHolds(&v, f.Holds, now)
 	checkElements(&v, "data_elements", f.DataElements)
 	checkElements(&v, "encrypted_elements", f.EncryptedElements)
 	for i, e := range f.EncryptedElements {
@@ -243,6 +344,68 @@ func validateFacts(f Facts, now time.Time) apperr.Violations {
 	return v
 }
 
+func checkTime(v *apperr.Violations, field string, t, now time.Time) {
+	switch {
+	case t.IsZero():
+	case t.Before(earliestDiscovery):
+		v.Add(field, "must not be before %s", earliestDiscovery.Format(time.DateOnly))
+	case t.After(now.Add(futureClockSkew)):
+		v.Add(field, "must not be in the future")
+	}
+}
+
+func checkEnum(v *apperr.Violations, field, s string, known ...string) {
+	if s != "" && !slices.Contains(known, s) {
+		v.Add(field, "must be one of %s, not %q", strings.Join(known, ", "), s)
+	}
+}
+
+// holdLabel is a jurisdiction label a hold may scope: a code, EU or ORG.
+var holdLabel = regexp.MustCompile(`^(ORG|EU|[A-Z]{2}(-[A-Z0-9]{1,3})?)$`)
+
+func validateHolds(v *apperr.Violations, holds []Hold, now time.Time) {
+	if len(holds) > maxHolds {
+		v.Add("law_enforcement_holds", "must have at most %d entries", maxHolds)
+		return
+	}
+	seen := map[string]int{}
+	for i, h := range holds {
+		path := fmt.Sprintf("law_enforcement_holds[%d]", i)
+		checkID(v, path+".hold_id", h.ID)
+		if j, dup := seen[h.ID]; dup && h.ID != "" {
+			v.Add(path+".hold_id", "%s already appears at law_enforcement_holds[%d]", h.ID, j)
+		}
+		seen[h.ID] = i
+		switch {
+		case strings.TrimSpace(h.RequestedBy) == "":
+			v.Add(path+".requested_by", "is required")
+		case utf8.RuneCountInString(h.RequestedBy) > maxTextLen:
+			v.Add(path+".requested_by", "must be at most %d characters", maxTextLen)
+		}
+		if utf8.RuneCountInString(h.Reason) > maxTextLen {
+			v.Add(path+".reason", "must be at most %d characters", maxTextLen)
+		}
+		if h.Start.IsZero() {
+			v.Add(path+".start_time", "is required")
+		}
+		checkTime(v, path+".start_time", h.Start, now)
+		checkTime(v, path+".end_time", h.End, now)
+		if !h.End.IsZero() && !h.Start.IsZero() && !h.End.After(h.Start) {
+			v.Add(path+".end_time", "must be after start_time")
+		}
+		for j, code := range h.Jurisdictions {
+			if !holdLabel.MatchString(code) {
+				v.Add(fmt.Sprintf("%s.jurisdictions[%d]", path, j), "must be a jurisdiction code like \"US-TX\", \"EU\" or \"ORG\"")
+			}
+		}
+		for j, a := range h.Audiences {
+			if !a.Known() {
+				v.Add(fmt.Sprintf("%s.audiences[%d]", path, j), "must be a known audience, not %q", string(a))
+			}
+		}
+	}
+}
+
 func checkElements(v *apperr.Violations, field string, es []Element) {
 	if len(es) > maxElements {
 		v.Add(field, "must have at most %d entries", maxElements)
@@ -265,6 +428,7 @@ func fingerprint(req AssessRequest) string {
 	f := req.Facts
 	f.DataElements = slices.Sorted(slices.Values(f.DataElements))
 	f.EncryptedElements = slices.Sorted(slices.Values(f.EncryptedElements))
+	f.CustomerIDs = slices.Sorted(slices.Values(f.CustomerIDs))
 	f.Affected = slices.SortedFunc(slices.Values(f.Affected), func(a, b JurisdictionCount) int {
 		return strings.Compare(a.Jurisdiction, b.Jurisdiction)
 	})

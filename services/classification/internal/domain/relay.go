@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/breachline/breachline/pkg/mongox"
@@ -53,9 +54,12 @@ func (r *Relay) Step(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	a := p.Assessment
-	if len(a.Obligations) > 0 {
+	// Only duties that fire become campaigns; notify=false obligations are
+	// explanations.
+	due := slices.DeleteFunc(slices.Clone(a.Obligations), func(o Obligation) bool { return !o.Notify })
+	if len(due) > 0 {
 		callCtx, cancel := context.WithTimeout(ctx, relayCallTimeout)
-		err = r.dispatch.CreateDraftCampaigns(callCtx, a.IncidentID, a.ID, a.Obligations)
+		err = r.dispatch.CreateDraftCampaigns(callCtx, a.IncidentID, a.ID, due)
 		cancel()
 		if err != nil {
 			delay := mongox.Backoff(p.Attempts, relayBackoffBase, relayBackoffMax)
@@ -71,6 +75,6 @@ func (r *Relay) Step(ctx context.Context) (bool, error) {
 	if err := r.store.CompleteCampaigns(ctx, a.ID, r.owner); err != nil {
 		return true, fmt.Errorf("complete draft campaigns of %s: %w", a.ID, err)
 	}
-	r.logger.InfoContext(ctx, "campaigns drafted", "assessment_id", a.ID, "incident_id", a.IncidentID, "obligations", len(a.Obligations))
+	r.logger.InfoContext(ctx, "campaigns drafted", "assessment_id", a.ID, "incident_id", a.IncidentID, "obligations", len(due))
 	return true, nil
 }

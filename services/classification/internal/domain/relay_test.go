@@ -85,7 +85,7 @@ func TestRelay_dispatchDownThenUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	svc := domain.NewService(st, rules.NewEngine(lib), clk.Now)
+	svc := domain.NewService(st, rules.NewEngine(lib), nil, clk.Now)
 	a, err := svc.Assess(t.Context(), domain.AssessRequest{
 		RequestID: "req-1", IncidentID: "inc_1",
 		Facts: domain.Facts{
@@ -155,7 +155,9 @@ func TestRelay_dispatchDownThenUp(t *testing.T) {
 		gotIDs = append(gotIDs, o.GetObligationId())
 	}
 	for _, o := range a.Obligations {
-		wantIDs = append(wantIDs, o.ObligationID)
+		if o.Notify { // notify=false obligations explain; they are never drafted
+			wantIDs = append(wantIDs, o.ObligationID)
+		}
 	}
 	if calls[0].GetIncidentId() != "inc_1" || calls[0].GetAssessmentId() != a.ID || !slices.Equal(gotIDs, wantIDs) {
 		t.Errorf("dispatch got incident %s assessment %s obligations %v; want inc_1, %s, %v",
@@ -192,7 +194,7 @@ func TestRelay_noObligationsClearsFlag(t *testing.T) {
 	st := store.New(db)
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	empty := engineFunc(func(domain.Facts, time.Time) (domain.Decision, error) { return domain.Decision{}, nil })
-	svc := domain.NewService(st, empty, func() time.Time { return now })
+	svc := domain.NewService(st, empty, nil, func() time.Time { return now })
 	if _, err := svc.Assess(t.Context(), domain.AssessRequest{
 		RequestID: "req-1", IncidentID: "inc_1", Facts: domain.Facts{DiscoveredAt: now},
 	}); err != nil {
@@ -211,8 +213,8 @@ func TestRelay_noObligationsClearsFlag(t *testing.T) {
 // engineFunc adapts a function to domain.Engine.
 type engineFunc func(domain.Facts, time.Time) (domain.Decision, error)
 
-func (f engineFunc) Assess(facts domain.Facts, at time.Time) (domain.Decision, error) {
-	return f(facts, at)
+func (f engineFunc) Assess(in domain.Input, at time.Time) (domain.Decision, error) {
+	return f(in.Facts, at)
 }
 
 func TestAssess_retryWithReorderedFactsIsTheSameRequest(t *testing.T) {
@@ -226,7 +228,7 @@ func TestAssess_retryWithReorderedFactsIsTheSameRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	svc := domain.NewService(store.New(db), rules.NewEngine(lib), func() time.Time { return now })
+	svc := domain.NewService(store.New(db), rules.NewEngine(lib), nil, func() time.Time { return now })
 	req := domain.AssessRequest{RequestID: "req-1", IncidentID: "inc_1", Facts: domain.Facts{
 		DataElements: []domain.Element{domain.ElementName, domain.ElementSSN},
 		Affected:     []domain.JurisdictionCount{{Jurisdiction: "US-TX", Count: 3}, {Jurisdiction: "US-CA", Count: 4}},

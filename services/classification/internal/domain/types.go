@@ -101,6 +101,77 @@ type Facts struct {
 	// DiscoveredAt starts the statutory clocks. Stored at millisecond
 	// precision (MongoDB's), so Normalize truncates it before any decision.
 	DiscoveredAt time.Time
+	// DeterminedAt starts the clocks the law runs from determination of the
+	// breach; zero means DiscoveredAt (see ClockStart).
+	DeterminedAt time.Time
+	// CustomerIDs are the registry customers (controllers) involved.
+	CustomerIDs []string
+	// Role is our role for the data: RoleController, RoleProcessor or ""
+	// (unknown: both duties are produced).
+	Role string
+	// HIPAARole is HIPAACoveredEntity, HIPAABusinessAssociate or "" (HIPAA
+	// does not apply).
+	HIPAARole string
+	// NIS2Entity is NIS2None, NIS2Essential, NIS2Important or "" (unknown).
+	NIS2Entity string
+	// SECRegistrant: we file Form 8-K.
+	SECRegistrant bool
+	// MaterialityDeterminedAt starts the SEC Item 1.05 clock; zero when the
+	// incident is not (yet) determined material.
+	MaterialityDeterminedAt time.Time
+	// Holds are law-enforcement requests to delay notice.
+	Holds []Hold
+	// NoticeCostUSD estimates the cost of individual notice; 0 is unknown.
+	NoticeCostUSD int64
+}
+
+// Values of Facts.Role, Facts.HIPAARole and Facts.NIS2Entity, as rule packs
+// name them in "when" conditions.
+const (
+	RoleController         = "controller"
+	RoleProcessor          = "processor"
+	HIPAACoveredEntity     = "covered_entity"
+	HIPAABusinessAssociate = "business_associate"
+	NIS2None               = "none"
+	NIS2Essential          = "essential"
+	NIS2Important          = "important"
+)
+
+// Hold is a law-enforcement request to delay notice. It pauses the clocks of
+// the obligations in its scope from Start until End (zero while open).
+type Hold struct {
+	ID          string
+	RequestedBy string
+	Reason      string
+	Start       time.Time
+	End         time.Time
+	// Jurisdictions in scope (obligation jurisdiction labels); empty = all.
+	Jurisdictions []string
+	// Audiences in scope; empty = DefaultHoldAudiences.
+	Audiences []Audience
+}
+
+// DefaultHoldAudiences are the notices a hold without audiences pauses: the
+// individual and public notices the statutes' delay clauses speak of.
+var DefaultHoldAudiences = []Audience{AudienceIndividuals, AudienceConsumerReportingAgencies, AudienceMedia}
+
+// Covers reports whether h pauses an obligation of audience a under
+// jurisdiction j.
+func (h Hold) Covers(j string, a Audience) bool {
+	auds := h.Audiences
+	if len(auds) == 0 {
+		auds = DefaultHoldAudiences
+	}
+	return slices.Contains(auds, a) && (len(h.Jurisdictions) == 0 || slices.Contains(h.Jurisdictions, j))
+}
+
+// ClockStart is when clocks "from determination" start: DeterminedAt, or
+// DiscoveredAt when it is unset.
+func (f Facts) ClockStart() time.Time {
+	if f.DeterminedAt.IsZero() {
+		return f.DiscoveredAt
+	}
+	return f.DeterminedAt
 }
 
 // TotalAffected sums the affected counts.
@@ -130,6 +201,51 @@ type Obligation struct {
 	Reason        string
 	Citation      string
 	AffectedCount int64
+	// Title is the rule's short title.
+	Title string
+	// Notify: notice is required. False obligations explain a duty that was
+	// considered and did not fire; they never become campaigns.
+	Notify bool
+	// Paused: an open law-enforcement hold stops the clock (Deadline zero).
+	Paused      bool
+	PausedSince time.Time
+	// HoldIDs are the holds that paused (or pause) the clock.
+	HoldIDs            []string
+	RequiredContent    []string
+	ChannelConstraints []string
+	Recipient          string
+	// DeadlineBasis says what the deadline is computed from, and how.
+	DeadlineBasis string
+	// ManualReview: a fact the duty rests on is unknown.
+	ManualReview bool
+	// Unverified: the rule rests on a fact not verified at its source.
+	Unverified bool
+}
+
+// CustomerTerms is the snapshot of one customer's contractual notification
+// terms an assessment used.
+type CustomerTerms struct {
+	CustomerID string
+	// Found is false when the registry does not know the customer.
+	Found                bool
+	DisplayName          string
+	NotificationEmail    string
+	NotifyWithinHours    int32
+	EmployeeNotification string
+	Etag                 string
+}
+
+// Values of CustomerTerms.EmployeeNotification.
+const (
+	EmployeesByCustomer  = "customer"
+	EmployeesByProcessor = "processor"
+)
+
+// Input is everything a decision depends on: the facts and the contractual
+// terms read for them.
+type Input struct {
+	Facts     Facts
+	Customers []CustomerTerms
 }
 
 // RulePackRef names a rule pack at a version.
@@ -156,6 +272,8 @@ type Assessment struct {
 	// request id with a different request is told apart from a retry.
 	RequestHash string
 	Facts       Facts
+	// Customers are the contractual terms the decision used.
+	Customers []CustomerTerms
 	Decision
 	CreateTime time.Time
 }

@@ -60,10 +60,57 @@ func FactsFromProto(f *commonv1.BreachFacts) domain.Facts {
 	for _, a := range f.GetAffected() {
 		out.Affected = append(out.Affected, domain.JurisdictionCount{Jurisdiction: a.GetJurisdiction(), Count: a.GetCount()})
 	}
-	if ts := f.GetDiscoveredAt(); ts != nil && ts.IsValid() {
-		out.DiscoveredAt = ts.AsTime()
+	out.DiscoveredAt = timeFrom(f.GetDiscoveredAt())
+	out.DeterminedAt = timeFrom(f.GetDeterminedAt())
+	out.MaterialityDeterminedAt = timeFrom(f.GetMaterialityDeterminedAt())
+	out.CustomerIDs = f.GetCustomerIds()
+	out.SECRegistrant = f.GetSecRegistrant()
+	out.NoticeCostUSD = f.GetNoticeCostEstimateUsd()
+	out.Role = enumName(int32(f.GetRole()), roles)
+	out.HIPAARole = enumName(int32(f.GetHipaaRole()), hipaaRoles)
+	out.NIS2Entity = enumName(int32(f.GetNis2Entity()), nis2Entities)
+	for _, h := range f.GetLawEnforcementHolds() {
+		hold := domain.Hold{
+			ID: h.GetHoldId(), RequestedBy: h.GetRequestedBy(), Reason: h.GetReason(),
+			Start: timeFrom(h.GetStartTime()), End: timeFrom(h.GetEndTime()),
+			Jurisdictions: h.GetJurisdictions(),
+		}
+		for _, a := range h.GetAudiences() {
+			hold.Audiences = append(hold.Audiences, domain.Audience(a))
+		}
+		out.Holds = append(out.Holds, hold)
 	}
 	return out
+}
+
+// Domain names of the fact enums, in proto enum order from 1; "" is the
+// unspecified value and an unknown number a name validation rejects.
+var (
+	roles        = []string{domain.RoleController, domain.RoleProcessor}
+	hipaaRoles   = []string{domain.HIPAACoveredEntity, domain.HIPAABusinessAssociate}
+	nis2Entities = []string{domain.NIS2None, domain.NIS2Essential, domain.NIS2Important}
+)
+
+func enumName(n int32, names []string) string {
+	switch {
+	case n == 0:
+		return ""
+	case n < 0 || int(n) > len(names):
+		return fmt.Sprintf("ENUM(%d)", n)
+	default:
+		return names[n-1]
+	}
+}
+
+func enumNumber(name string, names []string) int32 {
+	return int32(slices.Index(names, name) + 1)
+}
+
+func timeFrom(ts *timestamppb.Timestamp) time.Time {
+	if ts == nil || !ts.IsValid() {
+		return time.Time{}
+	}
+	return ts.AsTime()
 }
 
 // FactsToProto converts stored facts.
@@ -74,6 +121,24 @@ func FactsToProto(f domain.Facts) *commonv1.BreachFacts {
 		ProperlyDisposed:         f.ProperlyDisposed,
 		PublicRecordsOnly:        f.PublicRecordsOnly,
 		DiscoveredAt:             timestamp(f.DiscoveredAt),
+		DeterminedAt:             timestamp(f.DeterminedAt),
+		MaterialityDeterminedAt:  timestamp(f.MaterialityDeterminedAt),
+		CustomerIds:              f.CustomerIDs,
+		SecRegistrant:            f.SECRegistrant,
+		NoticeCostEstimateUsd:    f.NoticeCostUSD,
+		Role:                     commonv1.DataRole(enumNumber(f.Role, roles)),
+		HipaaRole:                commonv1.HipaaRole(enumNumber(f.HIPAARole, hipaaRoles)),
+		Nis2Entity:               commonv1.Nis2Entity(enumNumber(f.NIS2Entity, nis2Entities)),
+	}
+	for _, h := range f.Holds {
+		ph := &commonv1.LawEnforcementHold{
+			HoldId: h.ID, RequestedBy: h.RequestedBy, Reason: h.Reason,
+			StartTime: timestamp(h.Start), EndTime: timestamp(h.End), Jurisdictions: h.Jurisdictions,
+		}
+		for _, a := range h.Audiences {
+			ph.Audiences = append(ph.Audiences, string(a))
+		}
+		out.LawEnforcementHolds = append(out.LawEnforcementHolds, ph)
 	}
 	for _, e := range f.DataElements {
 		out.DataElements = append(out.DataElements, ElementToProto(e))
@@ -90,17 +155,28 @@ func FactsToProto(f domain.Facts) *commonv1.BreachFacts {
 // ObligationToProto converts one obligation; a zero deadline stays unset.
 func ObligationToProto(o domain.Obligation) *classificationv1.Obligation {
 	return &classificationv1.Obligation{
-		ObligationId:    o.ObligationID,
-		RulePack:        o.RulePack,
-		RulePackVersion: o.RulePackVersion,
-		RuleId:          o.RuleID,
-		Jurisdiction:    o.Jurisdiction,
-		Audience:        AudienceToProto(o.Audience),
-		Deadline:        timestamp(o.Deadline),
-		DeadlineText:    o.DeadlineText,
-		Reason:          o.Reason,
-		Citation:        o.Citation,
-		AffectedCount:   o.AffectedCount,
+		ObligationId:       o.ObligationID,
+		RulePack:           o.RulePack,
+		RulePackVersion:    o.RulePackVersion,
+		RuleId:             o.RuleID,
+		Jurisdiction:       o.Jurisdiction,
+		Audience:           AudienceToProto(o.Audience),
+		Deadline:           timestamp(o.Deadline),
+		DeadlineText:       o.DeadlineText,
+		Reason:             o.Reason,
+		Citation:           o.Citation,
+		AffectedCount:      o.AffectedCount,
+		Title:              o.Title,
+		Notify:             o.Notify,
+		Paused:             o.Paused,
+		PausedSince:        timestamp(o.PausedSince),
+		HoldIds:            o.HoldIDs,
+		RequiredContent:    o.RequiredContent,
+		ChannelConstraints: o.ChannelConstraints,
+		Recipient:          o.Recipient,
+		DeadlineBasis:      o.DeadlineBasis,
+		ManualReview:       o.ManualReview,
+		Unverified:         o.Unverified,
 	}
 }
 
@@ -128,6 +204,12 @@ func AssessmentToProto(a domain.Assessment) *classificationv1.Assessment {
 	}
 	for _, r := range a.RulePacks {
 		out.RulePacks = append(out.RulePacks, &classificationv1.RulePackRef{Pack: r.Pack, Version: r.Version})
+	}
+	for _, c := range a.Customers {
+		out.CustomerTerms = append(out.CustomerTerms, &classificationv1.CustomerTerms{
+			CustomerId: c.CustomerID, Found: c.Found, DisplayName: c.DisplayName, NotificationEmail: c.NotificationEmail,
+			NotifyWithinHours: c.NotifyWithinHours, EmployeeNotification: c.EmployeeNotification, Etag: c.Etag,
+		})
 	}
 	return out
 }

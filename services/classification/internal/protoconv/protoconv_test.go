@@ -1,8 +1,10 @@
 package protoconv_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	classificationv1 "github.com/breachline/breachline/pkg/gen/breachline/classification/v1"
 	commonv1 "github.com/breachline/breachline/pkg/gen/breachline/common/v1"
@@ -45,5 +47,28 @@ func TestElementFromProto_unknownIsRejectedByDomain(t *testing.T) {
 		if e := protoconv.ElementFromProto(n); e.Known() {
 			t.Errorf("ElementFromProto(%d) = %q, a known element", n, e)
 		}
+	}
+}
+
+// TestFactsRoundTrip pins the new fact fields through proto and back.
+func TestFactsRoundTrip(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	f := domain.Facts{
+		DiscoveredAt: t0, DeterminedAt: t0.Add(time.Hour), MaterialityDeterminedAt: t0.Add(2 * time.Hour),
+		CustomerIDs: []string{"acme"}, Role: domain.RoleController, HIPAARole: domain.HIPAABusinessAssociate,
+		NIS2Entity: domain.NIS2Essential, SECRegistrant: true, NoticeCostUSD: 12,
+		Holds: []domain.Hold{{ID: "h", RequestedBy: "FBI", Start: t0, End: t0.Add(time.Hour), Jurisdictions: []string{"US-TX"}, Audiences: []domain.Audience{domain.AudienceMedia}}},
+	}
+	p := protoconv.FactsToProto(f)
+	if p.GetRole() != commonv1.DataRole_DATA_ROLE_CONTROLLER || p.GetHipaaRole() != commonv1.HipaaRole_HIPAA_ROLE_BUSINESS_ASSOCIATE ||
+		p.GetNis2Entity() != commonv1.Nis2Entity_NIS2_ENTITY_ESSENTIAL {
+		t.Errorf("enums = %v %v %v", p.GetRole(), p.GetHipaaRole(), p.GetNis2Entity())
+	}
+	if got := protoconv.FactsFromProto(p); !reflect.DeepEqual(got, f) {
+		t.Errorf("round trip =\n%+v\nwant\n%+v", got, f)
+	}
+	if got := protoconv.FactsFromProto(&commonv1.BreachFacts{Role: 7}).Role; got == "" || got == domain.RoleController {
+		t.Errorf("unknown role number became %q, want a name validation rejects", got)
 	}
 }

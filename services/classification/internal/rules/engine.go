@@ -9,13 +9,15 @@ import (
 	"github.com/breachline/breachline/services/classification/internal/domain"
 )
 
-// Evaluate is the rules engine: a pure function from facts and pack versions
-// to a decision. The baseline definition (org policy) decides
-// personal_information and exceptions; every rule whose jurisdiction scope,
-// effective window, definition and thresholds are met yields an obligation.
-// Obligations are ordered by deadline (those without one last), then id.
-func Evaluate(f domain.Facts, packs []*Pack) domain.Decision {
-	v := newView(f)
+// Evaluate is the rules engine: a pure function from the input (facts and
+// customer terms) and pack versions to a decision. The baseline definition
+// (org policy) decides personal_information and exceptions; every rule whose
+// conditions, jurisdiction scope and effective window are met yields an
+// obligation: notify=true when its definition and thresholds are met too,
+// notify=false with the reason when not. Obligations are ordered: notify
+// first, then by deadline (those without one last), then id.
+func Evaluate(in domain.Input, packs []*Pack) domain.Decision {
+	v := newView(in)
 	var d domain.Decision
 	d.Findings = append(d.Findings, v.summary())
 
@@ -39,33 +41,69 @@ func Evaluate(f domain.Facts, packs []*Pack) domain.Decision {
 		d.Findings = append(d.Findings, findings...)
 	}
 	d.Findings = append(d.Findings, uncovered(packs, v)...)
+	d.Findings = append(d.Findings, unknownCustomers(v)...)
+	applyPackConstraints(packs, d.Obligations)
 
-	slices.SortStableFunc(d.Obligations, func(a, b domain.Obligation) int {
-		switch {
-		case a.Deadline.IsZero() != b.Deadline.IsZero():
-			if a.Deadline.IsZero() {
-				return 1
-			}
-			return -1
-		case !a.Deadline.Equal(b.Deadline):
-			return a.Deadline.Compare(b.Deadline)
-		}
-		return strings.Compare(a.ObligationID, b.ObligationID)
-	})
+	slices.SortStableFunc(d.Obligations, compareObligations)
 	return d
+}
+
+func compareObligations(a, b domain.Obligation) int {
+	switch {
+	case a.Notify != b.Notify:
+		if a.Notify {
+			return -1
+		}
+		return 1
+	case a.Deadline.IsZero() != b.Deadline.IsZero():
+		if a.Deadline.IsZero() {
+			return 1
+		}
+		return -1
+	case !a.Deadline.Equal(b.Deadline):
+		return a.Deadline.Compare(b.Deadline)
+	}
+	return strings.Compare(a.ObligationID, b.ObligationID)
+}
+
+// applyPackConstraints adds every pack's audience constraints (e.g. quorum
+// approval before public notices) to the obligations that must be given.
+func applyPackConstraints(packs []*Pack, obs []domain.Obligation) {
+	for _, p := range packs {
+		for _, c := range p.Constraints {
+			for i := range obs {
+				if obs[i].Notify && slices.Contains(c.Audiences, obs[i].Audience) {
+					obs[i].ChannelConstraints = append(obs[i].ChannelConstraints, c.Text+" ("+c.Citation+")")
+				}
+			}
+		}
+	}
+}
+
+// unknownCustomers names customer ids the registry did not know.
+func unknownCustomers(v view) []string {
+	var out []string
+	for _, c := range v.customers {
+		if !c.Found {
+			out = append(out, fmt.Sprintf("customer %s is not in the registry: its Notification Email Address and contractual terms are unknown; review manually", c.CustomerID))
+		}
+	}
+	return out
 }
 
 // view is the facts prepared for matching.
 type view struct {
 	f         domain.Facts
+	customers []domain.CustomerTerms
 	elements  map[domain.Element]bool
 	encrypted map[domain.Element]bool
 	affected  []domain.JurisdictionCount // sorted by jurisdiction
 	total     int64
 }
 
-func newView(f domain.Facts) view {
-	v := view{f: f, elements: map[domain.Element]bool{}, encrypted: map[domain.Element]bool{}}
+func newView(in domain.Input) view {
+	f := in.Facts
+	v := view{f: f, customers: in.Customers, elements: map[domain.Element]bool{}, encrypted: map[domain.Element]bool{}}
 	for _, e := range f.DataElements {
 		v.elements[e] = true
 	}
@@ -251,29 +289,54 @@ func evalPack(p *Pack, v view) ([]domain.Obligation, []string) {
 	var (
 		obs      []domain.Obligation
 		findings []string
+		gated    = map[string]bool{}
 		defs     = map[string]defResult{}
 	)
+	definition := func(id string) defResult {
+		res, seen := defs[id]
+		if !seen {
+			res = evalDefinition(p.defs[id], v)
+			defs[id] = res
+			findings = append(findings, fmt.Sprintf("%s %s: %s", p.ID, id, res.explain()))
+			if f := unverifiedElements(p.defs[id], res, v); f != "" {
+				findings = append(findings, p.ID+" "+id+": "+f)
+			}
+		}
+		return res
+	}
+	e := evaluator{p: p, v: v, deadlines: map[string]held{}}
 	for i := range p.Rules {
 		r := &p.Rules[i]
 		if !r.inForce(v.f.DiscoveredAt) {
 			continue
 		}
 		matched := r.Scope.match(v.affected)
-		if len(matched) == 0 && !r.Scope.Always {
+		if len(matched) == 0 && !r.Scope.Always && !r.Scope.PerCustomer {
+			continue
+		}
+		gate, why := evalAll(r.when, v.f, nil)
+		if r.Scope.PerCustomer {
+			gate, why = evalAll(slices.DeleteFunc(slices.Clone(r.when), func(c condition) bool { return c.key == condEmployeeNotification }), v.f, nil)
+		}
+		if gate == truthFalse {
+			msg := fmt.Sprintf("%s: not applied: %s", p.ID, strings.Join(why, "; "))
+			if !gated[msg] {
+				gated[msg] = true
+				findings = append(findings, msg)
+			}
 			continue
 		}
 		var res defResult
 		if r.Requires != "" {
-			var seen bool
-			res, seen = defs[r.Requires]
-			if !seen {
-				res = evalDefinition(p.defs[r.Requires], v)
-				defs[r.Requires] = res
-				findings = append(findings, fmt.Sprintf("%s %s: %s", p.ID, r.Requires, res.explain()))
+			res = definition(r.Requires)
+		}
+		if r.Scope.PerCustomer {
+			for ci := range v.customers {
+				if ob, ok := e.customerObligation(r, &v.customers[ci], res, why); ok {
+					obs = append(obs, ob)
+				}
 			}
-			if !res.notifiable {
-				continue
-			}
+			continue
 		}
 		groups := [][]domain.JurisdictionCount{matched}
 		if r.Scope.PerJurisdiction {
@@ -283,15 +346,45 @@ func evalPack(p *Pack, v view) ([]domain.Obligation, []string) {
 			}
 		}
 		for _, g := range groups {
-			ob, missed := p.obligation(r, g, res, v)
-			if missed != "" {
-				findings = append(findings, missed)
-				continue
-			}
-			obs = append(obs, ob)
+			obs = append(obs, e.obligation(r, g, res, why, nil))
 		}
 	}
+	linkConsumerReportingAgencies(obs)
 	return obs, findings
+}
+
+// unverifiedElements flags involved elements a definition may cover
+// without the source confirming it, when the definition is otherwise not met.
+func unverifiedElements(d *Definition, res defResult, v view) string {
+	if res.pi || len(d.UnverifiedElements) == 0 {
+		return ""
+	}
+	var hit []string
+	for _, e := range d.UnverifiedElements {
+		if v.elements[e] {
+			hit = append(hit, string(e))
+		}
+	}
+	if len(hit) == 0 {
+		return ""
+	}
+	return "may cover " + strings.Join(hit, ", ") + " (unverified in the source); review manually whether notice is due"
+}
+
+// linkConsumerReportingAgencies notes on each individual notice that the
+// same pack's consumer-reporting-agency notice fires too.
+func linkConsumerReportingAgencies(obs []domain.Obligation) {
+	for _, cra := range obs {
+		if cra.Audience != domain.AudienceConsumerReportingAgencies || !cra.Notify {
+			continue
+		}
+		for i := range obs {
+			o := &obs[i]
+			if o.Audience == domain.AudienceIndividuals && o.Notify && o.RulePack == cra.RulePack && o.Jurisdiction == cra.Jurisdiction {
+				o.ChannelConstraints = append(o.ChannelConstraints, "also notify the nationwide consumer reporting agencies ("+cra.ObligationID+"): "+cra.Reason)
+			}
+		}
+	}
 }
 
 // match returns the affected jurisdictions the scope covers.
@@ -316,9 +409,18 @@ func jurisdictionMatches(pattern, code string) bool {
 	}
 }
 
-// obligation builds the obligation of r for group, or explains which
-// threshold was not met.
-func (p *Pack) obligation(r *Rule, group []domain.JurisdictionCount, res defResult, v view) (domain.Obligation, string) {
+// evaluator builds one pack's obligations.
+type evaluator struct {
+	p *Pack
+	v view
+	// deadlines of rules by id, after holds, for rule:<id> references.
+	deadlines map[string]held
+}
+
+// obligation builds the obligation of r for group: notify=true when every
+// test passes, else notify=false with the first failing test as reason.
+func (e *evaluator) obligation(r *Rule, group []domain.JurisdictionCount, res defResult, unknown []string, cust *domain.CustomerTerms) domain.Obligation {
+	p, v := e.p, e.v
 	var count int64
 	codes := make([]string, len(group))
 	for i, g := range group {
@@ -328,15 +430,51 @@ func (p *Pack) obligation(r *Rule, group []domain.JurisdictionCount, res defResu
 	id := p.ID + "." + r.Obligation
 	jurisdiction := firstSet(r.Jurisdiction, p.Jurisdiction)
 	label := firstSet(r.Scope.Label, "affected residents of "+strings.Join(codes, ", "))
-	if r.Scope.PerJurisdiction {
+	switch {
+	case r.Scope.PerJurisdiction:
 		id += "." + strings.ToLower(codes[0])
 		jurisdiction = codes[0]
 		label = firstSet(r.Scope.Label, "affected residents") + " of " + codes[0]
+	case cust != nil:
+		id += "." + cust.CustomerID
+	}
+	ob := domain.Obligation{
+		ObligationID:    id,
+		RulePack:        p.ID,
+		RulePackVersion: p.Version,
+		RuleID:          r.ID,
+		Title:           r.Title,
+		Jurisdiction:    jurisdiction,
+		Audience:        r.Audience,
+		DeadlineText:    r.Deadline.Text,
+		Citation:        r.Citation,
+		AffectedCount:   count,
+		Recipient:       r.Recipient,
+		Unverified:      r.Verified != nil && !*r.Verified,
+	}
+	if cust != nil {
+		ob.Recipient = cust.NotificationEmail
+		if cust.DisplayName != "" {
+			ob.Recipient = cust.DisplayName + " <" + cust.NotificationEmail + ">"
+		}
+	}
+	notRequired := func(why string) domain.Obligation {
+		ob.Reason = "not required: " + why
+		return ob
 	}
 
 	var reasons []string
-	if r.Recipient != "" {
-		reasons = append(reasons, "notify "+r.Recipient)
+	switch {
+	case r.WhenException != "":
+		if !res.pi || !slices.ContainsFunc(res.exceptions, func(x string) bool { return strings.HasPrefix(x, r.WhenException+":") }) {
+			return notRequired(fmt.Sprintf("only when the %s exception is relied on; %s: %s", r.WhenException, r.Requires, res.explain()))
+		}
+		reasons = append(reasons, fmt.Sprintf("the %s exception is relied on, which requires this notice", r.WhenException))
+	case r.Requires != "" && !res.notifiable:
+		return notRequired(fmt.Sprintf("%s: %s", r.Requires, res.explain()))
+	}
+	if t, why := evalAll(r.appliesIf, v.f, cust); t == truthFalse {
+		return notRequired(strings.Join(why, "; "))
 	}
 	for _, t := range r.Thresholds {
 		n, what := count, label
@@ -344,12 +482,15 @@ func (p *Pack) obligation(r *Rule, group []domain.JurisdictionCount, res defResu
 			n, what = v.total, "affected individuals in total"
 		}
 		if !t.met(n) {
-			return domain.Obligation{}, fmt.Sprintf("%s not required: %s %s, threshold %s %s not met", id, num(n), what, t.Op, num(t.Value))
+			return notRequired(fmt.Sprintf("%s %s, threshold %s %s not met", num(n), what, opSymbol(t.Op), num(t.Value)))
 		}
 		reasons = append(reasons, fmt.Sprintf("%s %s %s %s", num(n), what, opSymbol(t.Op), num(t.Value)))
 	}
+	ob.Notify = true
 	switch {
 	case len(r.Thresholds) > 0:
+	case cust != nil:
+		reasons = append(reasons, "customer "+cust.CustomerID+" is involved in the incident")
 	case r.Scope.Always && len(group) == 0:
 		reasons = append(reasons, "applies to every incident assessed as a possible data breach")
 	case r.Scope.Always:
@@ -357,28 +498,88 @@ func (p *Pack) obligation(r *Rule, group []domain.JurisdictionCount, res defResu
 	default:
 		reasons = append(reasons, fmt.Sprintf("%s %s", num(count), label))
 	}
-	if r.Requires != "" {
+	if r.Requires != "" && r.WhenException == "" {
 		reasons = append(reasons, fmt.Sprintf("%s met by %s", r.Requires, strings.Join(res.exposedBasis, ", ")))
 	}
 	if r.Condition != "" {
 		reasons = append(reasons, "applies if "+r.Condition)
 	}
-	if r.Verified != nil && !*r.Verified {
-		reasons = append(reasons, "rests on an unverified fact (see the pack notes)")
+	reasons = append(reasons, unknown...)
+	if r.Review != "" {
+		ob.ManualReview = true
+		reasons = append(reasons, "manual review: "+r.Review)
 	}
-	return domain.Obligation{
-		ObligationID:    id,
-		RulePack:        p.ID,
-		RulePackVersion: p.Version,
-		RuleID:          r.ID,
-		Jurisdiction:    jurisdiction,
-		Audience:        r.Audience,
-		Deadline:        p.deadline(r, v.f.DiscoveredAt),
-		DeadlineText:    r.Deadline.Text,
-		Reason:          strings.Join(reasons, "; "),
-		Citation:        r.Citation,
-		AffectedCount:   count,
-	}, ""
+	if ob.Unverified {
+		reasons = append(reasons, "rests on an unverified fact (see the rule pack notes)")
+	}
+	if r.Recipient != "" && cust == nil {
+		reasons = append([]string{"notify " + r.Recipient}, reasons...)
+	}
+	ob.Reason = strings.Join(reasons, "; ")
+	ob.RequiredContent = slices.Clone(r.Content)
+	if sn := r.SubstituteNotice; sn != nil {
+		ob.ChannelConstraints = append(ob.ChannelConstraints, substituteConstraint(sn, count, v.f.NoticeCostUSD))
+	}
+	h := e.deadline(r, jurisdiction, cust)
+	ob.Deadline, ob.DeadlineBasis, ob.Paused, ob.PausedSince, ob.HoldIDs = h.at, h.basis, h.paused, h.pausedSince, h.holdIDs
+	if h.note != "" {
+		ob.DeadlineText += "; " + h.note
+	}
+	return ob
+}
+
+// customerObligation is r for one customer. An unknown customer gets a
+// manual-review obligation from rules without customer conditions.
+func (e *evaluator) customerObligation(r *Rule, c *domain.CustomerTerms, res defResult, unknown []string) (domain.Obligation, bool) {
+	if !c.Found {
+		if slices.ContainsFunc(r.when, func(x condition) bool { return x.key == condEmployeeNotification }) {
+			return domain.Obligation{}, false
+		}
+		ob := domain.Obligation{
+			ObligationID: e.p.ID + "." + r.Obligation + "." + c.CustomerID, RulePack: e.p.ID, RulePackVersion: e.p.Version,
+			RuleID: r.ID, Title: r.Title, Jurisdiction: firstSet(r.Jurisdiction, e.p.Jurisdiction), Audience: r.Audience,
+			Citation: r.Citation, Notify: true, ManualReview: true,
+			Recipient:    "unknown customer " + c.CustomerID,
+			Reason:       "manual review: customer " + c.CustomerID + " is not in the registry, so its Notification Email Address and notification period are unknown; register the customer or correct the incident's customer_ids",
+			DeadlineText: r.Deadline.Text, DeadlineBasis: "unknown: the contract's notification period is not known",
+		}
+		return ob, true
+	}
+	if t, _ := evalAll(r.when, e.v.f, c); t == truthFalse {
+		return domain.Obligation{}, false
+	}
+	return e.obligation(r, nil, res, unknown, c), true
+}
+
+// substituteConstraint says whether the statute's substitute notice is
+// permitted by the estimated cost or the number of people.
+func substituteConstraint(sn *Substitute, count, cost int64) string {
+	var why []string
+	if sn.CostOverUSD > 0 && cost > sn.CostOverUSD {
+		why = append(why, fmt.Sprintf("estimated notice cost $%s > $%s", num(cost), num(sn.CostOverUSD)))
+	}
+	if sn.PersonsOver > 0 && count > sn.PersonsOver {
+		why = append(why, fmt.Sprintf("%s persons to notify > %s", num(count), num(sn.PersonsOver)))
+	}
+	suffix := " (" + sn.Text + ")"
+	if sn.Unverified {
+		suffix = " (" + sn.Text + "; thresholds unverified)"
+	}
+	if len(why) > 0 {
+		return "substitute notice permitted: " + strings.Join(why, "; ") + suffix
+	}
+	var limits []string
+	if sn.CostOverUSD > 0 {
+		c := "cost over $" + num(sn.CostOverUSD)
+		if cost == 0 {
+			c += " (no cost estimate given)"
+		}
+		limits = append(limits, c)
+	}
+	if sn.PersonsOver > 0 {
+		limits = append(limits, "more than "+num(sn.PersonsOver)+" persons")
+	}
+	return "substitute notice not permitted by cost or count: it needs " + strings.Join(limits, " or ") + suffix
 }
 
 func (t Threshold) met(n int64) bool {

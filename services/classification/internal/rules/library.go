@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/breachline/breachline/services/classification/internal/domain"
@@ -26,18 +27,59 @@ type Library struct {
 	ids      []string
 }
 
+// Origins of a pack version.
+const (
+	OriginEmbedded  = "embedded"
+	OriginDirectory = "directory"
+)
+
 // Embedded loads the packs shipped in the binary.
 func Embedded() (*Library, error) {
+	packs, err := embeddedPacks()
+	if err != nil {
+		return nil, err
+	}
+	return NewLibrary(packs...)
+}
+
+func embeddedPacks() ([]*Pack, error) {
 	sub, err := fs.Sub(embedded, "packs")
 	if err != nil {
 		return nil, fmt.Errorf("embedded packs: %w", err)
 	}
-	return Load(sub)
+	return parseAll(sub, OriginEmbedded)
+}
+
+// WithDirectory loads the embedded packs overridden and extended by the
+// packs in fsys (RULE_PACKS_DIR): a pack there with the id and version of an
+// embedded one replaces it, any other is added. Every problem is reported
+// and nothing is loaded if there is one.
+func WithDirectory(fsys fs.FS) (*Library, error) {
+	base, err := embeddedPacks()
+	if err != nil {
+		return nil, err
+	}
+	extra, err := parseAll(fsys, OriginDirectory)
+	if err != nil {
+		return nil, err
+	}
+	packs := slices.DeleteFunc(base, func(p *Pack) bool {
+		return slices.ContainsFunc(extra, func(q *Pack) bool { return q.ID == p.ID && q.Version == p.Version })
+	})
+	return NewLibrary(append(packs, extra...)...)
 }
 
 // Load reads and validates every *.yaml file at the root of fsys. All
 // problems in all files are reported together.
 func Load(fsys fs.FS) (*Library, error) {
+	packs, err := parseAll(fsys, OriginDirectory)
+	if err != nil {
+		return nil, err
+	}
+	return NewLibrary(packs...)
+}
+
+func parseAll(fsys fs.FS, origin string) ([]*Pack, error) {
 	names, err := fs.Glob(fsys, "*.yaml")
 	if err != nil {
 		return nil, fmt.Errorf("list packs: %w", err)
@@ -57,12 +99,13 @@ func Load(fsys fs.FS) (*Library, error) {
 			errs = append(errs, err)
 			continue
 		}
+		p.origin = origin
 		packs = append(packs, p)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return NewLibrary(packs...)
+	return packs, nil
 }
 
 // NewLibrary checks the packs against each other: versions and effective
@@ -70,8 +113,20 @@ func Load(fsys fs.FS) (*Library, error) {
 // naming the baseline personal-information definition.
 func NewLibrary(packs ...*Pack) (*Library, error) {
 	l := &Library{versions: map[string][]*Pack{}}
+	cals, err := loadCalendars()
+	if err != nil {
+		return nil, fmt.Errorf("calendars: %w", err)
+	}
 	var errs []error
 	for _, p := range packs {
+		for i := range p.Rules {
+			r := &p.Rules[i]
+			if name := r.Deadline.Calendar; name != "" {
+				if r.calendar = cals[name]; r.calendar == nil {
+					errs = append(errs, fmt.Errorf("pack %s: rule %s: unknown calendar %q", p.ID, r.ID, name))
+				}
+			}
+		}
 		for _, q := range l.versions[p.ID] {
 			if q.Version == p.Version {
 				errs = append(errs, fmt.Errorf("pack %s: version %s appears twice", p.ID, p.Version))
@@ -144,30 +199,69 @@ func (l *Library) Exact(refs []domain.RulePackRef) ([]*Pack, error) {
 	return out, nil
 }
 
-// Engine is the domain.Engine over a Library.
+// All returns every version of every pack, by id then effective date.
+func (l *Library) All() []*Pack {
+	var out []*Pack
+	for _, id := range l.ids {
+		out = append(out, l.versions[id]...)
+	}
+	return out
+}
+
+// Get returns pack id at version, or the version in force at now when
+// version is empty; nil when there is none.
+func (l *Library) Get(id, version string, now time.Time) *Pack {
+	if version == "" {
+		var cur *Pack
+		for _, p := range l.versions[id] {
+			if !p.effective.After(now) {
+				cur = p
+			}
+		}
+		return cur
+	}
+	i := slices.IndexFunc(l.versions[id], func(p *Pack) bool { return p.Version == version })
+	if i < 0 {
+		return nil
+	}
+	return l.versions[id][i]
+}
+
+// Engine is the domain.Engine over the active Library, which a reload may
+// swap at any time; each decision uses one library throughout.
 type Engine struct {
-	lib *Library
+	lib atomic.Pointer[Library]
 }
 
 var _ domain.Engine = (*Engine)(nil)
 
 // NewEngine returns an Engine over lib.
-func NewEngine(lib *Library) *Engine { return &Engine{lib: lib} }
+func NewEngine(lib *Library) *Engine {
+	e := &Engine{}
+	e.lib.Store(lib)
+	return e
+}
 
-// Assess decides on f with the pack versions in force at now.
-func (e *Engine) Assess(f domain.Facts, now time.Time) (domain.Decision, error) {
-	packs := e.lib.Current(now)
+// Library returns the active library.
+func (e *Engine) Library() *Library { return e.lib.Load() }
+
+// Swap makes lib the active library.
+func (e *Engine) Swap(lib *Library) { e.lib.Store(lib) }
+
+// Assess decides on in with the pack versions in force at now.
+func (e *Engine) Assess(in domain.Input, now time.Time) (domain.Decision, error) {
+	packs := e.Library().Current(now)
 	if len(packs) == 0 {
 		return domain.Decision{}, errors.New("no rule pack is in force")
 	}
-	return Evaluate(f, packs), nil
+	return Evaluate(in, packs), nil
 }
 
-// Reproduce decides on f again with exactly the pack versions in refs.
-func (e *Engine) Reproduce(f domain.Facts, refs []domain.RulePackRef) (domain.Decision, error) {
-	packs, err := e.lib.Exact(refs)
+// Reproduce decides on in again with exactly the pack versions in refs.
+func (e *Engine) Reproduce(in domain.Input, refs []domain.RulePackRef) (domain.Decision, error) {
+	packs, err := e.Library().Exact(refs)
 	if err != nil {
 		return domain.Decision{}, err
 	}
-	return Evaluate(f, packs), nil
+	return Evaluate(in, packs), nil
 }

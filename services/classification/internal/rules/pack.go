@@ -44,6 +44,12 @@ type Pack struct {
 	Verified *bool `json:"verified"`
 	// Notes record interpretations, heuristics and unverified facts.
 	Notes []string `json:"notes,omitempty"`
+	// SourceDate is when the sources were last checked, as free text (many
+	// law-firm pages are undated).
+	SourceDate string `json:"source_date,omitempty"`
+	// Constraints apply to every obligation, of any pack, whose audience is
+	// listed (e.g. the organisation's quorum approval before public notices).
+	Constraints []PackConstraint `json:"constraints,omitempty"`
 	// BaselineDefinition, set on exactly one pack, names the definition that
 	// decides an assessment's personal_information and exceptions.
 	BaselineDefinition string `json:"baseline_definition,omitempty"`
@@ -55,6 +61,28 @@ type Pack struct {
 	effective time.Time
 	defs      map[string]*Definition
 	rules     map[string]*Rule
+	// origin is where the pack was loaded from ("embedded" or "directory").
+	origin string
+}
+
+// PackConstraint is a constraint on how notices of some audiences are given.
+type PackConstraint struct {
+	Audiences []domain.Audience `json:"audiences"`
+	Text      string            `json:"text"`
+	Citation  string            `json:"citation"`
+}
+
+// Substitute is a statute's substitute-notice permission: notice by e-mail,
+// website posting and statewide media instead of individual notice when the
+// cost or the number of people exceeds a threshold ("more than", as the
+// statutes word it).
+type Substitute struct {
+	CostOverUSD int64 `json:"cost_over_usd,omitempty"`
+	PersonsOver int64 `json:"persons_over,omitempty"`
+	// Text is the statute's wording or the source's summary.
+	Text string `json:"text"`
+	// Unverified marks thresholds from secondary sources.
+	Unverified bool `json:"unverified,omitempty"`
 }
 
 // Source is one source a pack relies on: a public URL, or for the
@@ -96,6 +124,10 @@ type Definition struct {
 	AllOf [][]domain.Element `json:"all_of,omitempty"`
 	// Exceptions this definition honours.
 	Exceptions []string `json:"exceptions,omitempty"`
+	// UnverifiedElements may be covered, but the source does not confirm it;
+	// when one is involved and the definition is otherwise not met, a finding
+	// asks for review instead of assuming either way.
+	UnverifiedElements []domain.Element `json:"unverified_elements,omitempty"`
 }
 
 // Rule produces one obligation (or one per jurisdiction) when its scope,
@@ -127,6 +159,24 @@ type Rule struct {
 	// processor"), stated in the reason so a reviewer can drop the duty.
 	Condition string `json:"condition,omitempty"`
 	Scope     Scope  `json:"scope"`
+	// When gates the rule on facts (see conditions in packs/README.md); a
+	// false condition skips the rule with a finding. An unknown role makes
+	// the rule fire with its condition stated.
+	When []string `json:"when,omitempty"`
+	// AppliesIf are conditions that, when false, list the obligation with
+	// notify=false and the reason (e.g. SEC: materiality not determined).
+	AppliesIf []string `json:"applies_if,omitempty"`
+	// WhenException makes the rule fire only when the required definition is
+	// met and this exception removed the duty (a filing the exception needs,
+	// e.g. Alaska's written no-harm notice to the Attorney General).
+	WhenException string `json:"when_exception,omitempty"`
+	// Review marks a duty resting on an unknown fact (an unverified
+	// threshold); the obligation fires for a person to review.
+	Review string `json:"review,omitempty"`
+	// Content is what the notice must contain.
+	Content []string `json:"content,omitempty"`
+	// SubstituteNotice is the statute's substitute-notice permission.
+	SubstituteNotice *Substitute `json:"substitute_notice,omitempty"`
 	// Requires names a definition of this pack (or the baseline) that must
 	// be met, with its exceptions; empty means no personal-information test.
 	Requires   string      `json:"requires,omitempty"`
@@ -135,6 +185,9 @@ type Rule struct {
 
 	from, until time.Time
 	within      clock
+	calendar    *Calendar
+	when        []condition
+	appliesIf   []condition
 }
 
 // Scope says which affected individuals a rule is about.
@@ -150,6 +203,9 @@ type Scope struct {
 	// Always fires the rule even when no affected individual is in scope
 	// (organisation policy applies to every assessed incident).
 	Always bool `json:"always,omitempty"`
+	// PerCustomer makes one obligation per customer in the facts'
+	// customer_ids, with the customer's registry terms.
+	PerCustomer bool `json:"per_customer,omitempty"`
 }
 
 // Threshold compares a count of affected individuals with a value. Op is
@@ -168,12 +224,18 @@ type Threshold struct {
 // Deadline is when notice is due. Within empty means the law sets no fixed
 // period; the obligation then has no deadline and Text says what applies.
 type Deadline struct {
-	// From is "discovered_at" (default) or "rule:<id>" — the deadline of
-	// another rule of the pack (e.g. 15 days after notifying consumers).
+	// From is "discovered_at" (default), "determined_at" (determination of
+	// the breach; discovered_at when unknown), "materiality_determined_at",
+	// "calendar_year_end" (end of the calendar year of discovery, UTC) or
+	// "rule:<id>" — the deadline of another rule of the pack.
 	From string `json:"from,omitempty"`
-	// Within is "0" (immediately), "<n>h" hours, "<n>d" calendar days or
-	// "<n>bd" business days (Monday to Friday, UTC, no holidays).
+	// Within is "0" (immediately), "<n>h" hours, "<n>d" calendar days,
+	// "<n>bd" business days, "<n>m" calendar months, or "contract" (the
+	// customer's notify_within_hours; per_customer rules only).
 	Within string `json:"within,omitempty"`
+	// Calendar names the holiday calendar business days skip (e.g.
+	// "us-federal"); without it business days are Monday to Friday in UTC.
+	Calendar string `json:"calendar,omitempty"`
 	// Text is the deadline as the law or policy words it.
 	Text string `json:"text"`
 }
@@ -182,7 +244,8 @@ var (
 	idPattern     = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 	labelPattern  = regexp.MustCompile(`^(ORG|EU|[A-Z]{2}(-[A-Z0-9]{1,6})?)$`)
 	scopePattern  = regexp.MustCompile(`^(\*|[A-Z]{2}(-[A-Z0-9]{1,3})?)$`)
-	withinPattern = regexp.MustCompile(`^(0|[1-9][0-9]{0,4}(h|d|bd))$`)
+	withinPattern = regexp.MustCompile(`^(0|contract|[1-9][0-9]{0,4}(h|d|bd|m))$`)
+	knownFroms    = []string{"", "discovered_at", "determined_at", "materiality_determined_at", "calendar_year_end"}
 	knownOps      = []string{">", ">=", "<", "<="}
 	knownCounts   = []string{"", "in_scope", "all_affected"}
 )
@@ -190,9 +253,11 @@ var (
 // clock is a parsed Deadline.Within.
 type clock struct {
 	set          bool
+	contract     bool
 	hours        int
 	days         int
 	businessDays int
+	months       int
 }
 
 func parseWithin(s string) (clock, error) {
@@ -200,11 +265,16 @@ func parseWithin(s string) (clock, error) {
 		return clock{}, nil
 	}
 	if !withinPattern.MatchString(s) {
-		return clock{}, fmt.Errorf("must be 0, <n>h, <n>d or <n>bd, not %q", s)
+		return clock{}, fmt.Errorf("must be 0, <n>h, <n>d, <n>bd, <n>m or contract, not %q", s)
 	}
 	switch {
 	case s == "0":
 		return clock{set: true}, nil
+	case s == "contract":
+		return clock{set: true, contract: true}, nil
+	case strings.HasSuffix(s, "m"):
+		n, _ := strconv.Atoi(strings.TrimSuffix(s, "m"))
+		return clock{set: true, months: n}, nil
 	case strings.HasSuffix(s, "bd"):
 		n, _ := strconv.Atoi(strings.TrimSuffix(s, "bd"))
 		return clock{set: true, businessDays: n}, nil
@@ -217,9 +287,17 @@ func parseWithin(s string) (clock, error) {
 	}
 }
 
-// add applies the clock to t. Calendar days are 24-hour periods in UTC.
-func (c clock) add(t time.Time) time.Time {
-	t = t.Add(time.Duration(c.hours)*time.Hour).AddDate(0, 0, c.days)
+// add applies the clock to t. Calendar days are 24-hour periods in UTC;
+// business days skip weekends and, with a calendar, its holidays in its
+// time zone, ending at its end of day when it sets one.
+func (c clock) add(t time.Time, cal *Calendar) time.Time {
+	t = t.Add(time.Duration(c.hours)*time.Hour).AddDate(0, c.months, c.days)
+	if c.businessDays == 0 {
+		return t
+	}
+	if cal != nil {
+		return cal.addBusinessDays(t, c.businessDays)
+	}
 	for n := c.businessDays; n > 0; {
 		t = t.AddDate(0, 0, 1)
 		if wd := t.Weekday(); wd != time.Saturday && wd != time.Sunday {
@@ -227,6 +305,26 @@ func (c clock) add(t time.Time) time.Time {
 		}
 	}
 	return t
+}
+
+// describe words the clock for deadline_basis.
+func (c clock) describe(cal *Calendar) string {
+	switch {
+	case c.contract:
+		return "the contract's notification period"
+	case c.hours > 0:
+		return fmt.Sprintf("%d hours", c.hours)
+	case c.days > 0:
+		return fmt.Sprintf("%d calendar days", c.days)
+	case c.months > 0:
+		return fmt.Sprintf("%d calendar month(s)", c.months)
+	case c.businessDays > 0 && cal != nil:
+		return fmt.Sprintf("%d business days (%s)", c.businessDays, cal.describe())
+	case c.businessDays > 0:
+		return fmt.Sprintf("%d business days (Monday to Friday, UTC, no holidays)", c.businessDays)
+	default:
+		return "immediately"
+	}
 }
 
 // ParsePack decodes one pack strictly (unknown fields are errors) and
@@ -343,6 +441,7 @@ func (p *Pack) validateDefinition(ps *problems, path string, d *Definition) {
 	if strings.TrimSpace(d.Citation) == "" {
 		ps.add(path+".citation", "is required")
 	}
+	checkElements(ps, path+".unverified_elements", d.UnverifiedElements)
 	if len(d.WithName)+len(d.Alone)+len(d.AllOf) == 0 {
 		ps.add(path, "must list with_name, alone or all_of elements")
 	}
@@ -398,6 +497,37 @@ func (p *Pack) validateRule(ps *problems, path string, r *Rule) {
 	if r.Verified != nil && !*r.Verified && len(r.Notes) == 0 {
 		ps.add(path+".notes", "are required when verified is false")
 	}
+	r.when = parseConditions(ps, path+".when", r.When)
+	r.appliesIf = parseConditions(ps, path+".applies_if", r.AppliesIf)
+	if r.WhenException != "" {
+		if !slices.Contains(knownExceptions, r.WhenException) {
+			ps.add(path+".when_exception", "unknown exception %q", r.WhenException)
+		}
+		if r.Requires == "" {
+			ps.add(path+".when_exception", "needs requires: the definition whose exception it is")
+		}
+	}
+	for j, c := range r.Content {
+		if strings.TrimSpace(c) == "" {
+			ps.add(fmt.Sprintf("%s.content[%d]", path, j), "must not be empty")
+		}
+	}
+	if sn := r.SubstituteNotice; sn != nil {
+		if sn.CostOverUSD < 0 || sn.PersonsOver < 0 {
+			ps.add(path+".substitute_notice", "thresholds must not be negative")
+		}
+		if strings.TrimSpace(sn.Text) == "" {
+			ps.add(path+".substitute_notice.text", "is required")
+		}
+	}
+	for _, c := range r.when {
+		if c.key == condEmployeeNotification && !r.Scope.PerCustomer {
+			ps.add(path+".when", "employee_notification needs scope.per_customer")
+		}
+	}
+	if r.Scope.PerCustomer && r.Scope.PerJurisdiction {
+		ps.add(path+".scope", "per_customer and per_jurisdiction exclude each other")
+	}
 	if len(r.Scope.Jurisdictions) == 0 {
 		ps.add(path+".scope.jurisdictions", "at least one jurisdiction (or \"*\") is required")
 	}
@@ -429,8 +559,14 @@ func (p *Pack) validateRule(ps *problems, path string, r *Rule) {
 		ps.add(path+".deadline.within", "%v", err)
 	}
 	r.within = c
+	if c.contract && !r.Scope.PerCustomer {
+		ps.add(path+".deadline.within", "contract needs scope.per_customer")
+	}
+	if r.Deadline.Calendar != "" && c.businessDays == 0 {
+		ps.add(path+".deadline.calendar", "only applies to business days (<n>bd)")
+	}
 	switch from := r.Deadline.From; {
-	case from == "" || from == "discovered_at":
+	case slices.Contains(knownFroms, from):
 	case strings.HasPrefix(from, "rule:"):
 		if p.rules[strings.TrimPrefix(from, "rule:")] == nil {
 			ps.add(path+".deadline.from", "names no rule of this pack: %q", from)
@@ -439,7 +575,7 @@ func (p *Pack) validateRule(ps *problems, path string, r *Rule) {
 			ps.add(path+".deadline.within", "is required when deadline.from names a rule")
 		}
 	default:
-		ps.add(path+".deadline.from", "must be discovered_at or rule:<id>, not %q", from)
+		ps.add(path+".deadline.from", "must be discovered_at, determined_at, materiality_determined_at, calendar_year_end or rule:<id>, not %q", from)
 	}
 }
 
@@ -485,26 +621,16 @@ func (p *Pack) checkDeadlineRefs(ps *problems) {
 	}
 }
 
-// deadline computes the rule's deadline from discoveredAt; zero when the law
-// sets no fixed period (or the rule it is relative to has none).
-// Validation guarantees references resolve and form no cycle.
-func (p *Pack) deadline(r *Rule, discoveredAt time.Time) time.Time {
-	if !r.within.set {
-		return time.Time{}
-	}
-	anchor := discoveredAt
-	if ref, ok := strings.CutPrefix(r.Deadline.From, "rule:"); ok {
-		anchor = p.deadline(p.rules[ref], discoveredAt)
-		if anchor.IsZero() {
-			return time.Time{}
-		}
-	}
-	return r.within.add(anchor)
-}
-
 func (r *Rule) inForce(t time.Time) bool {
 	return (r.from.IsZero() || !t.Before(r.from)) && (r.until.IsZero() || t.Before(r.until))
 }
+
+// Origin is where the pack was loaded from: OriginEmbedded or
+// OriginDirectory.
+func (p *Pack) Origin() string { return p.origin }
+
+// Effective is the first day the version may be used.
+func (p *Pack) Effective() time.Time { return p.effective }
 
 // String names the pack at its version, e.g. "us-tx@2026.1".
 func (p *Pack) String() string { return p.ID + "@" + p.Version }

@@ -67,7 +67,7 @@ func TestParsePack_rejectsInvalidPacks(t *testing.T) {
 		{"case=bad threshold operator", func(s string) string {
 			return strings.Replace(s, "    requires: pi", "    requires: pi\n    thresholds: [{op: \"=>\", value: 250}]", 1)
 		}, "rules[0].thresholds[0].op: must be one of"},
-		{"case=bad clock", func(s string) string { return strings.Replace(s, "within: 60d", "within: 2 months", 1) }, "rules[0].deadline.within: must be 0, <n>h, <n>d or <n>bd"},
+		{"case=bad clock", func(s string) string { return strings.Replace(s, "within: 60d", "within: 2 months", 1) }, "rules[0].deadline.within: must be 0, <n>h, <n>d, <n>bd, <n>m or contract"},
 		{"case=missing deadline text", func(s string) string { return strings.Replace(s, "      text: within 60 days\n", "", 1) }, "rules[0].deadline.text: is required"},
 		{"case=bad scope code", func(s string) string { return strings.Replace(s, "[US-TX]", "[Texas]", 1) }, `rules[0].scope.jurisdictions[0]: must be an ISO 3166 code or "*", not "Texas"`},
 		{"case=deadline refers to itself", func(s string) string {
@@ -171,7 +171,7 @@ func TestClock_add(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := c.add(friday); !got.Equal(tt.want) {
+			if got := c.add(friday, nil); !got.Equal(tt.want) {
 				t.Errorf("add(%v) = %v, want %v", friday, got, tt.want)
 			}
 		})

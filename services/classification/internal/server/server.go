@@ -5,25 +5,39 @@ package server
 
 import (
 	"context"
+	"time"
+
 	"github.com/breachline/breachline/pkg/grpcx"
 
 	classificationv1 "github.com/breachline/breachline/pkg/gen/breachline/classification/v1"
 	"github.com/breachline/breachline/services/classification/internal/domain"
 	"github.com/breachline/breachline/services/classification/internal/protoconv"
+	"github.com/breachline/breachline/services/classification/internal/rules"
 )
 
 // Server implements classificationv1.ClassificationServiceServer over the
 // domain service.
 type Server struct {
 	classificationv1.UnimplementedClassificationServiceServer
-	svc *domain.Service
+	svc    *domain.Service
+	engine *rules.Engine
+	now    func() time.Time
 }
 
 var _ classificationv1.ClassificationServiceServer = (*Server)(nil)
 
-// New returns the handlers for svc.
-func New(svc *domain.Service) *Server {
-	return &Server{svc: svc}
+// New returns the handlers for svc; engine serves the rule packs it uses.
+func New(svc *domain.Service, engine *rules.Engine, now func() time.Time) *Server {
+	return &Server{svc: svc, engine: engine, now: now}
+}
+
+// AssessHypothetical decides on hypothetical facts without storing anything.
+func (s *Server) AssessHypothetical(ctx context.Context, req *classificationv1.AssessHypotheticalRequest) (*classificationv1.AssessHypotheticalResponse, error) {
+	a, err := s.svc.AssessHypothetical(ctx, protoconv.FactsFromProto(req.GetFacts()))
+	if err != nil {
+		return nil, err
+	}
+	return &classificationv1.AssessHypotheticalResponse{Assessment: protoconv.AssessmentToProto(a)}, nil
 }
 
 // AssessIncident assesses an incident's facts; idempotent on request_id.
@@ -70,8 +84,11 @@ var _ grpcx.RequestValidator = (*Server)(nil)
 // ValidateRequest implements grpcx.RequestValidator, so a request that
 // misses REQUIRED fields is told about every other problem in one answer.
 func (s *Server) ValidateRequest(_ context.Context, req any) error {
-	if r, ok := req.(*classificationv1.AssessIncidentRequest); ok {
+	switch r := req.(type) {
+	case *classificationv1.AssessIncidentRequest:
 		return s.svc.Validate(assessRequestFromProto(r))
+	case *classificationv1.AssessHypotheticalRequest:
+		return s.svc.ValidateFacts(protoconv.FactsFromProto(r.GetFacts()))
 	}
 	return nil
 }

@@ -35,11 +35,16 @@ var (
 // that changed after an assessment was stored.
 type engineFunc func(domain.Facts, time.Time) (domain.Decision, error)
 
-func (f engineFunc) Assess(facts domain.Facts, at time.Time) (domain.Decision, error) {
-	return f(facts, at)
+func (f engineFunc) Assess(in domain.Input, at time.Time) (domain.Decision, error) {
+	return f(in.Facts, at)
 }
 
 func realEngine(t *testing.T) domain.Engine {
+	t.Helper()
+	return rulesEngine(t)
+}
+
+func rulesEngine(t *testing.T) *rules.Engine {
 	t.Helper()
 	lib, err := rules.Embedded()
 	if err != nil {
@@ -61,8 +66,14 @@ func newStore(t *testing.T) *store.Store {
 // chain) on a loopback port and returns a client.
 func serve(t *testing.T, st domain.Store, engine domain.Engine) classificationv1.ClassificationServiceClient {
 	t.Helper()
-	svc := domain.NewService(st, engine, func() time.Time { return now })
-	handler := server.New(svc)
+	return serveWith(t, st, engine, registryStandIn(t, nil))
+}
+
+// serveWith is serve with the customers' registry given.
+func serveWith(t *testing.T, st domain.Store, engine domain.Engine, customers domain.Customers) classificationv1.ClassificationServiceClient {
+	t.Helper()
+	svc := domain.NewService(st, engine, customers, func() time.Time { return now })
+	handler := server.New(svc, rulesEngine(t), func() time.Time { return now })
 	srv := grpcx.NewServer(grpcx.Options{Service: "classification", Validator: handler})
 	classificationv1.RegisterClassificationServiceServer(srv.GRPC(), handler)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")

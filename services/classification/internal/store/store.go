@@ -57,6 +57,7 @@ type assessmentDoc struct {
 	Exceptions          []string        `bson:"exceptions"`
 	Obligations         []obligationDoc `bson:"obligations"`
 	RulePacks           []rulePackDoc   `bson:"rule_packs"`
+	Customers           []customerDoc   `bson:"customer_terms,omitempty"`
 	CreateTime          time.Time       `bson:"create_time"`
 
 	// The pending hand-over to dispatch (see domain.Relay).
@@ -77,6 +78,35 @@ type factsDoc struct {
 	ProperlyDisposed         bool          `bson:"properly_disposed"`
 	PublicRecordsOnly        bool          `bson:"public_records_only"`
 	DiscoveredAt             time.Time     `bson:"discovered_at"`
+	DeterminedAt             *time.Time    `bson:"determined_at,omitempty"`
+	CustomerIDs              []string      `bson:"customer_ids,omitempty"`
+	Role                     string        `bson:"role,omitempty"`
+	HIPAARole                string        `bson:"hipaa_role,omitempty"`
+	NIS2Entity               string        `bson:"nis2_entity,omitempty"`
+	SECRegistrant            bool          `bson:"sec_registrant,omitempty"`
+	MaterialityDeterminedAt  *time.Time    `bson:"materiality_determined_at,omitempty"`
+	Holds                    []holdDoc     `bson:"law_enforcement_holds,omitempty"`
+	NoticeCostUSD            int64         `bson:"notice_cost_estimate_usd,omitempty"`
+}
+
+type holdDoc struct {
+	ID            string     `bson:"hold_id"`
+	RequestedBy   string     `bson:"requested_by"`
+	Reason        string     `bson:"reason,omitempty"`
+	Start         time.Time  `bson:"start_time"`
+	End           *time.Time `bson:"end_time,omitempty"`
+	Jurisdictions []string   `bson:"jurisdictions,omitempty"`
+	Audiences     []string   `bson:"audiences,omitempty"`
+}
+
+type customerDoc struct {
+	CustomerID           string `bson:"customer_id"`
+	Found                bool   `bson:"found"`
+	DisplayName          string `bson:"display_name,omitempty"`
+	NotificationEmail    string `bson:"notification_email,omitempty"`
+	NotifyWithinHours    int32  `bson:"notify_within_hours,omitempty"`
+	EmployeeNotification string `bson:"employee_notification,omitempty"`
+	Etag                 string `bson:"etag,omitempty"`
 }
 
 type affectedDoc struct {
@@ -85,17 +115,28 @@ type affectedDoc struct {
 }
 
 type obligationDoc struct {
-	ObligationID    string     `bson:"obligation_id"`
-	RulePack        string     `bson:"rule_pack"`
-	RulePackVersion string     `bson:"rule_pack_version"`
-	RuleID          string     `bson:"rule_id"`
-	Jurisdiction    string     `bson:"jurisdiction"`
-	Audience        string     `bson:"audience"`
-	Deadline        *time.Time `bson:"deadline,omitempty"`
-	DeadlineText    string     `bson:"deadline_text"`
-	Reason          string     `bson:"reason"`
-	Citation        string     `bson:"citation"`
-	AffectedCount   int64      `bson:"affected_count"`
+	ObligationID       string     `bson:"obligation_id"`
+	RulePack           string     `bson:"rule_pack"`
+	RulePackVersion    string     `bson:"rule_pack_version"`
+	RuleID             string     `bson:"rule_id"`
+	Jurisdiction       string     `bson:"jurisdiction"`
+	Audience           string     `bson:"audience"`
+	Deadline           *time.Time `bson:"deadline,omitempty"`
+	DeadlineText       string     `bson:"deadline_text"`
+	Reason             string     `bson:"reason"`
+	Citation           string     `bson:"citation"`
+	AffectedCount      int64      `bson:"affected_count"`
+	Title              string     `bson:"title,omitempty"`
+	Notify             bool       `bson:"notify"`
+	Paused             bool       `bson:"paused,omitempty"`
+	PausedSince        *time.Time `bson:"paused_since,omitempty"`
+	HoldIDs            []string   `bson:"hold_ids,omitempty"`
+	RequiredContent    []string   `bson:"required_content,omitempty"`
+	ChannelConstraints []string   `bson:"channel_constraints,omitempty"`
+	Recipient          string     `bson:"recipient,omitempty"`
+	DeadlineBasis      string     `bson:"deadline_basis,omitempty"`
+	ManualReview       bool       `bson:"manual_review,omitempty"`
+	Unverified         bool       `bson:"unverified,omitempty"`
 }
 
 type rulePackDoc struct {
@@ -244,7 +285,25 @@ func toDoc(a domain.Assessment) assessmentDoc {
 			ProperlyDisposed:         a.Facts.ProperlyDisposed,
 			PublicRecordsOnly:        a.Facts.PublicRecordsOnly,
 			DiscoveredAt:             a.Facts.DiscoveredAt.UTC(),
+			DeterminedAt:             timePtr(a.Facts.DeterminedAt),
+			CustomerIDs:              a.Facts.CustomerIDs,
+			Role:                     a.Facts.Role,
+			HIPAARole:                a.Facts.HIPAARole,
+			NIS2Entity:               a.Facts.NIS2Entity,
+			SECRegistrant:            a.Facts.SECRegistrant,
+			MaterialityDeterminedAt:  timePtr(a.Facts.MaterialityDeterminedAt),
+			NoticeCostUSD:            a.Facts.NoticeCostUSD,
 		},
+	}
+	for _, h := range a.Facts.Holds {
+		hd := holdDoc{ID: h.ID, RequestedBy: h.RequestedBy, Reason: h.Reason, Start: h.Start.UTC(), End: timePtr(h.End), Jurisdictions: h.Jurisdictions}
+		for _, au := range h.Audiences {
+			hd.Audiences = append(hd.Audiences, string(au))
+		}
+		d.Facts.Holds = append(d.Facts.Holds, hd)
+	}
+	for _, c := range a.Customers {
+		d.Customers = append(d.Customers, customerDoc(c))
 	}
 	for i, c := range a.Facts.Affected {
 		d.Facts.Affected[i] = affectedDoc{Jurisdiction: c.Jurisdiction, Count: c.Count}
@@ -254,6 +313,9 @@ func toDoc(a domain.Assessment) assessmentDoc {
 			ObligationID: o.ObligationID, RulePack: o.RulePack, RulePackVersion: o.RulePackVersion,
 			RuleID: o.RuleID, Jurisdiction: o.Jurisdiction, Audience: string(o.Audience),
 			DeadlineText: o.DeadlineText, Reason: o.Reason, Citation: o.Citation, AffectedCount: o.AffectedCount,
+			Title: o.Title, Notify: o.Notify, Paused: o.Paused, PausedSince: timePtr(o.PausedSince), HoldIDs: o.HoldIDs,
+			RequiredContent: o.RequiredContent, ChannelConstraints: o.ChannelConstraints, Recipient: o.Recipient,
+			DeadlineBasis: o.DeadlineBasis, ManualReview: o.ManualReview, Unverified: o.Unverified,
 		}
 		if !o.Deadline.IsZero() {
 			dl := o.Deadline.UTC()
@@ -281,6 +343,14 @@ func fromDoc(d assessmentDoc) domain.Assessment {
 			ProperlyDisposed:         d.Facts.ProperlyDisposed,
 			PublicRecordsOnly:        d.Facts.PublicRecordsOnly,
 			DiscoveredAt:             d.Facts.DiscoveredAt.UTC(),
+			DeterminedAt:             timeVal(d.Facts.DeterminedAt),
+			CustomerIDs:              d.Facts.CustomerIDs,
+			Role:                     d.Facts.Role,
+			HIPAARole:                d.Facts.HIPAARole,
+			NIS2Entity:               d.Facts.NIS2Entity,
+			SECRegistrant:            d.Facts.SECRegistrant,
+			MaterialityDeterminedAt:  timeVal(d.Facts.MaterialityDeterminedAt),
+			NoticeCostUSD:            d.Facts.NoticeCostUSD,
 		},
 		Decision: domain.Decision{
 			PersonalInformation: d.PersonalInformation,
@@ -288,6 +358,16 @@ func fromDoc(d assessmentDoc) domain.Assessment {
 			Exceptions:          d.Exceptions,
 		},
 		CreateTime: d.CreateTime.UTC(),
+	}
+	for _, h := range d.Facts.Holds {
+		hold := domain.Hold{ID: h.ID, RequestedBy: h.RequestedBy, Reason: h.Reason, Start: h.Start.UTC(), End: timeVal(h.End), Jurisdictions: h.Jurisdictions}
+		for _, au := range h.Audiences {
+			hold.Audiences = append(hold.Audiences, domain.Audience(au))
+		}
+		a.Facts.Holds = append(a.Facts.Holds, hold)
+	}
+	for _, c := range d.Customers {
+		a.Customers = append(a.Customers, domain.CustomerTerms(c))
 	}
 	for _, c := range d.Facts.Affected {
 		a.Facts.Affected = append(a.Facts.Affected, domain.JurisdictionCount{Jurisdiction: c.Jurisdiction, Count: c.Count})
@@ -297,6 +377,9 @@ func fromDoc(d assessmentDoc) domain.Assessment {
 			ObligationID: o.ObligationID, RulePack: o.RulePack, RulePackVersion: o.RulePackVersion,
 			RuleID: o.RuleID, Jurisdiction: o.Jurisdiction, Audience: domain.Audience(o.Audience),
 			DeadlineText: o.DeadlineText, Reason: o.Reason, Citation: o.Citation, AffectedCount: o.AffectedCount,
+			Title: o.Title, Notify: o.Notify, Paused: o.Paused, PausedSince: timeVal(o.PausedSince), HoldIDs: o.HoldIDs,
+			RequiredContent: o.RequiredContent, ChannelConstraints: o.ChannelConstraints, Recipient: o.Recipient,
+			DeadlineBasis: o.DeadlineBasis, ManualReview: o.ManualReview, Unverified: o.Unverified,
 		}
 		if o.Deadline != nil {
 			ob.Deadline = o.Deadline.UTC()
@@ -333,4 +416,19 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func timeVal(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
 }

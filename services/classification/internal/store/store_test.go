@@ -47,6 +47,22 @@ func sample(requestID, incidentID string) domain.Assessment {
 			Affected:                 []domain.JurisdictionCount{{Jurisdiction: "US-TX", Count: 312}},
 			RetrievedBeforeMisuse:    true,
 			DiscoveredAt:             t0,
+			DeterminedAt:             t0.Add(time.Hour),
+			CustomerIDs:              []string{"acme"},
+			Role:                     domain.RoleProcessor,
+			HIPAARole:                domain.HIPAACoveredEntity,
+			NIS2Entity:               domain.NIS2Important,
+			SECRegistrant:            true,
+			MaterialityDeterminedAt:  t0.Add(2 * time.Hour),
+			NoticeCostUSD:            250_001,
+			Holds: []domain.Hold{
+				{ID: "fbi-1", RequestedBy: "FBI", Reason: "investigation", Start: t0, End: t0.Add(time.Hour), Jurisdictions: []string{"US-TX"}, Audiences: []domain.Audience{domain.AudienceIndividuals}},
+				{ID: "sapd-1", RequestedBy: "SAPD", Start: t0},
+			},
+		},
+		Customers: []domain.CustomerTerms{
+			{CustomerID: "acme", Found: true, DisplayName: "Acme", NotificationEmail: "dpo@acme.example", NotifyWithinHours: 48, EmployeeNotification: domain.EmployeesByProcessor, Etag: "7"},
+			{CustomerID: "ghost"},
 		},
 		Decision: domain.Decision{
 			PersonalInformation: true,
@@ -58,6 +74,15 @@ func sample(requestID, incidentID string) domain.Assessment {
 					RuleID: "attorney-general", Jurisdiction: "US-TX", Audience: domain.AudienceRegulator,
 					Deadline: t0.AddDate(0, 0, 30), DeadlineText: "30 days", Reason: "312 Texas residents ≥ 250",
 					Citation: "§ 521.053(i)", AffectedCount: 312,
+					Title: "Notify the Texas Attorney General", Notify: true, HoldIDs: []string{"fbi-1"},
+					RequiredContent: []string{"what happened"}, ChannelConstraints: []string{"approval"}, Recipient: "Texas AG",
+					DeadlineBasis: "determination + 30 calendar days", Unverified: true,
+				},
+				{
+					ObligationID: "us-tx.individuals", RulePack: "us-tx", RulePackVersion: "2026.1",
+					RuleID: "individuals", Jurisdiction: "US-TX", Audience: domain.AudienceIndividuals,
+					DeadlineText: "60 days", Reason: "held", Citation: "§ 521.053(b)", Notify: true,
+					Paused: true, PausedSince: t0, HoldIDs: []string{"sapd-1"}, ManualReview: true,
 				},
 				{
 					ObligationID: "org-policy.insurer", RulePack: "org-policy", RulePackVersion: "2026.1",
@@ -194,8 +219,8 @@ func TestStore_pendingCampaigns(t *testing.T) {
 		if err != nil || !ok {
 			t.Fatalf("claim = %v, %v", ok, err)
 		}
-		if p.Assessment.ID != a.ID || p.Attempts != 1 || len(p.Assessment.Obligations) != 2 {
-			t.Errorf("claimed %s attempts %d obligations %d, want %s, 1, 2", p.Assessment.ID, p.Attempts, len(p.Assessment.Obligations), a.ID)
+		if p.Assessment.ID != a.ID || p.Attempts != 1 || len(p.Assessment.Obligations) != 3 {
+			t.Errorf("claimed %s attempts %d obligations %d, want %s, 1, 3", p.Assessment.ID, p.Attempts, len(p.Assessment.Obligations), a.ID)
 		}
 		if _, ok, _ := s.ClaimPendingCampaigns(t.Context(), "w2", now.Add(time.Second), time.Minute); ok {
 			t.Error("a leased assessment was claimed again")

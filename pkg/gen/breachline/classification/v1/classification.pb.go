@@ -142,6 +142,38 @@ type Obligation struct {
 	// Number of affected individuals the obligation covers, when it is about
 	// individuals in a jurisdiction.
 	AffectedCount int64 `protobuf:"varint,11,opt,name=affected_count,json=affectedCount,proto3" json:"affected_count,omitempty"`
+	// Whether notice is required. Rules whose jurisdiction is affected but
+	// which do not fire (threshold not met, an exception applies, a condition
+	// is false) are listed with notify=false and the reason, so a reviewer
+	// sees every duty that was considered. Only notify=true obligations become
+	// campaigns.
+	Notify bool `protobuf:"varint,12,opt,name=notify,proto3" json:"notify,omitempty"`
+	// Whether a law-enforcement hold currently pauses this obligation's clock;
+	// the deadline is then unset until the hold is released.
+	Paused bool `protobuf:"varint,13,opt,name=paused,proto3" json:"paused,omitempty"`
+	// When the open hold began, while paused.
+	PausedSince *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=paused_since,json=pausedSince,proto3" json:"paused_since,omitempty"`
+	// The law-enforcement holds that paused (or still pause) this clock.
+	HoldIds []string `protobuf:"bytes,15,rep,name=hold_ids,json=holdIds,proto3" json:"hold_ids,omitempty"`
+	// What the notice must contain, as the rule pack lists it.
+	RequiredContent []string `protobuf:"bytes,16,rep,name=required_content,json=requiredContent,proto3" json:"required_content,omitempty"`
+	// Constraints on how notice is given, e.g. "substitute notice permitted:
+	// estimated cost $300,000 > $250,000", or approvals required first.
+	ChannelConstraints []string `protobuf:"bytes,17,rep,name=channel_constraints,json=channelConstraints,proto3" json:"channel_constraints,omitempty"`
+	// Who exactly is told, e.g. "Texas Attorney General", or a customer's
+	// Notification Email Address.
+	Recipient string `protobuf:"bytes,18,opt,name=recipient,proto3" json:"recipient,omitempty"`
+	// What the deadline is computed from and how, e.g. "determination + 30
+	// calendar days" or "materiality determination + 4 US business days".
+	DeadlineBasis string `protobuf:"bytes,19,opt,name=deadline_basis,json=deadlineBasis,proto3" json:"deadline_basis,omitempty"`
+	// Whether a person must review the duty because a fact it rests on is
+	// unknown (an unverified threshold, an unknown customer).
+	ManualReview bool `protobuf:"varint,20,opt,name=manual_review,json=manualReview,proto3" json:"manual_review,omitempty"`
+	// Whether the rule rests on a fact not verified against a primary source
+	// (see the rule pack's notes).
+	Unverified bool `protobuf:"varint,21,opt,name=unverified,proto3" json:"unverified,omitempty"`
+	// Short title of the duty, from the rule.
+	Title         string `protobuf:"bytes,22,opt,name=title,proto3" json:"title,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -253,6 +285,186 @@ func (x *Obligation) GetAffectedCount() int64 {
 	return 0
 }
 
+func (x *Obligation) GetNotify() bool {
+	if x != nil {
+		return x.Notify
+	}
+	return false
+}
+
+func (x *Obligation) GetPaused() bool {
+	if x != nil {
+		return x.Paused
+	}
+	return false
+}
+
+func (x *Obligation) GetPausedSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PausedSince
+	}
+	return nil
+}
+
+func (x *Obligation) GetHoldIds() []string {
+	if x != nil {
+		return x.HoldIds
+	}
+	return nil
+}
+
+func (x *Obligation) GetRequiredContent() []string {
+	if x != nil {
+		return x.RequiredContent
+	}
+	return nil
+}
+
+func (x *Obligation) GetChannelConstraints() []string {
+	if x != nil {
+		return x.ChannelConstraints
+	}
+	return nil
+}
+
+func (x *Obligation) GetRecipient() string {
+	if x != nil {
+		return x.Recipient
+	}
+	return ""
+}
+
+func (x *Obligation) GetDeadlineBasis() string {
+	if x != nil {
+		return x.DeadlineBasis
+	}
+	return ""
+}
+
+func (x *Obligation) GetManualReview() bool {
+	if x != nil {
+		return x.ManualReview
+	}
+	return false
+}
+
+func (x *Obligation) GetUnverified() bool {
+	if x != nil {
+		return x.Unverified
+	}
+	return false
+}
+
+func (x *Obligation) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+// CustomerTerms is the snapshot of a customer's contractual notification
+// terms that an assessment used, read from the registry.
+type CustomerTerms struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Registry customer id.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Whether the registry knew the customer; false produces a manual-review
+	// obligation.
+	Found bool `protobuf:"varint,2,opt,name=found,proto3" json:"found,omitempty"`
+	// Customer name.
+	DisplayName string `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// The Notification Email Address (DPA §6.2).
+	NotificationEmail string `protobuf:"bytes,4,opt,name=notification_email,json=notificationEmail,proto3" json:"notification_email,omitempty"`
+	// Contractual notification period in hours; 0 means without undue delay.
+	NotifyWithinHours int32 `protobuf:"varint,5,opt,name=notify_within_hours,json=notifyWithinHours,proto3" json:"notify_within_hours,omitempty"`
+	// Who notifies the customer's employees: "customer", "processor" or "" (not
+	// chosen yet: ask).
+	EmployeeNotification string `protobuf:"bytes,6,opt,name=employee_notification,json=employeeNotification,proto3" json:"employee_notification,omitempty"`
+	// The registry version (etag) read.
+	Etag          string `protobuf:"bytes,7,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CustomerTerms) Reset() {
+	*x = CustomerTerms{}
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustomerTerms) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustomerTerms) ProtoMessage() {}
+
+func (x *CustomerTerms) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustomerTerms.ProtoReflect.Descriptor instead.
+func (*CustomerTerms) Descriptor() ([]byte, []int) {
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CustomerTerms) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *CustomerTerms) GetFound() bool {
+	if x != nil {
+		return x.Found
+	}
+	return false
+}
+
+func (x *CustomerTerms) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *CustomerTerms) GetNotificationEmail() string {
+	if x != nil {
+		return x.NotificationEmail
+	}
+	return ""
+}
+
+func (x *CustomerTerms) GetNotifyWithinHours() int32 {
+	if x != nil {
+		return x.NotifyWithinHours
+	}
+	return 0
+}
+
+func (x *CustomerTerms) GetEmployeeNotification() string {
+	if x != nil {
+		return x.EmployeeNotification
+	}
+	return ""
+}
+
+func (x *CustomerTerms) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 // RulePackRef names a rule pack at a version.
 type RulePackRef struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -266,7 +478,7 @@ type RulePackRef struct {
 
 func (x *RulePackRef) Reset() {
 	*x = RulePackRef{}
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[1]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -278,7 +490,7 @@ func (x *RulePackRef) String() string {
 func (*RulePackRef) ProtoMessage() {}
 
 func (x *RulePackRef) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[1]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -291,7 +503,7 @@ func (x *RulePackRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RulePackRef.ProtoReflect.Descriptor instead.
 func (*RulePackRef) Descriptor() ([]byte, []int) {
-	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{1}
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *RulePackRef) GetPack() string {
@@ -330,14 +542,17 @@ type Assessment struct {
 	// The rule packs (and versions) the decision used.
 	RulePacks []*RulePackRef `protobuf:"bytes,8,rep,name=rule_packs,json=rulePacks,proto3" json:"rule_packs,omitempty"`
 	// When the assessment was made.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The customers' contractual terms the decision used, as read from the
+	// registry, so the decision can be reproduced.
+	CustomerTerms []*CustomerTerms `protobuf:"bytes,10,rep,name=customer_terms,json=customerTerms,proto3" json:"customer_terms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Assessment) Reset() {
 	*x = Assessment{}
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[2]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -349,7 +564,7 @@ func (x *Assessment) String() string {
 func (*Assessment) ProtoMessage() {}
 
 func (x *Assessment) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[2]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -362,7 +577,7 @@ func (x *Assessment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assessment.ProtoReflect.Descriptor instead.
 func (*Assessment) Descriptor() ([]byte, []int) {
-	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{2}
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Assessment) GetAssessmentId() string {
@@ -428,6 +643,13 @@ func (x *Assessment) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Assessment) GetCustomerTerms() []*CustomerTerms {
+	if x != nil {
+		return x.CustomerTerms
+	}
+	return nil
+}
+
 // AssessIncidentRequest asks for an assessment of an incident's facts.
 type AssessIncidentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -443,7 +665,7 @@ type AssessIncidentRequest struct {
 
 func (x *AssessIncidentRequest) Reset() {
 	*x = AssessIncidentRequest{}
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[3]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -455,7 +677,7 @@ func (x *AssessIncidentRequest) String() string {
 func (*AssessIncidentRequest) ProtoMessage() {}
 
 func (x *AssessIncidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[3]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -468,7 +690,7 @@ func (x *AssessIncidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssessIncidentRequest.ProtoReflect.Descriptor instead.
 func (*AssessIncidentRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{3}
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *AssessIncidentRequest) GetRequestId() string {
@@ -503,7 +725,7 @@ type GetAssessmentRequest struct {
 
 func (x *GetAssessmentRequest) Reset() {
 	*x = GetAssessmentRequest{}
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[4]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -515,7 +737,7 @@ func (x *GetAssessmentRequest) String() string {
 func (*GetAssessmentRequest) ProtoMessage() {}
 
 func (x *GetAssessmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[4]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -528,7 +750,7 @@ func (x *GetAssessmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAssessmentRequest.ProtoReflect.Descriptor instead.
 func (*GetAssessmentRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{4}
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetAssessmentRequest) GetAssessmentId() string {
@@ -553,7 +775,7 @@ type ListAssessmentsRequest struct {
 
 func (x *ListAssessmentsRequest) Reset() {
 	*x = ListAssessmentsRequest{}
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[5]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -565,7 +787,7 @@ func (x *ListAssessmentsRequest) String() string {
 func (*ListAssessmentsRequest) ProtoMessage() {}
 
 func (x *ListAssessmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[5]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -578,7 +800,7 @@ func (x *ListAssessmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAssessmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListAssessmentsRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{5}
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListAssessmentsRequest) GetPageSize() int32 {
@@ -615,7 +837,7 @@ type ListAssessmentsResponse struct {
 
 func (x *ListAssessmentsResponse) Reset() {
 	*x = ListAssessmentsResponse{}
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[6]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -627,7 +849,7 @@ func (x *ListAssessmentsResponse) String() string {
 func (*ListAssessmentsResponse) ProtoMessage() {}
 
 func (x *ListAssessmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[6]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -640,7 +862,7 @@ func (x *ListAssessmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAssessmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListAssessmentsResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{6}
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListAssessmentsResponse) GetAssessments() []*Assessment {
@@ -668,7 +890,7 @@ type AssessIncidentResponse struct {
 
 func (x *AssessIncidentResponse) Reset() {
 	*x = AssessIncidentResponse{}
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[7]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -680,7 +902,7 @@ func (x *AssessIncidentResponse) String() string {
 func (*AssessIncidentResponse) ProtoMessage() {}
 
 func (x *AssessIncidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[7]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -693,7 +915,7 @@ func (x *AssessIncidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssessIncidentResponse.ProtoReflect.Descriptor instead.
 func (*AssessIncidentResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{7}
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AssessIncidentResponse) GetAssessment() *Assessment {
@@ -714,7 +936,7 @@ type GetAssessmentResponse struct {
 
 func (x *GetAssessmentResponse) Reset() {
 	*x = GetAssessmentResponse{}
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[8]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -726,7 +948,7 @@ func (x *GetAssessmentResponse) String() string {
 func (*GetAssessmentResponse) ProtoMessage() {}
 
 func (x *GetAssessmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[8]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -739,7 +961,7 @@ func (x *GetAssessmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAssessmentResponse.ProtoReflect.Descriptor instead.
 func (*GetAssessmentResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{8}
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetAssessmentResponse) GetAssessment() *Assessment {
@@ -749,11 +971,906 @@ func (x *GetAssessmentResponse) GetAssessment() *Assessment {
 	return nil
 }
 
+// AssessHypotheticalRequest asks what the rules would decide on facts.
+type AssessHypotheticalRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The hypothetical facts. discovered_at is required.
+	Facts         *v1.BreachFacts `protobuf:"bytes,1,opt,name=facts,proto3" json:"facts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssessHypotheticalRequest) Reset() {
+	*x = AssessHypotheticalRequest{}
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssessHypotheticalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssessHypotheticalRequest) ProtoMessage() {}
+
+func (x *AssessHypotheticalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssessHypotheticalRequest.ProtoReflect.Descriptor instead.
+func (*AssessHypotheticalRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AssessHypotheticalRequest) GetFacts() *v1.BreachFacts {
+	if x != nil {
+		return x.Facts
+	}
+	return nil
+}
+
+// AssessHypotheticalResponse is the decision, not stored: assessment_id and
+// create_time are unset.
+type AssessHypotheticalResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The unstored assessment.
+	Assessment    *Assessment `protobuf:"bytes,1,opt,name=assessment,proto3" json:"assessment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssessHypotheticalResponse) Reset() {
+	*x = AssessHypotheticalResponse{}
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssessHypotheticalResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssessHypotheticalResponse) ProtoMessage() {}
+
+func (x *AssessHypotheticalResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssessHypotheticalResponse.ProtoReflect.Descriptor instead.
+func (*AssessHypotheticalResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *AssessHypotheticalResponse) GetAssessment() *Assessment {
+	if x != nil {
+		return x.Assessment
+	}
+	return nil
+}
+
+// RulePackSummary describes one version of a rule pack.
+type RulePackSummary struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Pack id, e.g. "us-tx".
+	PackId string `protobuf:"bytes,1,opt,name=pack_id,json=packId,proto3" json:"pack_id,omitempty"`
+	// Version, e.g. "2026.1".
+	Version string `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	// The law or policy.
+	Title string `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	// Jurisdiction label on its obligations.
+	Jurisdiction string `protobuf:"bytes,4,opt,name=jurisdiction,proto3" json:"jurisdiction,omitempty"`
+	// First day the version may be used (YYYY-MM-DD).
+	EffectiveDate string `protobuf:"bytes,5,opt,name=effective_date,json=effectiveDate,proto3" json:"effective_date,omitempty"`
+	// Whether every fact was checked against a primary or high-trust source.
+	Verified bool `protobuf:"varint,6,opt,name=verified,proto3" json:"verified,omitempty"`
+	// Number of sources cited.
+	SourceCount int32 `protobuf:"varint,7,opt,name=source_count,json=sourceCount,proto3" json:"source_count,omitempty"`
+	// Number of rules.
+	RuleCount int32 `protobuf:"varint,8,opt,name=rule_count,json=ruleCount,proto3" json:"rule_count,omitempty"`
+	// Whether this is the version assessments use now.
+	InForce bool `protobuf:"varint,9,opt,name=in_force,json=inForce,proto3" json:"in_force,omitempty"`
+	// Where the version was loaded from: "embedded" or "directory".
+	Origin string `protobuf:"bytes,10,opt,name=origin,proto3" json:"origin,omitempty"`
+	// When the sources were last checked, as the pack states it.
+	SourceDate    string `protobuf:"bytes,11,opt,name=source_date,json=sourceDate,proto3" json:"source_date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RulePackSummary) Reset() {
+	*x = RulePackSummary{}
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RulePackSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RulePackSummary) ProtoMessage() {}
+
+func (x *RulePackSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RulePackSummary.ProtoReflect.Descriptor instead.
+func (*RulePackSummary) Descriptor() ([]byte, []int) {
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *RulePackSummary) GetPackId() string {
+	if x != nil {
+		return x.PackId
+	}
+	return ""
+}
+
+func (x *RulePackSummary) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *RulePackSummary) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *RulePackSummary) GetJurisdiction() string {
+	if x != nil {
+		return x.Jurisdiction
+	}
+	return ""
+}
+
+func (x *RulePackSummary) GetEffectiveDate() string {
+	if x != nil {
+		return x.EffectiveDate
+	}
+	return ""
+}
+
+func (x *RulePackSummary) GetVerified() bool {
+	if x != nil {
+		return x.Verified
+	}
+	return false
+}
+
+func (x *RulePackSummary) GetSourceCount() int32 {
+	if x != nil {
+		return x.SourceCount
+	}
+	return 0
+}
+
+func (x *RulePackSummary) GetRuleCount() int32 {
+	if x != nil {
+		return x.RuleCount
+	}
+	return 0
+}
+
+func (x *RulePackSummary) GetInForce() bool {
+	if x != nil {
+		return x.InForce
+	}
+	return false
+}
+
+func (x *RulePackSummary) GetOrigin() string {
+	if x != nil {
+		return x.Origin
+	}
+	return ""
+}
+
+func (x *RulePackSummary) GetSourceDate() string {
+	if x != nil {
+		return x.SourceDate
+	}
+	return ""
+}
+
+// RulePackSource is one source a pack relies on.
+type RulePackSource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Public URL, when the source is public.
+	Url string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	// Internal document name, for the organisation's own policies.
+	Document string `protobuf:"bytes,2,opt,name=document,proto3" json:"document,omitempty"`
+	// Title.
+	Title         string `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RulePackSource) Reset() {
+	*x = RulePackSource{}
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RulePackSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RulePackSource) ProtoMessage() {}
+
+func (x *RulePackSource) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RulePackSource.ProtoReflect.Descriptor instead.
+func (*RulePackSource) Descriptor() ([]byte, []int) {
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *RulePackSource) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *RulePackSource) GetDocument() string {
+	if x != nil {
+		return x.Document
+	}
+	return ""
+}
+
+func (x *RulePackSource) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+// RulePackDefinition is a personal-information definition of a pack.
+type RulePackDefinition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id within the pack.
+	DefinitionId string `protobuf:"bytes,1,opt,name=definition_id,json=definitionId,proto3" json:"definition_id,omitempty"`
+	// What it is.
+	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	// Legal citation.
+	Citation string `protobuf:"bytes,3,opt,name=citation,proto3" json:"citation,omitempty"`
+	// Elements that count together with a name.
+	WithName []v1.DataElement `protobuf:"varint,4,rep,packed,name=with_name,json=withName,proto3,enum=breachline.common.v1.DataElement" json:"with_name,omitempty"`
+	// Elements that count alone.
+	Alone []v1.DataElement `protobuf:"varint,5,rep,packed,name=alone,proto3,enum=breachline.common.v1.DataElement" json:"alone,omitempty"`
+	// Combinations that count together, each as "a + b".
+	AllOf []string `protobuf:"bytes,6,rep,name=all_of,json=allOf,proto3" json:"all_of,omitempty"`
+	// Exceptions honoured.
+	Exceptions    []string `protobuf:"bytes,7,rep,name=exceptions,proto3" json:"exceptions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RulePackDefinition) Reset() {
+	*x = RulePackDefinition{}
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RulePackDefinition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RulePackDefinition) ProtoMessage() {}
+
+func (x *RulePackDefinition) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RulePackDefinition.ProtoReflect.Descriptor instead.
+func (*RulePackDefinition) Descriptor() ([]byte, []int) {
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RulePackDefinition) GetDefinitionId() string {
+	if x != nil {
+		return x.DefinitionId
+	}
+	return ""
+}
+
+func (x *RulePackDefinition) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *RulePackDefinition) GetCitation() string {
+	if x != nil {
+		return x.Citation
+	}
+	return ""
+}
+
+func (x *RulePackDefinition) GetWithName() []v1.DataElement {
+	if x != nil {
+		return x.WithName
+	}
+	return nil
+}
+
+func (x *RulePackDefinition) GetAlone() []v1.DataElement {
+	if x != nil {
+		return x.Alone
+	}
+	return nil
+}
+
+func (x *RulePackDefinition) GetAllOf() []string {
+	if x != nil {
+		return x.AllOf
+	}
+	return nil
+}
+
+func (x *RulePackDefinition) GetExceptions() []string {
+	if x != nil {
+		return x.Exceptions
+	}
+	return nil
+}
+
+// RulePackRule is one rule of a pack in structured form.
+type RulePackRule struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id within the pack.
+	RuleId string `protobuf:"bytes,1,opt,name=rule_id,json=ruleId,proto3" json:"rule_id,omitempty"`
+	// Obligation key (obligation_id is "<pack>.<obligation>").
+	Obligation string `protobuf:"bytes,2,opt,name=obligation,proto3" json:"obligation,omitempty"`
+	// Title.
+	Title string `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	// Who is told.
+	Audience Audience `protobuf:"varint,4,opt,name=audience,proto3,enum=breachline.classification.v1.Audience" json:"audience,omitempty"`
+	// Who exactly.
+	Recipient string `protobuf:"bytes,5,opt,name=recipient,proto3" json:"recipient,omitempty"`
+	// Legal or policy citation.
+	Citation string `protobuf:"bytes,6,opt,name=citation,proto3" json:"citation,omitempty"`
+	// First discovery date it applies to (YYYY-MM-DD), when bounded.
+	EffectiveFrom string `protobuf:"bytes,7,opt,name=effective_from,json=effectiveFrom,proto3" json:"effective_from,omitempty"`
+	// Discovery date from which it no longer applies, when bounded.
+	EffectiveUntil string `protobuf:"bytes,8,opt,name=effective_until,json=effectiveUntil,proto3" json:"effective_until,omitempty"`
+	// Whether it rests only on verified facts.
+	Verified bool `protobuf:"varint,9,opt,name=verified,proto3" json:"verified,omitempty"`
+	// Reviewer notes.
+	Notes []string `protobuf:"bytes,10,rep,name=notes,proto3" json:"notes,omitempty"`
+	// Jurisdictions of residence it is about.
+	ScopeJurisdictions []string `protobuf:"bytes,11,rep,name=scope_jurisdictions,json=scopeJurisdictions,proto3" json:"scope_jurisdictions,omitempty"`
+	// Definition that must be met, if any.
+	Requires string `protobuf:"bytes,12,opt,name=requires,proto3" json:"requires,omitempty"`
+	// Thresholds, each as "op value (statute wording)".
+	Thresholds []string `protobuf:"bytes,13,rep,name=thresholds,proto3" json:"thresholds,omitempty"`
+	// Clock start: discovered_at, determined_at, materiality_determined_at,
+	// calendar_year_end or rule:<id>.
+	DeadlineFrom string `protobuf:"bytes,14,opt,name=deadline_from,json=deadlineFrom,proto3" json:"deadline_from,omitempty"`
+	// Period: 0, <n>h, <n>d, <n>bd, <n>m; empty when no fixed period.
+	DeadlineWithin string `protobuf:"bytes,15,opt,name=deadline_within,json=deadlineWithin,proto3" json:"deadline_within,omitempty"`
+	// The deadline as the law words it.
+	DeadlineText string `protobuf:"bytes,16,opt,name=deadline_text,json=deadlineText,proto3" json:"deadline_text,omitempty"`
+	// Required notice content.
+	RequiredContent []string `protobuf:"bytes,17,rep,name=required_content,json=requiredContent,proto3" json:"required_content,omitempty"`
+	// Fact the rule needs, e.g. "role=controller", "sec_registrant".
+	When []string `protobuf:"bytes,18,rep,name=when,proto3" json:"when,omitempty"`
+	// Why a person must review it, when a fact is unverified.
+	ManualReview  string `protobuf:"bytes,19,opt,name=manual_review,json=manualReview,proto3" json:"manual_review,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RulePackRule) Reset() {
+	*x = RulePackRule{}
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RulePackRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RulePackRule) ProtoMessage() {}
+
+func (x *RulePackRule) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RulePackRule.ProtoReflect.Descriptor instead.
+func (*RulePackRule) Descriptor() ([]byte, []int) {
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *RulePackRule) GetRuleId() string {
+	if x != nil {
+		return x.RuleId
+	}
+	return ""
+}
+
+func (x *RulePackRule) GetObligation() string {
+	if x != nil {
+		return x.Obligation
+	}
+	return ""
+}
+
+func (x *RulePackRule) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *RulePackRule) GetAudience() Audience {
+	if x != nil {
+		return x.Audience
+	}
+	return Audience_AUDIENCE_UNSPECIFIED
+}
+
+func (x *RulePackRule) GetRecipient() string {
+	if x != nil {
+		return x.Recipient
+	}
+	return ""
+}
+
+func (x *RulePackRule) GetCitation() string {
+	if x != nil {
+		return x.Citation
+	}
+	return ""
+}
+
+func (x *RulePackRule) GetEffectiveFrom() string {
+	if x != nil {
+		return x.EffectiveFrom
+	}
+	return ""
+}
+
+func (x *RulePackRule) GetEffectiveUntil() string {
+	if x != nil {
+		return x.EffectiveUntil
+	}
+	return ""
+}
+
+func (x *RulePackRule) GetVerified() bool {
+	if x != nil {
+		return x.Verified
+	}
+	return false
+}
+
+func (x *RulePackRule) GetNotes() []string {
+	if x != nil {
+		return x.Notes
+	}
+	return nil
+}
+
+func (x *RulePackRule) GetScopeJurisdictions() []string {
+	if x != nil {
+		return x.ScopeJurisdictions
+	}
+	return nil
+}
+
+func (x *RulePackRule) GetRequires() string {
+	if x != nil {
+		return x.Requires
+	}
+	return ""
+}
+
+func (x *RulePackRule) GetThresholds() []string {
+	if x != nil {
+		return x.Thresholds
+	}
+	return nil
+}
+
+func (x *RulePackRule) GetDeadlineFrom() string {
+	if x != nil {
+		return x.DeadlineFrom
+	}
+	return ""
+}
+
+func (x *RulePackRule) GetDeadlineWithin() string {
+	if x != nil {
+		return x.DeadlineWithin
+	}
+	return ""
+}
+
+func (x *RulePackRule) GetDeadlineText() string {
+	if x != nil {
+		return x.DeadlineText
+	}
+	return ""
+}
+
+func (x *RulePackRule) GetRequiredContent() []string {
+	if x != nil {
+		return x.RequiredContent
+	}
+	return nil
+}
+
+func (x *RulePackRule) GetWhen() []string {
+	if x != nil {
+		return x.When
+	}
+	return nil
+}
+
+func (x *RulePackRule) GetManualReview() string {
+	if x != nil {
+		return x.ManualReview
+	}
+	return ""
+}
+
+// RulePack is one version of a rule pack in structured form.
+type RulePack struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Summary fields.
+	Summary *RulePackSummary `protobuf:"bytes,1,opt,name=summary,proto3" json:"summary,omitempty"`
+	// Sources.
+	Sources []*RulePackSource `protobuf:"bytes,2,rep,name=sources,proto3" json:"sources,omitempty"`
+	// Interpretations and unverified facts a reviewer must read.
+	Notes []string `protobuf:"bytes,3,rep,name=notes,proto3" json:"notes,omitempty"`
+	// Personal-information definitions.
+	Definitions []*RulePackDefinition `protobuf:"bytes,4,rep,name=definitions,proto3" json:"definitions,omitempty"`
+	// Rules.
+	Rules         []*RulePackRule `protobuf:"bytes,5,rep,name=rules,proto3" json:"rules,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RulePack) Reset() {
+	*x = RulePack{}
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RulePack) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RulePack) ProtoMessage() {}
+
+func (x *RulePack) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RulePack.ProtoReflect.Descriptor instead.
+func (*RulePack) Descriptor() ([]byte, []int) {
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *RulePack) GetSummary() *RulePackSummary {
+	if x != nil {
+		return x.Summary
+	}
+	return nil
+}
+
+func (x *RulePack) GetSources() []*RulePackSource {
+	if x != nil {
+		return x.Sources
+	}
+	return nil
+}
+
+func (x *RulePack) GetNotes() []string {
+	if x != nil {
+		return x.Notes
+	}
+	return nil
+}
+
+func (x *RulePack) GetDefinitions() []*RulePackDefinition {
+	if x != nil {
+		return x.Definitions
+	}
+	return nil
+}
+
+func (x *RulePack) GetRules() []*RulePackRule {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+// ListRulePacksRequest asks for a page of rule pack versions.
+type ListRulePacksRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Maximum number to return: 1 to 500; 0 means 50.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous response.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRulePacksRequest) Reset() {
+	*x = ListRulePacksRequest{}
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRulePacksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRulePacksRequest) ProtoMessage() {}
+
+func (x *ListRulePacksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRulePacksRequest.ProtoReflect.Descriptor instead.
+func (*ListRulePacksRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListRulePacksRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListRulePacksRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListRulePacksResponse is one page of rule pack versions.
+type ListRulePacksResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The pack versions.
+	RulePacks []*RulePackSummary `protobuf:"bytes,1,rep,name=rule_packs,json=rulePacks,proto3" json:"rule_packs,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRulePacksResponse) Reset() {
+	*x = ListRulePacksResponse{}
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRulePacksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRulePacksResponse) ProtoMessage() {}
+
+func (x *ListRulePacksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRulePacksResponse.ProtoReflect.Descriptor instead.
+func (*ListRulePacksResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListRulePacksResponse) GetRulePacks() []*RulePackSummary {
+	if x != nil {
+		return x.RulePacks
+	}
+	return nil
+}
+
+func (x *ListRulePacksResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// GetRulePackRequest names a rule pack.
+type GetRulePackRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Pack id, e.g. "us-tx".
+	PackId string `protobuf:"bytes,1,opt,name=pack_id,json=packId,proto3" json:"pack_id,omitempty"`
+	// Version; empty means the version in force now.
+	Version       string `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRulePackRequest) Reset() {
+	*x = GetRulePackRequest{}
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRulePackRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRulePackRequest) ProtoMessage() {}
+
+func (x *GetRulePackRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRulePackRequest.ProtoReflect.Descriptor instead.
+func (*GetRulePackRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *GetRulePackRequest) GetPackId() string {
+	if x != nil {
+		return x.PackId
+	}
+	return ""
+}
+
+func (x *GetRulePackRequest) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+// GetRulePackResponse is the rule pack.
+type GetRulePackResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The pack.
+	RulePack      *RulePack `protobuf:"bytes,1,opt,name=rule_pack,json=rulePack,proto3" json:"rule_pack,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRulePackResponse) Reset() {
+	*x = GetRulePackResponse{}
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRulePackResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRulePackResponse) ProtoMessage() {}
+
+func (x *GetRulePackResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRulePackResponse.ProtoReflect.Descriptor instead.
+func (*GetRulePackResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *GetRulePackResponse) GetRulePack() *RulePack {
+	if x != nil {
+		return x.RulePack
+	}
+	return nil
+}
+
 var File_breachline_classification_v1_classification_proto protoreflect.FileDescriptor
 
 const file_breachline_classification_v1_classification_proto_rawDesc = "" +
 	"\n" +
-	"1breachline/classification/v1/classification.proto\x12\x1cbreachline.classification.v1\x1a!breachline/common/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb3\x03\n" +
+	"1breachline/classification/v1/classification.proto\x12\x1cbreachline.classification.v1\x1a!breachline/common/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb9\x06\n" +
 	"\n" +
 	"Obligation\x12#\n" +
 	"\robligation_id\x18\x01 \x01(\tR\fobligationId\x12\x1b\n" +
@@ -767,10 +1884,32 @@ const file_breachline_classification_v1_classification_proto_rawDesc = "" +
 	"\x06reason\x18\t \x01(\tR\x06reason\x12\x1a\n" +
 	"\bcitation\x18\n" +
 	" \x01(\tR\bcitation\x12%\n" +
-	"\x0eaffected_count\x18\v \x01(\x03R\raffectedCount\";\n" +
+	"\x0eaffected_count\x18\v \x01(\x03R\raffectedCount\x12\x16\n" +
+	"\x06notify\x18\f \x01(\bR\x06notify\x12\x16\n" +
+	"\x06paused\x18\r \x01(\bR\x06paused\x12=\n" +
+	"\fpaused_since\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\vpausedSince\x12\x19\n" +
+	"\bhold_ids\x18\x0f \x03(\tR\aholdIds\x12)\n" +
+	"\x10required_content\x18\x10 \x03(\tR\x0frequiredContent\x12/\n" +
+	"\x13channel_constraints\x18\x11 \x03(\tR\x12channelConstraints\x12\x1c\n" +
+	"\trecipient\x18\x12 \x01(\tR\trecipient\x12%\n" +
+	"\x0edeadline_basis\x18\x13 \x01(\tR\rdeadlineBasis\x12#\n" +
+	"\rmanual_review\x18\x14 \x01(\bR\fmanualReview\x12\x1e\n" +
+	"\n" +
+	"unverified\x18\x15 \x01(\bR\n" +
+	"unverified\x12\x14\n" +
+	"\x05title\x18\x16 \x01(\tR\x05title\"\x91\x02\n" +
+	"\rCustomerTerms\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12\x14\n" +
+	"\x05found\x18\x02 \x01(\bR\x05found\x12!\n" +
+	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12-\n" +
+	"\x12notification_email\x18\x04 \x01(\tR\x11notificationEmail\x12.\n" +
+	"\x13notify_within_hours\x18\x05 \x01(\x05R\x11notifyWithinHours\x123\n" +
+	"\x15employee_notification\x18\x06 \x01(\tR\x14employeeNotification\x12\x12\n" +
+	"\x04etag\x18\a \x01(\tR\x04etag\";\n" +
 	"\vRulePackRef\x12\x12\n" +
 	"\x04pack\x18\x01 \x01(\tR\x04pack\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\tR\aversion\"\xd7\x03\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\"\xb0\x04\n" +
 	"\n" +
 	"Assessment\x12(\n" +
 	"\rassessment_id\x18\x01 \x01(\tB\x03\xe0A\x03R\fassessmentId\x12\x1f\n" +
@@ -786,7 +1925,9 @@ const file_breachline_classification_v1_classification_proto_rawDesc = "" +
 	"\n" +
 	"rule_packs\x18\b \x03(\v2).breachline.classification.v1.RulePackRefR\trulePacks\x12@\n" +
 	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"createTime\"\x9f\x01\n" +
+	"createTime\x12W\n" +
+	"\x0ecustomer_terms\x18\n" +
+	" \x03(\v2+.breachline.classification.v1.CustomerTermsB\x03\xe0A\x03R\rcustomerTerms\"\x9f\x01\n" +
 	"\x15AssessIncidentRequest\x12\"\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tB\x03\xe0A\x02R\trequestId\x12$\n" +
@@ -811,7 +1952,86 @@ const file_breachline_classification_v1_classification_proto_rawDesc = "" +
 	"\x15GetAssessmentResponse\x12H\n" +
 	"\n" +
 	"assessment\x18\x01 \x01(\v2(.breachline.classification.v1.AssessmentR\n" +
-	"assessment*\xe3\x02\n" +
+	"assessment\"Y\n" +
+	"\x19AssessHypotheticalRequest\x12<\n" +
+	"\x05facts\x18\x01 \x01(\v2!.breachline.common.v1.BreachFactsB\x03\xe0A\x02R\x05facts\"f\n" +
+	"\x1aAssessHypotheticalResponse\x12H\n" +
+	"\n" +
+	"assessment\x18\x01 \x01(\v2(.breachline.classification.v1.AssessmentR\n" +
+	"assessment\"\xd7\x02\n" +
+	"\x0fRulePackSummary\x12\x17\n" +
+	"\apack_id\x18\x01 \x01(\tR\x06packId\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x12\"\n" +
+	"\fjurisdiction\x18\x04 \x01(\tR\fjurisdiction\x12%\n" +
+	"\x0eeffective_date\x18\x05 \x01(\tR\reffectiveDate\x12\x1a\n" +
+	"\bverified\x18\x06 \x01(\bR\bverified\x12!\n" +
+	"\fsource_count\x18\a \x01(\x05R\vsourceCount\x12\x1d\n" +
+	"\n" +
+	"rule_count\x18\b \x01(\x05R\truleCount\x12\x19\n" +
+	"\bin_force\x18\t \x01(\bR\ainForce\x12\x16\n" +
+	"\x06origin\x18\n" +
+	" \x01(\tR\x06origin\x12\x1f\n" +
+	"\vsource_date\x18\v \x01(\tR\n" +
+	"sourceDate\"T\n" +
+	"\x0eRulePackSource\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12\x1a\n" +
+	"\bdocument\x18\x02 \x01(\tR\bdocument\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\"\xa7\x02\n" +
+	"\x12RulePackDefinition\x12#\n" +
+	"\rdefinition_id\x18\x01 \x01(\tR\fdefinitionId\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x1a\n" +
+	"\bcitation\x18\x03 \x01(\tR\bcitation\x12>\n" +
+	"\twith_name\x18\x04 \x03(\x0e2!.breachline.common.v1.DataElementR\bwithName\x127\n" +
+	"\x05alone\x18\x05 \x03(\x0e2!.breachline.common.v1.DataElementR\x05alone\x12\x15\n" +
+	"\x06all_of\x18\x06 \x03(\tR\x05allOf\x12\x1e\n" +
+	"\n" +
+	"exceptions\x18\a \x03(\tR\n" +
+	"exceptions\"\xa1\x05\n" +
+	"\fRulePackRule\x12\x17\n" +
+	"\arule_id\x18\x01 \x01(\tR\x06ruleId\x12\x1e\n" +
+	"\n" +
+	"obligation\x18\x02 \x01(\tR\n" +
+	"obligation\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x12B\n" +
+	"\baudience\x18\x04 \x01(\x0e2&.breachline.classification.v1.AudienceR\baudience\x12\x1c\n" +
+	"\trecipient\x18\x05 \x01(\tR\trecipient\x12\x1a\n" +
+	"\bcitation\x18\x06 \x01(\tR\bcitation\x12%\n" +
+	"\x0eeffective_from\x18\a \x01(\tR\reffectiveFrom\x12'\n" +
+	"\x0feffective_until\x18\b \x01(\tR\x0eeffectiveUntil\x12\x1a\n" +
+	"\bverified\x18\t \x01(\bR\bverified\x12\x14\n" +
+	"\x05notes\x18\n" +
+	" \x03(\tR\x05notes\x12/\n" +
+	"\x13scope_jurisdictions\x18\v \x03(\tR\x12scopeJurisdictions\x12\x1a\n" +
+	"\brequires\x18\f \x01(\tR\brequires\x12\x1e\n" +
+	"\n" +
+	"thresholds\x18\r \x03(\tR\n" +
+	"thresholds\x12#\n" +
+	"\rdeadline_from\x18\x0e \x01(\tR\fdeadlineFrom\x12'\n" +
+	"\x0fdeadline_within\x18\x0f \x01(\tR\x0edeadlineWithin\x12#\n" +
+	"\rdeadline_text\x18\x10 \x01(\tR\fdeadlineText\x12)\n" +
+	"\x10required_content\x18\x11 \x03(\tR\x0frequiredContent\x12\x12\n" +
+	"\x04when\x18\x12 \x03(\tR\x04when\x12#\n" +
+	"\rmanual_review\x18\x13 \x01(\tR\fmanualReview\"\xc7\x02\n" +
+	"\bRulePack\x12G\n" +
+	"\asummary\x18\x01 \x01(\v2-.breachline.classification.v1.RulePackSummaryR\asummary\x12F\n" +
+	"\asources\x18\x02 \x03(\v2,.breachline.classification.v1.RulePackSourceR\asources\x12\x14\n" +
+	"\x05notes\x18\x03 \x03(\tR\x05notes\x12R\n" +
+	"\vdefinitions\x18\x04 \x03(\v20.breachline.classification.v1.RulePackDefinitionR\vdefinitions\x12@\n" +
+	"\x05rules\x18\x05 \x03(\v2*.breachline.classification.v1.RulePackRuleR\x05rules\"R\n" +
+	"\x14ListRulePacksRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x8d\x01\n" +
+	"\x15ListRulePacksResponse\x12L\n" +
+	"\n" +
+	"rule_packs\x18\x01 \x03(\v2-.breachline.classification.v1.RulePackSummaryR\trulePacks\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"L\n" +
+	"\x12GetRulePackRequest\x12\x1c\n" +
+	"\apack_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06packId\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\"Z\n" +
+	"\x13GetRulePackResponse\x12C\n" +
+	"\trule_pack\x18\x01 \x01(\v2&.breachline.classification.v1.RulePackR\brulePack*\xe3\x02\n" +
 	"\bAudience\x12\x18\n" +
 	"\x14AUDIENCE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14AUDIENCE_INDIVIDUALS\x10\x01\x12\x16\n" +
@@ -825,11 +2045,14 @@ const file_breachline_classification_v1_classification_proto_rawDesc = "" +
 	"\x0eAUDIENCE_MEDIA\x10\t\x12!\n" +
 	"\x1dAUDIENCE_EXECUTIVE_MANAGEMENT\x10\n" +
 	"\x12\x1a\n" +
-	"\x16AUDIENCE_RESPONSE_TEAM\x10\v2\xef\x03\n" +
+	"\x16AUDIENCE_RESPONSE_TEAM\x10\v2\xc4\a\n" +
 	"\x15ClassificationService\x12\x97\x01\n" +
 	"\x0eAssessIncident\x123.breachline.classification.v1.AssessIncidentRequest\x1a4.breachline.classification.v1.AssessIncidentResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/assessments\x12\xa1\x01\n" +
 	"\rGetAssessment\x122.breachline.classification.v1.GetAssessmentRequest\x1a3.breachline.classification.v1.GetAssessmentResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/assessments/{assessment_id}\x12\x97\x01\n" +
-	"\x0fListAssessments\x124.breachline.classification.v1.ListAssessmentsRequest\x1a5.breachline.classification.v1.ListAssessmentsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/assessmentsB\xa1\x02\n" +
+	"\x0fListAssessments\x124.breachline.classification.v1.ListAssessmentsRequest\x1a5.breachline.classification.v1.ListAssessmentsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/assessments\x12\xaa\x01\n" +
+	"\x12AssessHypothetical\x127.breachline.classification.v1.AssessHypotheticalRequest\x1a8.breachline.classification.v1.AssessHypotheticalResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/assessments:whatIf\x12\x8f\x01\n" +
+	"\rListRulePacks\x122.breachline.classification.v1.ListRulePacksRequest\x1a3.breachline.classification.v1.ListRulePacksResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/rulePacks\x12\x93\x01\n" +
+	"\vGetRulePack\x120.breachline.classification.v1.GetRulePackRequest\x1a1.breachline.classification.v1.GetRulePackResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/rulePacks/{pack_id}B\xa1\x02\n" +
 	" com.breachline.classification.v1B\x13ClassificationProtoP\x01ZVgithub.com/breachline/breachline/pkg/gen/breachline/classification/v1;classificationv1\xa2\x02\x03BCX\xaa\x02\x1cBreachline.Classification.V1\xca\x02\x1cBreachline\\Classification\\V1\xe2\x02(Breachline\\Classification\\V1\\GPBMetadata\xea\x02\x1eBreachline::Classification::V1b\x06proto3"
 
 var (
@@ -845,43 +2068,75 @@ func file_breachline_classification_v1_classification_proto_rawDescGZIP() []byte
 }
 
 var file_breachline_classification_v1_classification_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_breachline_classification_v1_classification_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_breachline_classification_v1_classification_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_breachline_classification_v1_classification_proto_goTypes = []any{
-	(Audience)(0),                   // 0: breachline.classification.v1.Audience
-	(*Obligation)(nil),              // 1: breachline.classification.v1.Obligation
-	(*RulePackRef)(nil),             // 2: breachline.classification.v1.RulePackRef
-	(*Assessment)(nil),              // 3: breachline.classification.v1.Assessment
-	(*AssessIncidentRequest)(nil),   // 4: breachline.classification.v1.AssessIncidentRequest
-	(*GetAssessmentRequest)(nil),    // 5: breachline.classification.v1.GetAssessmentRequest
-	(*ListAssessmentsRequest)(nil),  // 6: breachline.classification.v1.ListAssessmentsRequest
-	(*ListAssessmentsResponse)(nil), // 7: breachline.classification.v1.ListAssessmentsResponse
-	(*AssessIncidentResponse)(nil),  // 8: breachline.classification.v1.AssessIncidentResponse
-	(*GetAssessmentResponse)(nil),   // 9: breachline.classification.v1.GetAssessmentResponse
-	(*timestamppb.Timestamp)(nil),   // 10: google.protobuf.Timestamp
-	(*v1.BreachFacts)(nil),          // 11: breachline.common.v1.BreachFacts
+	(Audience)(0),                      // 0: breachline.classification.v1.Audience
+	(*Obligation)(nil),                 // 1: breachline.classification.v1.Obligation
+	(*CustomerTerms)(nil),              // 2: breachline.classification.v1.CustomerTerms
+	(*RulePackRef)(nil),                // 3: breachline.classification.v1.RulePackRef
+	(*Assessment)(nil),                 // 4: breachline.classification.v1.Assessment
+	(*AssessIncidentRequest)(nil),      // 5: breachline.classification.v1.AssessIncidentRequest
+	(*GetAssessmentRequest)(nil),       // 6: breachline.classification.v1.GetAssessmentRequest
+	(*ListAssessmentsRequest)(nil),     // 7: breachline.classification.v1.ListAssessmentsRequest
+	(*ListAssessmentsResponse)(nil),    // 8: breachline.classification.v1.ListAssessmentsResponse
+	(*AssessIncidentResponse)(nil),     // 9: breachline.classification.v1.AssessIncidentResponse
+	(*GetAssessmentResponse)(nil),      // 10: breachline.classification.v1.GetAssessmentResponse
+	(*AssessHypotheticalRequest)(nil),  // 11: breachline.classification.v1.AssessHypotheticalRequest
+	(*AssessHypotheticalResponse)(nil), // 12: breachline.classification.v1.AssessHypotheticalResponse
+	(*RulePackSummary)(nil),            // 13: breachline.classification.v1.RulePackSummary
+	(*RulePackSource)(nil),             // 14: breachline.classification.v1.RulePackSource
+	(*RulePackDefinition)(nil),         // 15: breachline.classification.v1.RulePackDefinition
+	(*RulePackRule)(nil),               // 16: breachline.classification.v1.RulePackRule
+	(*RulePack)(nil),                   // 17: breachline.classification.v1.RulePack
+	(*ListRulePacksRequest)(nil),       // 18: breachline.classification.v1.ListRulePacksRequest
+	(*ListRulePacksResponse)(nil),      // 19: breachline.classification.v1.ListRulePacksResponse
+	(*GetRulePackRequest)(nil),         // 20: breachline.classification.v1.GetRulePackRequest
+	(*GetRulePackResponse)(nil),        // 21: breachline.classification.v1.GetRulePackResponse
+	(*timestamppb.Timestamp)(nil),      // 22: google.protobuf.Timestamp
+	(*v1.BreachFacts)(nil),             // 23: breachline.common.v1.BreachFacts
+	(v1.DataElement)(0),                // 24: breachline.common.v1.DataElement
 }
 var file_breachline_classification_v1_classification_proto_depIdxs = []int32{
 	0,  // 0: breachline.classification.v1.Obligation.audience:type_name -> breachline.classification.v1.Audience
-	10, // 1: breachline.classification.v1.Obligation.deadline:type_name -> google.protobuf.Timestamp
-	11, // 2: breachline.classification.v1.Assessment.facts:type_name -> breachline.common.v1.BreachFacts
-	1,  // 3: breachline.classification.v1.Assessment.obligations:type_name -> breachline.classification.v1.Obligation
-	2,  // 4: breachline.classification.v1.Assessment.rule_packs:type_name -> breachline.classification.v1.RulePackRef
-	10, // 5: breachline.classification.v1.Assessment.create_time:type_name -> google.protobuf.Timestamp
-	11, // 6: breachline.classification.v1.AssessIncidentRequest.facts:type_name -> breachline.common.v1.BreachFacts
-	3,  // 7: breachline.classification.v1.ListAssessmentsResponse.assessments:type_name -> breachline.classification.v1.Assessment
-	3,  // 8: breachline.classification.v1.AssessIncidentResponse.assessment:type_name -> breachline.classification.v1.Assessment
-	3,  // 9: breachline.classification.v1.GetAssessmentResponse.assessment:type_name -> breachline.classification.v1.Assessment
-	4,  // 10: breachline.classification.v1.ClassificationService.AssessIncident:input_type -> breachline.classification.v1.AssessIncidentRequest
-	5,  // 11: breachline.classification.v1.ClassificationService.GetAssessment:input_type -> breachline.classification.v1.GetAssessmentRequest
-	6,  // 12: breachline.classification.v1.ClassificationService.ListAssessments:input_type -> breachline.classification.v1.ListAssessmentsRequest
-	8,  // 13: breachline.classification.v1.ClassificationService.AssessIncident:output_type -> breachline.classification.v1.AssessIncidentResponse
-	9,  // 14: breachline.classification.v1.ClassificationService.GetAssessment:output_type -> breachline.classification.v1.GetAssessmentResponse
-	7,  // 15: breachline.classification.v1.ClassificationService.ListAssessments:output_type -> breachline.classification.v1.ListAssessmentsResponse
-	13, // [13:16] is the sub-list for method output_type
-	10, // [10:13] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	22, // 1: breachline.classification.v1.Obligation.deadline:type_name -> google.protobuf.Timestamp
+	22, // 2: breachline.classification.v1.Obligation.paused_since:type_name -> google.protobuf.Timestamp
+	23, // 3: breachline.classification.v1.Assessment.facts:type_name -> breachline.common.v1.BreachFacts
+	1,  // 4: breachline.classification.v1.Assessment.obligations:type_name -> breachline.classification.v1.Obligation
+	3,  // 5: breachline.classification.v1.Assessment.rule_packs:type_name -> breachline.classification.v1.RulePackRef
+	22, // 6: breachline.classification.v1.Assessment.create_time:type_name -> google.protobuf.Timestamp
+	2,  // 7: breachline.classification.v1.Assessment.customer_terms:type_name -> breachline.classification.v1.CustomerTerms
+	23, // 8: breachline.classification.v1.AssessIncidentRequest.facts:type_name -> breachline.common.v1.BreachFacts
+	4,  // 9: breachline.classification.v1.ListAssessmentsResponse.assessments:type_name -> breachline.classification.v1.Assessment
+	4,  // 10: breachline.classification.v1.AssessIncidentResponse.assessment:type_name -> breachline.classification.v1.Assessment
+	4,  // 11: breachline.classification.v1.GetAssessmentResponse.assessment:type_name -> breachline.classification.v1.Assessment
+	23, // 12: breachline.classification.v1.AssessHypotheticalRequest.facts:type_name -> breachline.common.v1.BreachFacts
+	4,  // 13: breachline.classification.v1.AssessHypotheticalResponse.assessment:type_name -> breachline.classification.v1.Assessment
+	24, // 14: breachline.classification.v1.RulePackDefinition.with_name:type_name -> breachline.common.v1.DataElement
+	24, // 15: breachline.classification.v1.RulePackDefinition.alone:type_name -> breachline.common.v1.DataElement
+	0,  // 16: breachline.classification.v1.RulePackRule.audience:type_name -> breachline.classification.v1.Audience
+	13, // 17: breachline.classification.v1.RulePack.summary:type_name -> breachline.classification.v1.RulePackSummary
+	14, // 18: breachline.classification.v1.RulePack.sources:type_name -> breachline.classification.v1.RulePackSource
+	15, // 19: breachline.classification.v1.RulePack.definitions:type_name -> breachline.classification.v1.RulePackDefinition
+	16, // 20: breachline.classification.v1.RulePack.rules:type_name -> breachline.classification.v1.RulePackRule
+	13, // 21: breachline.classification.v1.ListRulePacksResponse.rule_packs:type_name -> breachline.classification.v1.RulePackSummary
+	17, // 22: breachline.classification.v1.GetRulePackResponse.rule_pack:type_name -> breachline.classification.v1.RulePack
+	5,  // 23: breachline.classification.v1.ClassificationService.AssessIncident:input_type -> breachline.classification.v1.AssessIncidentRequest
+	6,  // 24: breachline.classification.v1.ClassificationService.GetAssessment:input_type -> breachline.classification.v1.GetAssessmentRequest
+	7,  // 25: breachline.classification.v1.ClassificationService.ListAssessments:input_type -> breachline.classification.v1.ListAssessmentsRequest
+	11, // 26: breachline.classification.v1.ClassificationService.AssessHypothetical:input_type -> breachline.classification.v1.AssessHypotheticalRequest
+	18, // 27: breachline.classification.v1.ClassificationService.ListRulePacks:input_type -> breachline.classification.v1.ListRulePacksRequest
+	20, // 28: breachline.classification.v1.ClassificationService.GetRulePack:input_type -> breachline.classification.v1.GetRulePackRequest
+	9,  // 29: breachline.classification.v1.ClassificationService.AssessIncident:output_type -> breachline.classification.v1.AssessIncidentResponse
+	10, // 30: breachline.classification.v1.ClassificationService.GetAssessment:output_type -> breachline.classification.v1.GetAssessmentResponse
+	8,  // 31: breachline.classification.v1.ClassificationService.ListAssessments:output_type -> breachline.classification.v1.ListAssessmentsResponse
+	12, // 32: breachline.classification.v1.ClassificationService.AssessHypothetical:output_type -> breachline.classification.v1.AssessHypotheticalResponse
+	19, // 33: breachline.classification.v1.ClassificationService.ListRulePacks:output_type -> breachline.classification.v1.ListRulePacksResponse
+	21, // 34: breachline.classification.v1.ClassificationService.GetRulePack:output_type -> breachline.classification.v1.GetRulePackResponse
+	29, // [29:35] is the sub-list for method output_type
+	23, // [23:29] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_breachline_classification_v1_classification_proto_init() }
@@ -895,7 +2150,7 @@ func file_breachline_classification_v1_classification_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_breachline_classification_v1_classification_proto_rawDesc), len(file_breachline_classification_v1_classification_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   9,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,9 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ClassificationService_AssessIncident_FullMethodName  = "/breachline.classification.v1.ClassificationService/AssessIncident"
-	ClassificationService_GetAssessment_FullMethodName   = "/breachline.classification.v1.ClassificationService/GetAssessment"
-	ClassificationService_ListAssessments_FullMethodName = "/breachline.classification.v1.ClassificationService/ListAssessments"
+	ClassificationService_AssessIncident_FullMethodName     = "/breachline.classification.v1.ClassificationService/AssessIncident"
+	ClassificationService_GetAssessment_FullMethodName      = "/breachline.classification.v1.ClassificationService/GetAssessment"
+	ClassificationService_ListAssessments_FullMethodName    = "/breachline.classification.v1.ClassificationService/ListAssessments"
+	ClassificationService_AssessHypothetical_FullMethodName = "/breachline.classification.v1.ClassificationService/AssessHypothetical"
+	ClassificationService_ListRulePacks_FullMethodName      = "/breachline.classification.v1.ClassificationService/ListRulePacks"
+	ClassificationService_GetRulePack_FullMethodName        = "/breachline.classification.v1.ClassificationService/GetRulePack"
 )
 
 // ClassificationServiceClient is the client API for ClassificationService service.
@@ -39,6 +42,16 @@ type ClassificationServiceClient interface {
 	GetAssessment(ctx context.Context, in *GetAssessmentRequest, opts ...grpc.CallOption) (*GetAssessmentResponse, error)
 	// ListAssessments returns assessments, newest first, a page at a time.
 	ListAssessments(ctx context.Context, in *ListAssessmentsRequest, opts ...grpc.CallOption) (*ListAssessmentsResponse, error)
+	// AssessHypothetical assesses hypothetical facts ("what if") with the same
+	// engine and the same registry look-ups as AssessIncident, but stores
+	// nothing and starts no side effects.
+	AssessHypothetical(ctx context.Context, in *AssessHypotheticalRequest, opts ...grpc.CallOption) (*AssessHypotheticalResponse, error)
+	// ListRulePacks lists every version of every rule pack in the active set,
+	// ordered by pack id then effective date, a page at a time.
+	ListRulePacks(ctx context.Context, in *ListRulePacksRequest, opts ...grpc.CallOption) (*ListRulePacksResponse, error)
+	// GetRulePack returns one rule pack with its definitions and rules: the
+	// version in force now, or the version asked for.
+	GetRulePack(ctx context.Context, in *GetRulePackRequest, opts ...grpc.CallOption) (*GetRulePackResponse, error)
 }
 
 type classificationServiceClient struct {
@@ -79,6 +92,36 @@ func (c *classificationServiceClient) ListAssessments(ctx context.Context, in *L
 	return out, nil
 }
 
+func (c *classificationServiceClient) AssessHypothetical(ctx context.Context, in *AssessHypotheticalRequest, opts ...grpc.CallOption) (*AssessHypotheticalResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AssessHypotheticalResponse)
+	err := c.cc.Invoke(ctx, ClassificationService_AssessHypothetical_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *classificationServiceClient) ListRulePacks(ctx context.Context, in *ListRulePacksRequest, opts ...grpc.CallOption) (*ListRulePacksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRulePacksResponse)
+	err := c.cc.Invoke(ctx, ClassificationService_ListRulePacks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *classificationServiceClient) GetRulePack(ctx context.Context, in *GetRulePackRequest, opts ...grpc.CallOption) (*GetRulePackResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRulePackResponse)
+	err := c.cc.Invoke(ctx, ClassificationService_GetRulePack_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ClassificationServiceServer is the server API for ClassificationService service.
 // All implementations must embed UnimplementedClassificationServiceServer
 // for forward compatibility.
@@ -94,6 +137,16 @@ type ClassificationServiceServer interface {
 	GetAssessment(context.Context, *GetAssessmentRequest) (*GetAssessmentResponse, error)
 	// ListAssessments returns assessments, newest first, a page at a time.
 	ListAssessments(context.Context, *ListAssessmentsRequest) (*ListAssessmentsResponse, error)
+	// AssessHypothetical assesses hypothetical facts ("what if") with the same
+	// engine and the same registry look-ups as AssessIncident, but stores
+	// nothing and starts no side effects.
+	AssessHypothetical(context.Context, *AssessHypotheticalRequest) (*AssessHypotheticalResponse, error)
+	// ListRulePacks lists every version of every rule pack in the active set,
+	// ordered by pack id then effective date, a page at a time.
+	ListRulePacks(context.Context, *ListRulePacksRequest) (*ListRulePacksResponse, error)
+	// GetRulePack returns one rule pack with its definitions and rules: the
+	// version in force now, or the version asked for.
+	GetRulePack(context.Context, *GetRulePackRequest) (*GetRulePackResponse, error)
 	mustEmbedUnimplementedClassificationServiceServer()
 }
 
@@ -112,6 +165,15 @@ func (UnimplementedClassificationServiceServer) GetAssessment(context.Context, *
 }
 func (UnimplementedClassificationServiceServer) ListAssessments(context.Context, *ListAssessmentsRequest) (*ListAssessmentsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAssessments not implemented")
+}
+func (UnimplementedClassificationServiceServer) AssessHypothetical(context.Context, *AssessHypotheticalRequest) (*AssessHypotheticalResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AssessHypothetical not implemented")
+}
+func (UnimplementedClassificationServiceServer) ListRulePacks(context.Context, *ListRulePacksRequest) (*ListRulePacksResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRulePacks not implemented")
+}
+func (UnimplementedClassificationServiceServer) GetRulePack(context.Context, *GetRulePackRequest) (*GetRulePackResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRulePack not implemented")
 }
 func (UnimplementedClassificationServiceServer) mustEmbedUnimplementedClassificationServiceServer() {}
 func (UnimplementedClassificationServiceServer) testEmbeddedByValue()                               {}
@@ -188,6 +250,60 @@ func _ClassificationService_ListAssessments_Handler(srv interface{}, ctx context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ClassificationService_AssessHypothetical_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AssessHypotheticalRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClassificationServiceServer).AssessHypothetical(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClassificationService_AssessHypothetical_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClassificationServiceServer).AssessHypothetical(ctx, req.(*AssessHypotheticalRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClassificationService_ListRulePacks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRulePacksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClassificationServiceServer).ListRulePacks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClassificationService_ListRulePacks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClassificationServiceServer).ListRulePacks(ctx, req.(*ListRulePacksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClassificationService_GetRulePack_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRulePackRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClassificationServiceServer).GetRulePack(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClassificationService_GetRulePack_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClassificationServiceServer).GetRulePack(ctx, req.(*GetRulePackRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ClassificationService_ServiceDesc is the grpc.ServiceDesc for ClassificationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -206,6 +322,18 @@ var ClassificationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListAssessments",
 			Handler:    _ClassificationService_ListAssessments_Handler,
+		},
+		{
+			MethodName: "AssessHypothetical",
+			Handler:    _ClassificationService_AssessHypothetical_Handler,
+		},
+		{
+			MethodName: "ListRulePacks",
+			Handler:    _ClassificationService_ListRulePacks_Handler,
+		},
+		{
+			MethodName: "GetRulePack",
+			Handler:    _ClassificationService_GetRulePack_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -145,6 +145,169 @@ func (DataElement) EnumDescriptor() ([]byte, []int) {
 	return file_breachline_common_v1_common_proto_rawDescGZIP(), []int{0}
 }
 
+// DataRole is the organisation's role for the personal data involved.
+type DataRole int32
+
+const (
+	// Not known; both controller and processor duties are produced.
+	DataRole_DATA_ROLE_UNSPECIFIED DataRole = 0
+	// We decide the purposes and means of processing (GDPR controller).
+	DataRole_DATA_ROLE_CONTROLLER DataRole = 1
+	// We process the data on a customer's behalf (GDPR processor).
+	DataRole_DATA_ROLE_PROCESSOR DataRole = 2
+)
+
+// Enum value maps for DataRole.
+var (
+	DataRole_name = map[int32]string{
+		0: "DATA_ROLE_UNSPECIFIED",
+		1: "DATA_ROLE_CONTROLLER",
+		2: "DATA_ROLE_PROCESSOR",
+	}
+	DataRole_value = map[string]int32{
+		"DATA_ROLE_UNSPECIFIED": 0,
+		"DATA_ROLE_CONTROLLER":  1,
+		"DATA_ROLE_PROCESSOR":   2,
+	}
+)
+
+func (x DataRole) Enum() *DataRole {
+	p := new(DataRole)
+	*p = x
+	return p
+}
+
+func (x DataRole) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DataRole) Descriptor() protoreflect.EnumDescriptor {
+	return file_breachline_common_v1_common_proto_enumTypes[1].Descriptor()
+}
+
+func (DataRole) Type() protoreflect.EnumType {
+	return &file_breachline_common_v1_common_proto_enumTypes[1]
+}
+
+func (x DataRole) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DataRole.Descriptor instead.
+func (DataRole) EnumDescriptor() ([]byte, []int) {
+	return file_breachline_common_v1_common_proto_rawDescGZIP(), []int{1}
+}
+
+// HipaaRole is whether, and as what, HIPAA applies to us for the data.
+type HipaaRole int32
+
+const (
+	// HIPAA does not apply (or is not known to apply).
+	HipaaRole_HIPAA_ROLE_UNSPECIFIED HipaaRole = 0
+	// A covered entity (health plan, clearinghouse or provider).
+	HipaaRole_HIPAA_ROLE_COVERED_ENTITY HipaaRole = 1
+	// A business associate of a covered entity.
+	HipaaRole_HIPAA_ROLE_BUSINESS_ASSOCIATE HipaaRole = 2
+)
+
+// Enum value maps for HipaaRole.
+var (
+	HipaaRole_name = map[int32]string{
+		0: "HIPAA_ROLE_UNSPECIFIED",
+		1: "HIPAA_ROLE_COVERED_ENTITY",
+		2: "HIPAA_ROLE_BUSINESS_ASSOCIATE",
+	}
+	HipaaRole_value = map[string]int32{
+		"HIPAA_ROLE_UNSPECIFIED":        0,
+		"HIPAA_ROLE_COVERED_ENTITY":     1,
+		"HIPAA_ROLE_BUSINESS_ASSOCIATE": 2,
+	}
+)
+
+func (x HipaaRole) Enum() *HipaaRole {
+	p := new(HipaaRole)
+	*p = x
+	return p
+}
+
+func (x HipaaRole) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (HipaaRole) Descriptor() protoreflect.EnumDescriptor {
+	return file_breachline_common_v1_common_proto_enumTypes[2].Descriptor()
+}
+
+func (HipaaRole) Type() protoreflect.EnumType {
+	return &file_breachline_common_v1_common_proto_enumTypes[2]
+}
+
+func (x HipaaRole) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use HipaaRole.Descriptor instead.
+func (HipaaRole) EnumDescriptor() ([]byte, []int) {
+	return file_breachline_common_v1_common_proto_rawDescGZIP(), []int{2}
+}
+
+// Nis2Entity is the organisation's NIS2 classification.
+type Nis2Entity int32
+
+const (
+	// Not known; no NIS2 duties are produced (a finding says so).
+	Nis2Entity_NIS2_ENTITY_UNSPECIFIED Nis2Entity = 0
+	// Not in NIS2 scope.
+	Nis2Entity_NIS2_ENTITY_NONE Nis2Entity = 1
+	// An essential entity (NIS2 Art. 3(1)).
+	Nis2Entity_NIS2_ENTITY_ESSENTIAL Nis2Entity = 2
+	// An important entity (NIS2 Art. 3(2)).
+	Nis2Entity_NIS2_ENTITY_IMPORTANT Nis2Entity = 3
+)
+
+// Enum value maps for Nis2Entity.
+var (
+	Nis2Entity_name = map[int32]string{
+		0: "NIS2_ENTITY_UNSPECIFIED",
+		1: "NIS2_ENTITY_NONE",
+		2: "NIS2_ENTITY_ESSENTIAL",
+		3: "NIS2_ENTITY_IMPORTANT",
+	}
+	Nis2Entity_value = map[string]int32{
+		"NIS2_ENTITY_UNSPECIFIED": 0,
+		"NIS2_ENTITY_NONE":        1,
+		"NIS2_ENTITY_ESSENTIAL":   2,
+		"NIS2_ENTITY_IMPORTANT":   3,
+	}
+)
+
+func (x Nis2Entity) Enum() *Nis2Entity {
+	p := new(Nis2Entity)
+	*p = x
+	return p
+}
+
+func (x Nis2Entity) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Nis2Entity) Descriptor() protoreflect.EnumDescriptor {
+	return file_breachline_common_v1_common_proto_enumTypes[3].Descriptor()
+}
+
+func (Nis2Entity) Type() protoreflect.EnumType {
+	return &file_breachline_common_v1_common_proto_enumTypes[3]
+}
+
+func (x Nis2Entity) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Nis2Entity.Descriptor instead.
+func (Nis2Entity) EnumDescriptor() ([]byte, []int) {
+	return file_breachline_common_v1_common_proto_rawDescGZIP(), []int{3}
+}
+
 // JurisdictionCount is the number of affected individuals residing in one
 // jurisdiction.
 type JurisdictionCount struct {
@@ -225,9 +388,39 @@ type BreachFacts struct {
 	PublicRecordsOnly bool `protobuf:"varint,7,opt,name=public_records_only,json=publicRecordsOnly,proto3" json:"public_records_only,omitempty"`
 	// When the organisation discovered (became aware of) the incident. Statutory
 	// clocks run from this time.
-	DiscoveredAt  *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=discovered_at,json=discoveredAt,proto3" json:"discovered_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	DiscoveredAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=discovered_at,json=discoveredAt,proto3" json:"discovered_at,omitempty"`
+	// When the organisation determined that a breach occurred. Clocks that the
+	// law starts at determination (e.g. Texas, Florida, Colorado) run from it;
+	// unset means discovered_at (the earliest it can be, so a deadline is never
+	// later than the law's). Must not be before discovered_at.
+	DeterminedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=determined_at,json=determinedAt,proto3" json:"determined_at,omitempty"`
+	// Customers (controllers) whose data was involved, by registry customer id.
+	// Each gets the contractual notice its Data Processing Addendum requires.
+	CustomerIds []string `protobuf:"bytes,10,rep,name=customer_ids,json=customerIds,proto3" json:"customer_ids,omitempty"`
+	// Our role for the personal data involved; decides between GDPR Art. 33(1)
+	// (controller notifies the supervisory authority) and Art. 33(2)
+	// (processor notifies the controller). Unspecified produces both, each
+	// stating its condition.
+	Role DataRole `protobuf:"varint,11,opt,name=role,proto3,enum=breachline.common.v1.DataRole" json:"role,omitempty"`
+	// Whether we are subject to HIPAA for the data involved, and as what.
+	// HIPAA duties arise only when this is set and protected health
+	// information (medical or health-insurance data) is involved.
+	HipaaRole HipaaRole `protobuf:"varint,12,opt,name=hipaa_role,json=hipaaRole,proto3,enum=breachline.common.v1.HipaaRole" json:"hipaa_role,omitempty"`
+	// Whether we are an essential or important entity under NIS2.
+	Nis2Entity Nis2Entity `protobuf:"varint,13,opt,name=nis2_entity,json=nis2Entity,proto3,enum=breachline.common.v1.Nis2Entity" json:"nis2_entity,omitempty"`
+	// Whether we are an SEC registrant filing Form 8-K.
+	SecRegistrant bool `protobuf:"varint,14,opt,name=sec_registrant,json=secRegistrant,proto3" json:"sec_registrant,omitempty"`
+	// When the registrant determined the incident to be material (SEC Form 8-K
+	// Item 1.05 is due four business days later). Unset: not (yet) material.
+	MaterialityDeterminedAt *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=materiality_determined_at,json=materialityDeterminedAt,proto3" json:"materiality_determined_at,omitempty"`
+	// Law-enforcement requests to delay notice. A hold pauses the clocks in its
+	// scope from its start until it is released.
+	LawEnforcementHolds []*LawEnforcementHold `protobuf:"bytes,16,rep,name=law_enforcement_holds,json=lawEnforcementHolds,proto3" json:"law_enforcement_holds,omitempty"`
+	// Estimated cost of giving individual notice, in whole US dollars, for the
+	// statutes that permit substitute notice above a cost threshold. 0: unknown.
+	NoticeCostEstimateUsd int64 `protobuf:"varint,17,opt,name=notice_cost_estimate_usd,json=noticeCostEstimateUsd,proto3" json:"notice_cost_estimate_usd,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *BreachFacts) Reset() {
@@ -316,6 +509,174 @@ func (x *BreachFacts) GetDiscoveredAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *BreachFacts) GetDeterminedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeterminedAt
+	}
+	return nil
+}
+
+func (x *BreachFacts) GetCustomerIds() []string {
+	if x != nil {
+		return x.CustomerIds
+	}
+	return nil
+}
+
+func (x *BreachFacts) GetRole() DataRole {
+	if x != nil {
+		return x.Role
+	}
+	return DataRole_DATA_ROLE_UNSPECIFIED
+}
+
+func (x *BreachFacts) GetHipaaRole() HipaaRole {
+	if x != nil {
+		return x.HipaaRole
+	}
+	return HipaaRole_HIPAA_ROLE_UNSPECIFIED
+}
+
+func (x *BreachFacts) GetNis2Entity() Nis2Entity {
+	if x != nil {
+		return x.Nis2Entity
+	}
+	return Nis2Entity_NIS2_ENTITY_UNSPECIFIED
+}
+
+func (x *BreachFacts) GetSecRegistrant() bool {
+	if x != nil {
+		return x.SecRegistrant
+	}
+	return false
+}
+
+func (x *BreachFacts) GetMaterialityDeterminedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.MaterialityDeterminedAt
+	}
+	return nil
+}
+
+func (x *BreachFacts) GetLawEnforcementHolds() []*LawEnforcementHold {
+	if x != nil {
+		return x.LawEnforcementHolds
+	}
+	return nil
+}
+
+func (x *BreachFacts) GetNoticeCostEstimateUsd() int64 {
+	if x != nil {
+		return x.NoticeCostEstimateUsd
+	}
+	return 0
+}
+
+// LawEnforcementHold is a law-enforcement request to delay notice because it
+// would impede a criminal investigation or endanger national security.
+type LawEnforcementHold struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Caller-chosen id of the hold, unique within the facts.
+	HoldId string `protobuf:"bytes,1,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
+	// The agency that asked, e.g. "FBI San Antonio Field Office".
+	RequestedBy string `protobuf:"bytes,2,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
+	// Why the delay was asked for (no personal values).
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// When the hold began.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// When law enforcement released the hold; unset while it is open.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Jurisdictions whose clocks it pauses (codes as obligations carry them,
+	// e.g. "US-TX", "EU"); empty means every jurisdiction.
+	Jurisdictions []string `protobuf:"bytes,6,rep,name=jurisdictions,proto3" json:"jurisdictions,omitempty"`
+	// Audiences whose clocks it pauses, by name: individuals, regulator,
+	// supervisory_authority, controller, consumer_reporting_agencies, media.
+	// Empty means the notices to individuals and the public (individuals,
+	// consumer_reporting_agencies, media).
+	Audiences     []string `protobuf:"bytes,7,rep,name=audiences,proto3" json:"audiences,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LawEnforcementHold) Reset() {
+	*x = LawEnforcementHold{}
+	mi := &file_breachline_common_v1_common_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LawEnforcementHold) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LawEnforcementHold) ProtoMessage() {}
+
+func (x *LawEnforcementHold) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_common_v1_common_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LawEnforcementHold.ProtoReflect.Descriptor instead.
+func (*LawEnforcementHold) Descriptor() ([]byte, []int) {
+	return file_breachline_common_v1_common_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *LawEnforcementHold) GetHoldId() string {
+	if x != nil {
+		return x.HoldId
+	}
+	return ""
+}
+
+func (x *LawEnforcementHold) GetRequestedBy() string {
+	if x != nil {
+		return x.RequestedBy
+	}
+	return ""
+}
+
+func (x *LawEnforcementHold) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *LawEnforcementHold) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *LawEnforcementHold) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *LawEnforcementHold) GetJurisdictions() []string {
+	if x != nil {
+		return x.Jurisdictions
+	}
+	return nil
+}
+
+func (x *LawEnforcementHold) GetAudiences() []string {
+	if x != nil {
+		return x.Audiences
+	}
+	return nil
+}
+
 var File_breachline_common_v1_common_proto protoreflect.FileDescriptor
 
 const file_breachline_common_v1_common_proto_rawDesc = "" +
@@ -323,7 +684,7 @@ const file_breachline_common_v1_common_proto_rawDesc = "" +
 	"!breachline/common/v1/common.proto\x12\x14breachline.common.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"W\n" +
 	"\x11JurisdictionCount\x12'\n" +
 	"\fjurisdiction\x18\x01 \x01(\tB\x03\xe0A\x02R\fjurisdiction\x12\x19\n" +
-	"\x05count\x18\x02 \x01(\x03B\x03\xe0A\x02R\x05count\"\x80\x04\n" +
+	"\x05count\x18\x02 \x01(\x03B\x03\xe0A\x02R\x05count\"\xb1\b\n" +
 	"\vBreachFacts\x12F\n" +
 	"\rdata_elements\x18\x01 \x03(\x0e2!.breachline.common.v1.DataElementR\fdataElements\x12P\n" +
 	"\x12encrypted_elements\x18\x02 \x03(\x0e2!.breachline.common.v1.DataElementR\x11encryptedElements\x12<\n" +
@@ -332,7 +693,28 @@ const file_breachline_common_v1_common_proto_rawDesc = "" +
 	"\x17retrieved_before_misuse\x18\x05 \x01(\bR\x15retrievedBeforeMisuse\x12+\n" +
 	"\x11properly_disposed\x18\x06 \x01(\bR\x10properlyDisposed\x12.\n" +
 	"\x13public_records_only\x18\a \x01(\bR\x11publicRecordsOnly\x12?\n" +
-	"\rdiscovered_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\fdiscoveredAt*\xd0\x04\n" +
+	"\rdiscovered_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\fdiscoveredAt\x12?\n" +
+	"\rdetermined_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\fdeterminedAt\x12!\n" +
+	"\fcustomer_ids\x18\n" +
+	" \x03(\tR\vcustomerIds\x122\n" +
+	"\x04role\x18\v \x01(\x0e2\x1e.breachline.common.v1.DataRoleR\x04role\x12>\n" +
+	"\n" +
+	"hipaa_role\x18\f \x01(\x0e2\x1f.breachline.common.v1.HipaaRoleR\thipaaRole\x12A\n" +
+	"\vnis2_entity\x18\r \x01(\x0e2 .breachline.common.v1.Nis2EntityR\n" +
+	"nis2Entity\x12%\n" +
+	"\x0esec_registrant\x18\x0e \x01(\bR\rsecRegistrant\x12V\n" +
+	"\x19materiality_determined_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\x17materialityDeterminedAt\x12\\\n" +
+	"\x15law_enforcement_holds\x18\x10 \x03(\v2(.breachline.common.v1.LawEnforcementHoldR\x13lawEnforcementHolds\x127\n" +
+	"\x18notice_cost_estimate_usd\x18\x11 \x01(\x03R\x15noticeCostEstimateUsd\"\xad\x02\n" +
+	"\x12LawEnforcementHold\x12\x1c\n" +
+	"\ahold_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06holdId\x12&\n" +
+	"\frequested_by\x18\x02 \x01(\tB\x03\xe0A\x02R\vrequestedBy\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12>\n" +
+	"\n" +
+	"start_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\tstartTime\x125\n" +
+	"\bend_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12$\n" +
+	"\rjurisdictions\x18\x06 \x03(\tR\rjurisdictions\x12\x1c\n" +
+	"\taudiences\x18\a \x03(\tR\taudiences*\xd0\x04\n" +
 	"\vDataElement\x12\x1c\n" +
 	"\x18DATA_ELEMENT_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11DATA_ELEMENT_NAME\x10\x01\x12\x14\n" +
@@ -353,7 +735,21 @@ const file_breachline_common_v1_common_proto_rawDesc = "" +
 	"\x16DATA_ELEMENT_BIOMETRIC\x10\x0f\x12\x1e\n" +
 	"\x1aDATA_ELEMENT_DATE_OF_BIRTH\x10\x10\x12\x1d\n" +
 	"\x19DATA_ELEMENT_PHONE_NUMBER\x10\x11\x12\x17\n" +
-	"\x13DATA_ELEMENT_TAX_ID\x10\x12B\xe1\x01\n" +
+	"\x13DATA_ELEMENT_TAX_ID\x10\x12*X\n" +
+	"\bDataRole\x12\x19\n" +
+	"\x15DATA_ROLE_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14DATA_ROLE_CONTROLLER\x10\x01\x12\x17\n" +
+	"\x13DATA_ROLE_PROCESSOR\x10\x02*i\n" +
+	"\tHipaaRole\x12\x1a\n" +
+	"\x16HIPAA_ROLE_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19HIPAA_ROLE_COVERED_ENTITY\x10\x01\x12!\n" +
+	"\x1dHIPAA_ROLE_BUSINESS_ASSOCIATE\x10\x02*u\n" +
+	"\n" +
+	"Nis2Entity\x12\x1b\n" +
+	"\x17NIS2_ENTITY_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10NIS2_ENTITY_NONE\x10\x01\x12\x19\n" +
+	"\x15NIS2_ENTITY_ESSENTIAL\x10\x02\x12\x19\n" +
+	"\x15NIS2_ENTITY_IMPORTANT\x10\x03B\xe1\x01\n" +
 	"\x18com.breachline.common.v1B\vCommonProtoP\x01ZFgithub.com/breachline/breachline/pkg/gen/breachline/common/v1;commonv1\xa2\x02\x03BCX\xaa\x02\x14Breachline.Common.V1\xca\x02\x14Breachline\\Common\\V1\xe2\x02 Breachline\\Common\\V1\\GPBMetadata\xea\x02\x16Breachline::Common::V1b\x06proto3"
 
 var (
@@ -368,24 +764,36 @@ func file_breachline_common_v1_common_proto_rawDescGZIP() []byte {
 	return file_breachline_common_v1_common_proto_rawDescData
 }
 
-var file_breachline_common_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_breachline_common_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_breachline_common_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_breachline_common_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_breachline_common_v1_common_proto_goTypes = []any{
 	(DataElement)(0),              // 0: breachline.common.v1.DataElement
-	(*JurisdictionCount)(nil),     // 1: breachline.common.v1.JurisdictionCount
-	(*BreachFacts)(nil),           // 2: breachline.common.v1.BreachFacts
-	(*timestamppb.Timestamp)(nil), // 3: google.protobuf.Timestamp
+	(DataRole)(0),                 // 1: breachline.common.v1.DataRole
+	(HipaaRole)(0),                // 2: breachline.common.v1.HipaaRole
+	(Nis2Entity)(0),               // 3: breachline.common.v1.Nis2Entity
+	(*JurisdictionCount)(nil),     // 4: breachline.common.v1.JurisdictionCount
+	(*BreachFacts)(nil),           // 5: breachline.common.v1.BreachFacts
+	(*LawEnforcementHold)(nil),    // 6: breachline.common.v1.LawEnforcementHold
+	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
 }
 var file_breachline_common_v1_common_proto_depIdxs = []int32{
-	0, // 0: breachline.common.v1.BreachFacts.data_elements:type_name -> breachline.common.v1.DataElement
-	0, // 1: breachline.common.v1.BreachFacts.encrypted_elements:type_name -> breachline.common.v1.DataElement
-	1, // 2: breachline.common.v1.BreachFacts.affected:type_name -> breachline.common.v1.JurisdictionCount
-	3, // 3: breachline.common.v1.BreachFacts.discovered_at:type_name -> google.protobuf.Timestamp
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	0,  // 0: breachline.common.v1.BreachFacts.data_elements:type_name -> breachline.common.v1.DataElement
+	0,  // 1: breachline.common.v1.BreachFacts.encrypted_elements:type_name -> breachline.common.v1.DataElement
+	4,  // 2: breachline.common.v1.BreachFacts.affected:type_name -> breachline.common.v1.JurisdictionCount
+	7,  // 3: breachline.common.v1.BreachFacts.discovered_at:type_name -> google.protobuf.Timestamp
+	7,  // 4: breachline.common.v1.BreachFacts.determined_at:type_name -> google.protobuf.Timestamp
+	1,  // 5: breachline.common.v1.BreachFacts.role:type_name -> breachline.common.v1.DataRole
+	2,  // 6: breachline.common.v1.BreachFacts.hipaa_role:type_name -> breachline.common.v1.HipaaRole
+	3,  // 7: breachline.common.v1.BreachFacts.nis2_entity:type_name -> breachline.common.v1.Nis2Entity
+	7,  // 8: breachline.common.v1.BreachFacts.materiality_determined_at:type_name -> google.protobuf.Timestamp
+	6,  // 9: breachline.common.v1.BreachFacts.law_enforcement_holds:type_name -> breachline.common.v1.LawEnforcementHold
+	7,  // 10: breachline.common.v1.LawEnforcementHold.start_time:type_name -> google.protobuf.Timestamp
+	7,  // 11: breachline.common.v1.LawEnforcementHold.end_time:type_name -> google.protobuf.Timestamp
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_breachline_common_v1_common_proto_init() }
@@ -398,8 +806,8 @@ func file_breachline_common_v1_common_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_breachline_common_v1_common_proto_rawDesc), len(file_breachline_common_v1_common_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   2,
+			NumEnums:      4,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
