@@ -25,14 +25,13 @@ const (
 
 // Intake implements the incident use cases behind IntakeService.
 type Intake struct {
-	store Store
-	now   func() time.Time
+	ledger
 }
 
 // NewIntake returns the use cases over store; now is the clock (time.Now in
 // production, a fixed clock in tests).
 func NewIntake(store Store, now func() time.Time) *Intake {
-	return &Intake{store: store, now: now}
+	return &Intake{ledger: ledger{store: store, now: now}}
 }
 
 // ReportSignal records a signal and opens its incident, exactly once per
@@ -45,7 +44,13 @@ func NewIntake(store Store, now func() time.Time) *Intake {
 // by an idempotent upsert keyed on that id. A retry finds the stored signal,
 // re-runs the same upsert (creating the incident if the first attempt died
 // before it) and returns DUPLICATE.
-func (in *Intake) ReportSignal(ctx context.Context, s Signal) (ReportResult, error) {
+//
+// Between the two, the incident's first timeline entry ("incident.created",
+// seq 1, carrying the new incident as its snapshot) is inserted, so an
+// incident never exists without it; an entry whose incident was not yet
+// created is completed by the retry or by the first read of the incident.
+// caller is recorded as the entry's actor.
+func (in *Intake) ReportSignal(ctx context.Context, caller Caller, s Signal) (ReportResult, error) {
 	now := in.now().UTC().Truncate(time.Millisecond)
 	if err := ValidateSignal(s, now); err != nil {
 		return ReportResult{}, err
@@ -69,19 +74,49 @@ func (in *Intake) ReportSignal(ctx context.Context, s Signal) (ReportResult, err
 	if err != nil {
 		return ReportResult{}, fmt.Errorf("report signal: %w", err)
 	}
-	inc, err := in.store.EnsureIncident(ctx, NewIncident(s))
+	inc := NewIncident(s)
+	created := createdEntry(s, inc, caller)
+	if err := in.store.InsertEntry(ctx, created); err != nil &&
+		!errors.Is(err, apperr.ErrAlreadyExists) && !errors.Is(err, apperr.ErrConflict) {
+		return ReportResult{}, fmt.Errorf("report signal %s: %w", s.ID, err)
+	}
+	inc, err = in.store.EnsureIncident(ctx, inc)
 	if err != nil {
 		return ReportResult{}, fmt.Errorf("report signal %s: %w", s.ID, err)
 	}
 	return ReportResult{SignalID: s.ID, Outcome: outcome, Incident: inc}, nil
 }
 
-// GetIncident returns one incident.
+// GetIncident returns one incident, as its timeline says it is.
 func (in *Intake) GetIncident(ctx context.Context, id string) (Incident, error) {
 	if err := checkIncidentID("incident_id", id); err != nil {
 		return Incident{}, err
 	}
-	return in.store.GetIncident(ctx, id)
+	v, err := in.load(ctx, id)
+	return v.inc, err
+}
+
+// createdEntry is the first timeline entry of the incident s opens. Like
+// the incident, it depends only on the stored signal (and the caller of the
+// first report that got to write it).
+func createdEntry(s Signal, inc Incident, caller Caller) TimelineEntry {
+	snap := inc
+	e := TimelineEntry{
+		IncidentID:    inc.ID,
+		Seq:           1,
+		Time:          s.ReceivedAt,
+		Actor:         caller.Actor,
+		Action:        ActionIncidentCreated,
+		Summary:       cutSummary("Opened from signal " + s.ID + " (" + s.Source + " event " + s.SourceEventID + "): " + s.Title),
+		RequestID:     "signal:" + s.ID,
+		CorrelationID: caller.CorrelationID,
+		PrevHash:      GenesisHash,
+
+		IncidentVersion: inc.Version,
+		Snapshot:        &snap,
+	}
+	e.Hash = HashEntry(e)
+	return e
 }
 
 // ListIncidents returns a page of incidents, newest first. pageSize follows

@@ -32,6 +32,9 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+// testCaller is the SIEM reporting signals in these tests.
+var testCaller = domain.Caller{Actor: domain.Actor{Kind: domain.ActorKindService, Subject: "splunk-prod"}, CorrelationID: "corr-1"}
+
 func newStore(t *testing.T) *store.Store {
 	t.Helper()
 	db := mongotest.DB(t)
@@ -49,7 +52,7 @@ func TestReportSignal(t *testing.T) {
 		clk := &clock{t: now}
 		in := domain.NewIntake(newStore(t), clk.Now)
 
-		first, err := in.ReportSignal(t.Context(), validSignal())
+		first, err := in.ReportSignal(t.Context(), testCaller, validSignal())
 		if err != nil {
 			t.Fatalf("ReportSignal: %v", err)
 		}
@@ -63,7 +66,7 @@ func TestReportSignal(t *testing.T) {
 		clk.Advance(time.Minute)
 		retry := validSignal()
 		retry.Title = "a retry may differ; the first report stands"
-		second, err := in.ReportSignal(t.Context(), retry)
+		second, err := in.ReportSignal(t.Context(), testCaller, retry)
 		if err != nil {
 			t.Fatalf("retry ReportSignal: %v", err)
 		}
@@ -84,7 +87,7 @@ func TestReportSignal(t *testing.T) {
 		}
 		in := domain.NewIntake(st, (&clock{t: now.Add(time.Minute)}).Now)
 
-		res, err := in.ReportSignal(t.Context(), validSignal())
+		res, err := in.ReportSignal(t.Context(), testCaller, validSignal())
 		if err != nil {
 			t.Fatalf("ReportSignal retry: %v", err)
 		}
@@ -103,7 +106,7 @@ func TestReportSignal(t *testing.T) {
 		in := domain.NewIntake(st, (&clock{t: now}).Now)
 		bad := validSignal()
 		bad.Source = "BAD"
-		_, err := in.ReportSignal(t.Context(), bad)
+		_, err := in.ReportSignal(t.Context(), testCaller, bad)
 		if _, ok := apperr.AsInvalid(err); !ok {
 			t.Fatalf("error = %v, want InvalidError", err)
 		}
@@ -121,7 +124,7 @@ func TestReportSignal(t *testing.T) {
 		errs := make([]error, n)
 		var wg sync.WaitGroup
 		for i := range n {
-			wg.Go(func() { results[i], errs[i] = in.ReportSignal(t.Context(), validSignal()) })
+			wg.Go(func() { results[i], errs[i] = in.ReportSignal(t.Context(), testCaller, validSignal()) })
 		}
 		wg.Wait()
 		created := 0

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,12 +50,14 @@ type RelayOptions struct {
 // claimed with a lease, so it survives restarts and is shared safely between
 // replicas.
 type Relay struct {
-	store    Store
+	ledger
 	assessor Assessor
-	now      func() time.Time
 	log      *slog.Logger
 	opts     RelayOptions
 }
+
+// RelayActor is the actor of the timeline entries the relay records.
+var RelayActor = Actor{Kind: ActorKindService, Subject: "intake/assessment-relay"}
 
 // NewRelay returns a relay; now is the clock.
 func NewRelay(store Store, assessor Assessor, now func() time.Time, log *slog.Logger, opts RelayOptions) *Relay {
@@ -76,7 +79,7 @@ func NewRelay(store Store, assessor Assessor, now func() time.Time, log *slog.Lo
 	if opts.Owner == "" {
 		opts.Owner = "relay"
 	}
-	return &Relay{store: store, assessor: assessor, now: now, log: log, opts: opts}
+	return &Relay{ledger: ledger{store: store, now: now}, assessor: assessor, log: log, opts: opts}
 }
 
 // Step handles at most one due incident and reports whether it found one.
@@ -101,11 +104,11 @@ func (r *Relay) Step(ctx context.Context) (bool, error) {
 	// that a finished call is not repeated needlessly.
 	saveCtx := context.WithoutCancel(ctx)
 	if callErr == nil {
-		err = r.store.CompleteAssessment(saveCtx, inc.ID, r.opts.Owner, inc.FactsVersion, assessmentID, r.now().UTC())
+		err = r.complete(saveCtx, inc, assessmentID)
 		if errors.Is(err, apperr.ErrConflict) {
-			// The lease expired and another relay took over; it will get the
-			// same assessment back through the idempotent request id.
-			r.log.WarnContext(ctx, "assessment lease lost", slog.String("incident_id", inc.ID))
+			// The facts changed while classification worked on the old ones;
+			// the new facts version is pending and will be asked about.
+			r.log.WarnContext(ctx, "assessment superseded", slog.String("incident_id", inc.ID))
 			return true, nil
 		}
 		if err != nil {
@@ -129,6 +132,35 @@ func (r *Relay) Step(ctx context.Context) (bool, error) {
 		slog.Duration("retry_in", delay),
 		slog.String("error", lastErr))
 	return true, nil
+}
+
+// complete records the assessment on the incident's timeline
+// ("assessment.completed") and so on the incident. The entry's request id is
+// the assessment request's, so a relay that lost its lease and completes
+// the same facts version again records nothing twice.
+func (r *Relay) complete(ctx context.Context, claimed Incident, assessmentID string) error {
+	key := "assessment:" + claimed.AssessmentRequestID()
+	_, _, err := r.commit(ctx, claimed.ID, Caller{Actor: RelayActor}, key, func(cur Incident) (Incident, *TimelineEntry, bool, error) {
+		if cur.FactsVersion != claimed.FactsVersion || cur.AssessmentStatus != AssessmentStatusPending {
+			return Incident{}, nil, false, fmt.Errorf("incident %s: facts version %d superseded: %w", cur.ID, claimed.FactsVersion, apperr.ErrConflict)
+		}
+		next := cur
+		next.AssessmentStatus = AssessmentStatusCompleted
+		next.AssessmentID = assessmentID
+		next.LastError = ""
+		return next, &TimelineEntry{
+			Action:  ActionAssessmentCompleted,
+			Summary: "Breach assessment " + assessmentID + " obtained for facts version " + strconv.FormatInt(cur.FactsVersion, 10),
+			Changes: []Change{
+				{Field: "assessment_status", OldValue: cur.AssessmentStatus.String(), NewValue: next.AssessmentStatus.String()},
+				{Field: "assessment_id", OldValue: cur.AssessmentID, NewValue: assessmentID},
+			},
+		}, true, nil
+	})
+	if errors.Is(err, errReplay) {
+		return nil
+	}
+	return err
 }
 
 func truncate(s string, n int) string {

@@ -91,7 +91,7 @@ func TestRelay(t *testing.T) {
 		t.Parallel()
 		st := newStore(t)
 		clk := &clock{t: now}
-		rep, err := domain.NewIntake(st, clk.Now).ReportSignal(t.Context(), validSignal())
+		rep, err := domain.NewIntake(st, clk.Now).ReportSignal(t.Context(), testCaller, validSignal())
 		if err != nil {
 			t.Fatalf("ReportSignal: %v", err)
 		}
@@ -167,7 +167,7 @@ func TestRelay(t *testing.T) {
 		t.Parallel()
 		st := newStore(t)
 		clk := &clock{t: now}
-		if _, err := domain.NewIntake(st, clk.Now).ReportSignal(t.Context(), validSignal()); err != nil {
+		if _, err := domain.NewIntake(st, clk.Now).ReportSignal(t.Context(), testCaller, validSignal()); err != nil {
 			t.Fatalf("ReportSignal: %v", err)
 		}
 		lis, err := net.Listen("tcp", "127.0.0.1:0")

@@ -31,12 +31,37 @@ type Store interface {
 	// and due at now to owner until now+leaseFor, counting the attempt. It
 	// reports false when none is due.
 	ClaimAssessment(ctx context.Context, owner string, now time.Time, leaseFor time.Duration) (Incident, bool, error)
-	// CompleteAssessment records assessmentID for the facts version owner
-	// asked about and clears the lease. It returns apperr.ErrConflict when
-	// owner no longer holds the lease or the facts changed meanwhile.
-	CompleteAssessment(ctx context.Context, id, owner string, factsVersion int64, assessmentID string, now time.Time) error
 	// RetryAssessment records a failed attempt (lastError must hold no
 	// personal data), schedules the next one at next and releases the lease.
 	// It returns apperr.ErrConflict when owner no longer holds the lease.
 	RetryAssessment(ctx context.Context, id, owner string, next time.Time, lastError string) error
+
+	// ApplySnapshot writes the versioned fields of inc onto its document
+	// unless the document is already at inc.Version or later, and reports
+	// whether the incident exists. It is how a change recorded on the
+	// timeline reaches the incident (see Intake.commit), so it must be
+	// idempotent. A snapshot whose assessment is completed also releases the
+	// relay's lease; resetRelay (the facts changed) makes the new assessment
+	// due at once.
+	ApplySnapshot(ctx context.Context, inc Incident, resetRelay bool) (bool, error)
+
+	// InsertEntry appends e to its incident's timeline. It returns
+	// apperr.ErrConflict when another entry holds e.Seq (a concurrent
+	// appender won; re-read the head and retry) and apperr.ErrAlreadyExists
+	// when an entry with e.RequestID exists (the request was recorded
+	// before). Unique indexes decide both, so concurrent appenders cannot
+	// both succeed.
+	InsertEntry(ctx context.Context, e TimelineEntry) error
+	// EntryByRequestID returns the entry recorded under requestID, or
+	// apperr.ErrNotFound.
+	EntryByRequestID(ctx context.Context, incidentID, requestID string) (TimelineEntry, error)
+	// HeadEntry returns the incident's entry with the highest seq, and false
+	// when it has none.
+	HeadEntry(ctx context.Context, incidentID string) (TimelineEntry, bool, error)
+	// LatestChange returns the entry with the highest seq at most maxSeq
+	// that carries a snapshot, and false when there is none.
+	LatestChange(ctx context.Context, incidentID string, maxSeq int64) (TimelineEntry, bool, error)
+	// ListEntries returns up to limit entries with seq above afterSeq, in
+	// seq order (limit 0: all).
+	ListEntries(ctx context.Context, incidentID string, afterSeq int64, limit int) ([]TimelineEntry, error)
 }

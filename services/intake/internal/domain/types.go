@@ -101,8 +101,8 @@ func (e DataElement) Valid() bool { return e > DataElementUnspecified && e <= Da
 // JurisdictionCount is the number of affected individuals residing in one
 // ISO 3166 jurisdiction ("DE", "US-TX").
 type JurisdictionCount struct {
-	Jurisdiction string
-	Count        int64
+	Jurisdiction string `json:"jurisdiction"`
+	Count        int64  `json:"count"`
 }
 
 // BreachFacts are the facts the breach assessment decides on. They are copied
@@ -149,15 +149,19 @@ type Signal struct {
 // bookkeeping of the pending assessment request (attempts, next attempt,
 // last error), so that side effect lives on its owning document until done.
 type Incident struct {
-	ID               string
-	Title            string
-	Description      string
-	Type             IncidentType
-	State            IncidentState
-	Severity         Severity
-	CustomerIDs      []string
-	Asset            string
+	ID          string
+	Title       string
+	Description string
+	Type        IncidentType
+	State       IncidentState
+	Severity    Severity
+	CustomerIDs []string
+	Asset       string
+	// Facts are what classification reads. Their data elements, encrypted
+	// elements and discovery time are copies of Record (see SyncFacts); the
+	// other facts are set directly.
 	Facts            BreachFacts
+	Record           IncidentRecord
 	SignalCount      int64
 	AssessmentStatus AssessmentStatus
 	AssessmentID     string
@@ -186,7 +190,9 @@ func (i Incident) AssessmentRequestID() string {
 }
 
 // NewIncident is the incident a signal opens. It depends only on the stored
-// signal, so re-deriving it after a crash yields the same document.
+// signal, so re-deriving it after a crash yields the same document. The
+// record starts with what the signal tells: when the activity was observed,
+// the affected asset, who discovered it (the SIEM) and the exposed data.
 func NewIncident(s Signal) Incident {
 	facts := BreachFacts{DiscoveredAt: s.ReceivedAt}
 	if s.Exposure != nil {
@@ -194,6 +200,24 @@ func NewIncident(s Signal) Incident {
 		if facts.DiscoveredAt.IsZero() {
 			facts.DiscoveredAt = s.ReceivedAt
 		}
+	}
+	rec := IncidentRecord{
+		OccurredStart: s.ObservedAt,
+		Discovery: Discovery{
+			DiscoveredAt: facts.DiscoveredAt,
+			DiscoveredBy: "siem:" + s.Source,
+			How:          "Reported by " + s.Source + " as event " + s.SourceEventID + ".",
+		},
+		CompromisedData: CompromisedData{
+			DataFields:      facts.DataElements,
+			EncryptedFields: facts.EncryptedElements,
+		},
+	}
+	if s.Asset != "" {
+		rec.Intrusion.CompromisedSystems = []string{s.Asset}
+	}
+	if s.Type == IncidentTypeImproperDisposal {
+		rec.RecordsForm = RecordsFormPhysical
 	}
 	return Incident{
 		ID:               s.IncidentID,
@@ -205,6 +229,7 @@ func NewIncident(s Signal) Incident {
 		CustomerIDs:      s.CustomerIDs,
 		Asset:            s.Asset,
 		Facts:            facts,
+		Record:           rec,
 		SignalCount:      1,
 		AssessmentStatus: AssessmentStatusPending,
 		CreateTime:       s.ReceivedAt,
@@ -213,6 +238,15 @@ func NewIncident(s Signal) Incident {
 		FactsVersion:     1,
 		NextAttemptAt:    s.ReceivedAt,
 	}
+}
+
+// SyncFacts copies the record's data fields, encrypted fields and discovery
+// time into Facts, so that the record is the one place they are edited and
+// classification always reads what the record says.
+func (i *Incident) SyncFacts() {
+	i.Facts.DataElements = i.Record.CompromisedData.DataFields
+	i.Facts.EncryptedElements = i.Record.CompromisedData.EncryptedFields
+	i.Facts.DiscoveredAt = i.Record.Discovery.DiscoveredAt
 }
 
 // ReportOutcome says what reporting a signal did.

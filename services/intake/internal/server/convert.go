@@ -48,5 +48,6 @@ func incidentToProto(i domain.Incident) *intakev1.Incident {
 		CreateTime:       protoconv.TimeToProto(i.CreateTime),
 		UpdateTime:       protoconv.TimeToProto(i.UpdateTime),
 		Etag:             i.Etag(),
+		Record:           recordToProto(i.Record),
 	}
 }

@@ -6,7 +6,9 @@ package server
 import (
 	"context"
 
+	"github.com/breachline/breachline/pkg/auth"
 	intakev1 "github.com/breachline/breachline/pkg/gen/breachline/intake/v1"
+	"github.com/breachline/breachline/pkg/grpcx"
 	"github.com/breachline/breachline/services/intake/internal/domain"
 )
 
@@ -25,7 +27,7 @@ func New(intake *domain.Intake) *Handler {
 
 // ReportSignal implements IntakeService.ReportSignal.
 func (h *Handler) ReportSignal(ctx context.Context, req *intakev1.ReportSignalRequest) (*intakev1.ReportSignalResponse, error) {
-	res, err := h.intake.ReportSignal(ctx, signalFromProto(req.GetSignal()))
+	res, err := h.intake.ReportSignal(ctx, caller(ctx, domain.ActorKindService), signalFromProto(req.GetSignal()))
 	if err != nil {
 		return nil, err
 	}
@@ -61,4 +63,15 @@ func (h *Handler) ListIncidents(ctx context.Context, req *intakev1.ListIncidents
 		resp.Incidents = append(resp.Incidents, incidentToProto(inc))
 	}
 	return resp, nil
+}
+
+// caller is who is calling, for the timeline. The RPC decides the kind:
+// SIEMs report signals and services append entries; people update,
+// transition and write notes.
+func caller(ctx context.Context, kind domain.ActorKind) domain.Caller {
+	subject := "anonymous"
+	if id, ok := auth.FromContext(ctx); ok && id.Subject != "" {
+		subject = id.Subject
+	}
+	return domain.Caller{Actor: domain.Actor{Kind: kind, Subject: subject}, CorrelationID: grpcx.RequestID(ctx)}
 }

@@ -27,12 +27,14 @@ import (
 const (
 	SignalsCollection   = "signals"
 	IncidentsCollection = "incidents"
+	TimelineCollection  = "timeline"
 )
 
 // Store is the MongoDB implementation of domain.Store.
 type Store struct {
 	signals   *mongo.Collection
 	incidents *mongo.Collection
+	timeline  *mongo.Collection
 }
 
 var _ domain.Store = (*Store)(nil)
@@ -43,6 +45,7 @@ func New(db *mongo.Database) *Store {
 	return &Store{
 		signals:   db.Collection(SignalsCollection),
 		incidents: db.Collection(IncidentsCollection),
+		timeline:  db.Collection(TimelineCollection),
 	}
 }
 
@@ -69,6 +72,16 @@ func Indexes() mongox.Indexes {
 			{
 				Keys:    bson.D{{Key: "customer_ids", Value: 1}, {Key: "_id", Value: -1}},
 				Options: options.Index().SetName("customer_id"),
+			},
+		},
+		TimelineCollection: {
+			{
+				Keys:    bson.D{{Key: "incident_id", Value: 1}, {Key: "seq", Value: 1}},
+				Options: options.Index().SetUnique(true).SetName("incident_seq_unique"),
+			},
+			{
+				Keys:    bson.D{{Key: "incident_id", Value: 1}, {Key: "request_id", Value: 1}},
+				Options: options.Index().SetUnique(true).SetName("incident_request_unique"),
 			},
 		},
 	}
@@ -117,6 +130,7 @@ type incidentDoc struct {
 	CustomerIDs      []string  `bson:"customer_ids"`
 	Asset            string    `bson:"asset"`
 	Facts            factsDoc  `bson:"facts"`
+	Record           recordDoc `bson:"record"`
 	SignalCount      int64     `bson:"signal_count"`
 	AssessmentStatus int32     `bson:"assessment_status"`
 	AssessmentID     string    `bson:"assessment_id"`
@@ -269,34 +283,56 @@ var unsetLease = bson.E{Key: "$unset", Value: bson.D{
 	{Key: mongox.LeaseOwnerField, Value: ""},
 }}
 
-// CompleteAssessment implements domain.Store. The filter on lease owner and
-// facts version fences off a relay whose lease expired.
-func (s *Store) CompleteAssessment(ctx context.Context, id, owner string, factsVersion int64, assessmentID string, now time.Time) error {
+// ApplySnapshot implements domain.Store. The filter on a lower version
+// keeps the document from ever moving backwards, so a late or repeated
+// apply changes nothing.
+func (s *Store) ApplySnapshot(ctx context.Context, inc domain.Incident, resetRelay bool) (bool, error) {
+	d := toIncidentDoc(inc)
+	set := bson.D{
+		{Key: "title", Value: d.Title},
+		{Key: "description", Value: d.Description},
+		{Key: "type", Value: d.Type},
+		{Key: "state", Value: d.State},
+		{Key: "severity", Value: d.Severity},
+		{Key: "customer_ids", Value: d.CustomerIDs},
+		{Key: "asset", Value: d.Asset},
+		{Key: "facts", Value: d.Facts},
+		{Key: "record", Value: d.Record},
+		{Key: "signal_count", Value: d.SignalCount},
+		{Key: "assessment_status", Value: d.AssessmentStatus},
+		{Key: "assessment_id", Value: d.AssessmentID},
+		{Key: "update_time", Value: d.UpdateTime},
+		{Key: "version", Value: d.Version},
+		{Key: "facts_version", Value: d.FactsVersion},
+	}
+	// The attempts counter is never reset: lease fences are keyed on it
+	// (mongox.Claim), so it must only grow.
+	update := bson.D{}
+	switch {
+	case resetRelay:
+		set = append(set,
+			bson.E{Key: "last_error", Value: ""},
+			bson.E{Key: "next_attempt_at", Value: d.NextAttemptAt})
+		update = append(update, unsetLease)
+	case inc.AssessmentStatus == domain.AssessmentStatusCompleted:
+		set = append(set, bson.E{Key: "last_error", Value: ""})
+		update = append(update, unsetLease)
+	}
+	update = append(bson.D{{Key: "$set", Value: set}}, update...)
 	res, err := s.incidents.UpdateOne(ctx,
-		bson.D{
-			{Key: "_id", Value: id},
-			{Key: mongox.LeaseOwnerField, Value: owner},
-			{Key: "facts_version", Value: factsVersion},
-			{Key: "assessment_status", Value: int32(domain.AssessmentStatusPending)},
-		},
-		bson.D{
-			{Key: "$set", Value: bson.D{
-				{Key: "assessment_status", Value: int32(domain.AssessmentStatusCompleted)},
-				{Key: "assessment_id", Value: assessmentID},
-				{Key: "update_time", Value: now.UTC().Truncate(time.Millisecond)},
-				{Key: mongox.AttemptsField, Value: 0},
-				{Key: "last_error", Value: ""},
-			}},
-			{Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}},
-			unsetLease,
-		})
+		bson.D{{Key: "_id", Value: inc.ID}, {Key: "version", Value: bson.D{{Key: "$lt", Value: inc.Version}}}},
+		update)
 	if err != nil {
-		return fmt.Errorf("complete assessment of incident %s: %w", id, err)
+		return false, fmt.Errorf("apply version %d of incident %s: %w", inc.Version, inc.ID, err)
 	}
-	if res.MatchedCount == 0 {
-		return fmt.Errorf("complete assessment of incident %s: lease not held: %w", id, apperr.ErrConflict)
+	if res.MatchedCount > 0 {
+		return true, nil
 	}
-	return nil
+	n, err := s.incidents.CountDocuments(ctx, bson.D{{Key: "_id", Value: inc.ID}})
+	if err != nil {
+		return false, fmt.Errorf("apply version %d of incident %s: %w", inc.Version, inc.ID, err)
+	}
+	return n > 0, nil
 }
 
 // RetryAssessment implements domain.Store. It is bookkeeping, not a change
@@ -467,6 +503,7 @@ func toIncidentDoc(inc domain.Incident) incidentDoc {
 		CustomerIDs:      inc.CustomerIDs,
 		Asset:            inc.Asset,
 		Facts:            toFactsDoc(inc.Facts),
+		Record:           toRecordDoc(inc.Record),
 		SignalCount:      inc.SignalCount,
 		AssessmentStatus: int32(inc.AssessmentStatus),
 		AssessmentID:     inc.AssessmentID,
@@ -491,6 +528,7 @@ func fromIncidentDoc(d incidentDoc) domain.Incident {
 		CustomerIDs:      d.CustomerIDs,
 		Asset:            d.Asset,
 		Facts:            fromFactsDoc(d.Facts),
+		Record:           fromRecordDoc(d.Record),
 		SignalCount:      d.SignalCount,
 		AssessmentStatus: domain.AssessmentStatus(d.AssessmentStatus),
 		AssessmentID:     d.AssessmentID,

@@ -267,10 +267,6 @@ func TestAssessmentLease(t *testing.T) {
 		if err != nil || !ok || got.Attempts != 2 {
 			t.Fatalf("claim after expiry = attempts %d, %v, %v; want attempt 2", got.Attempts, ok, err)
 		}
-		err = st.CompleteAssessment(t.Context(), inc.ID, "a", inc.FactsVersion, "asm_1", t0)
-		if !errors.Is(err, apperr.ErrConflict) {
-			t.Errorf("complete by expired owner: error = %v, want ErrConflict", err)
-		}
 		err = st.RetryAssessment(t.Context(), inc.ID, "a", t0, "x")
 		if !errors.Is(err, apperr.ErrConflict) {
 			t.Errorf("retry by expired owner: error = %v, want ErrConflict", err)
@@ -299,7 +295,7 @@ func TestAssessmentLease(t *testing.T) {
 		}
 	})
 
-	t.Run("method=CompleteAssessment/case=completed", func(t *testing.T) {
+	t.Run("method=ApplySnapshot/case=completed_releases_lease", func(t *testing.T) {
 		t.Parallel()
 		st := newStore(t)
 		inc, err := st.EnsureIncident(t.Context(), incident(t0))
@@ -309,20 +305,57 @@ func TestAssessmentLease(t *testing.T) {
 		if _, ok, err := st.ClaimAssessment(t.Context(), "a", t0, time.Minute); err != nil || !ok {
 			t.Fatalf("claim = %v, %v", ok, err)
 		}
-		done := t0.Add(time.Second)
-		if err := st.CompleteAssessment(t.Context(), inc.ID, "a", inc.FactsVersion, "asm_1", done); err != nil {
-			t.Fatalf("CompleteAssessment: %v", err)
+		done := inc
+		done.AssessmentStatus, done.AssessmentID = domain.AssessmentStatusCompleted, "asm_1"
+		done.Version, done.UpdateTime = 2, t0.Add(time.Second)
+		if ok, err := st.ApplySnapshot(t.Context(), done, false); err != nil || !ok {
+			t.Fatalf("ApplySnapshot = %v, %v", ok, err)
 		}
 		got, err := st.GetIncident(t.Context(), inc.ID)
 		if err != nil {
 			t.Fatalf("GetIncident: %v", err)
 		}
 		if got.AssessmentStatus != domain.AssessmentStatusCompleted || got.AssessmentID != "asm_1" ||
-			got.Etag() == inc.Etag() || !got.UpdateTime.Equal(done) {
+			got.Etag() != "2" || !got.UpdateTime.Equal(done.UpdateTime) || got.LastError != "" {
 			t.Errorf("incident after completion = %+v", got)
 		}
 		if _, ok, err := st.ClaimAssessment(t.Context(), "a", t0.Add(time.Hour), time.Minute); err != nil || ok {
 			t.Errorf("claim after completion = %v, %v; want nothing due", ok, err)
+		}
+		// A late or repeated apply of an older version changes nothing.
+		old := inc
+		old.Title = "stale"
+		if ok, err := st.ApplySnapshot(t.Context(), old, false); err != nil || !ok {
+			t.Fatalf("ApplySnapshot(old) = %v, %v", ok, err)
+		}
+		if got, _ := st.GetIncident(t.Context(), inc.ID); got.Title == "stale" || got.Version != 2 {
+			t.Errorf("older snapshot moved the incident back: %+v", got)
+		}
+		unknown := incident(t0)
+		if ok, err := st.ApplySnapshot(t.Context(), unknown, false); err != nil || ok {
+			t.Errorf("ApplySnapshot(unknown) = %v, %v; want false", ok, err)
+		}
+	})
+
+	t.Run("method=ApplySnapshot/case=facts_changed_makes_assessment_due", func(t *testing.T) {
+		t.Parallel()
+		st := newStore(t)
+		inc, err := st.EnsureIncident(t.Context(), incident(t0))
+		if err != nil {
+			t.Fatalf("EnsureIncident: %v", err)
+		}
+		if _, ok, err := st.ClaimAssessment(t.Context(), "a", t0, time.Hour); err != nil || !ok {
+			t.Fatalf("claim = %v, %v", ok, err)
+		}
+		next := inc
+		next.Version, next.FactsVersion = 2, 2
+		next.NextAttemptAt = t0.Add(time.Second)
+		if _, err := st.ApplySnapshot(t.Context(), next, true); err != nil {
+			t.Fatalf("ApplySnapshot: %v", err)
+		}
+		got, ok, err := st.ClaimAssessment(t.Context(), "b", t0.Add(time.Second), time.Minute)
+		if err != nil || !ok || got.FactsVersion != 2 || got.Attempts != 2 {
+			t.Errorf("claim after facts change = %+v, %v, %v; want facts version 2 due at once", got, ok, err)
 		}
 	})
 }

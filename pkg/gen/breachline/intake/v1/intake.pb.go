@@ -11,6 +11,8 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
@@ -346,6 +348,297 @@ func (ReportSignalOutcome) EnumDescriptor() ([]byte, []int) {
 	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{4}
 }
 
+// Determination is what the investigation has established about one
+// question (was data deleted? modified? viewed?).
+type Determination int32
+
+const (
+	// Not yet determined.
+	Determination_DETERMINATION_UNSPECIFIED Determination = 0
+	// Established that it happened.
+	Determination_DETERMINATION_YES Determination = 1
+	// Established that it did not happen.
+	Determination_DETERMINATION_NO Determination = 2
+)
+
+// Enum value maps for Determination.
+var (
+	Determination_name = map[int32]string{
+		0: "DETERMINATION_UNSPECIFIED",
+		1: "DETERMINATION_YES",
+		2: "DETERMINATION_NO",
+	}
+	Determination_value = map[string]int32{
+		"DETERMINATION_UNSPECIFIED": 0,
+		"DETERMINATION_YES":         1,
+		"DETERMINATION_NO":          2,
+	}
+)
+
+func (x Determination) Enum() *Determination {
+	p := new(Determination)
+	*p = x
+	return p
+}
+
+func (x Determination) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Determination) Descriptor() protoreflect.EnumDescriptor {
+	return file_breachline_intake_v1_intake_proto_enumTypes[5].Descriptor()
+}
+
+func (Determination) Type() protoreflect.EnumType {
+	return &file_breachline_intake_v1_intake_proto_enumTypes[5]
+}
+
+func (x Determination) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Determination.Descriptor instead.
+func (Determination) EnumDescriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{5}
+}
+
+// RecordsForm is whether the compromised records were electronic, physical
+// (paper) or both; it decides who analyses the breach (the Data Security
+// Coordinator for electronic, the Director of Loss Prevention for physical
+// records).
+type RecordsForm int32
+
+const (
+	// Not yet known.
+	RecordsForm_RECORDS_FORM_UNSPECIFIED RecordsForm = 0
+	// Electronic records only.
+	RecordsForm_RECORDS_FORM_ELECTRONIC RecordsForm = 1
+	// Physical (paper) records only.
+	RecordsForm_RECORDS_FORM_PHYSICAL RecordsForm = 2
+	// Both electronic and physical records.
+	RecordsForm_RECORDS_FORM_BOTH RecordsForm = 3
+)
+
+// Enum value maps for RecordsForm.
+var (
+	RecordsForm_name = map[int32]string{
+		0: "RECORDS_FORM_UNSPECIFIED",
+		1: "RECORDS_FORM_ELECTRONIC",
+		2: "RECORDS_FORM_PHYSICAL",
+		3: "RECORDS_FORM_BOTH",
+	}
+	RecordsForm_value = map[string]int32{
+		"RECORDS_FORM_UNSPECIFIED": 0,
+		"RECORDS_FORM_ELECTRONIC":  1,
+		"RECORDS_FORM_PHYSICAL":    2,
+		"RECORDS_FORM_BOTH":        3,
+	}
+)
+
+func (x RecordsForm) Enum() *RecordsForm {
+	p := new(RecordsForm)
+	*p = x
+	return p
+}
+
+func (x RecordsForm) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RecordsForm) Descriptor() protoreflect.EnumDescriptor {
+	return file_breachline_intake_v1_intake_proto_enumTypes[6].Descriptor()
+}
+
+func (RecordsForm) Type() protoreflect.EnumType {
+	return &file_breachline_intake_v1_intake_proto_enumTypes[6]
+}
+
+func (x RecordsForm) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RecordsForm.Descriptor instead.
+func (RecordsForm) EnumDescriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{6}
+}
+
+// Relationship is how affected individuals relate to the organisation.
+type Relationship int32
+
+const (
+	// Not given; rejected in a list.
+	Relationship_RELATIONSHIP_UNSPECIFIED Relationship = 0
+	// Associates (employees, volunteers) of the organisation.
+	Relationship_RELATIONSHIP_ASSOCIATE Relationship = 1
+	// Vendors and their staff.
+	Relationship_RELATIONSHIP_VENDOR Relationship = 2
+	// Customers (and their end users).
+	Relationship_RELATIONSHIP_CUSTOMER Relationship = 3
+	// Anyone else (donors, members of the public).
+	Relationship_RELATIONSHIP_OTHER Relationship = 4
+)
+
+// Enum value maps for Relationship.
+var (
+	Relationship_name = map[int32]string{
+		0: "RELATIONSHIP_UNSPECIFIED",
+		1: "RELATIONSHIP_ASSOCIATE",
+		2: "RELATIONSHIP_VENDOR",
+		3: "RELATIONSHIP_CUSTOMER",
+		4: "RELATIONSHIP_OTHER",
+	}
+	Relationship_value = map[string]int32{
+		"RELATIONSHIP_UNSPECIFIED": 0,
+		"RELATIONSHIP_ASSOCIATE":   1,
+		"RELATIONSHIP_VENDOR":      2,
+		"RELATIONSHIP_CUSTOMER":    3,
+		"RELATIONSHIP_OTHER":       4,
+	}
+)
+
+func (x Relationship) Enum() *Relationship {
+	p := new(Relationship)
+	*p = x
+	return p
+}
+
+func (x Relationship) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Relationship) Descriptor() protoreflect.EnumDescriptor {
+	return file_breachline_intake_v1_intake_proto_enumTypes[7].Descriptor()
+}
+
+func (Relationship) Type() protoreflect.EnumType {
+	return &file_breachline_intake_v1_intake_proto_enumTypes[7]
+}
+
+func (x Relationship) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Relationship.Descriptor instead.
+func (Relationship) EnumDescriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{7}
+}
+
+// ActorKind says whether a timeline entry was made by a person or a service.
+type ActorKind int32
+
+const (
+	// Never set on a stored entry.
+	ActorKind_ACTOR_KIND_UNSPECIFIED ActorKind = 0
+	// A person (a responder using the API).
+	ActorKind_ACTOR_KIND_PERSON ActorKind = 1
+	// A service or machine (a SIEM, another Breachline service, a relay).
+	ActorKind_ACTOR_KIND_SERVICE ActorKind = 2
+)
+
+// Enum value maps for ActorKind.
+var (
+	ActorKind_name = map[int32]string{
+		0: "ACTOR_KIND_UNSPECIFIED",
+		1: "ACTOR_KIND_PERSON",
+		2: "ACTOR_KIND_SERVICE",
+	}
+	ActorKind_value = map[string]int32{
+		"ACTOR_KIND_UNSPECIFIED": 0,
+		"ACTOR_KIND_PERSON":      1,
+		"ACTOR_KIND_SERVICE":     2,
+	}
+)
+
+func (x ActorKind) Enum() *ActorKind {
+	p := new(ActorKind)
+	*p = x
+	return p
+}
+
+func (x ActorKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ActorKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_breachline_intake_v1_intake_proto_enumTypes[8].Descriptor()
+}
+
+func (ActorKind) Type() protoreflect.EnumType {
+	return &file_breachline_intake_v1_intake_proto_enumTypes[8]
+}
+
+func (x ActorKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ActorKind.Descriptor instead.
+func (ActorKind) EnumDescriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{8}
+}
+
+// TimelineBreakKind is how the hash chain is broken.
+type TimelineBreakKind int32
+
+const (
+	// Never returned.
+	TimelineBreakKind_TIMELINE_BREAK_KIND_UNSPECIFIED TimelineBreakKind = 0
+	// The entry's content no longer matches its hash: it was altered.
+	TimelineBreakKind_TIMELINE_BREAK_KIND_ALTERED TimelineBreakKind = 1
+	// Entries are missing: a gap in seq, or the incident records changes
+	// after the last entry (the tail was removed).
+	TimelineBreakKind_TIMELINE_BREAK_KIND_MISSING TimelineBreakKind = 2
+	// The entry is out of order (its seq is lower than its position).
+	TimelineBreakKind_TIMELINE_BREAK_KIND_REORDERED TimelineBreakKind = 3
+	// The entry is intact but does not commit to the hash of the entry before
+	// it: that entry, or this one, was rewritten and re-hashed.
+	TimelineBreakKind_TIMELINE_BREAK_KIND_BROKEN_LINK TimelineBreakKind = 4
+)
+
+// Enum value maps for TimelineBreakKind.
+var (
+	TimelineBreakKind_name = map[int32]string{
+		0: "TIMELINE_BREAK_KIND_UNSPECIFIED",
+		1: "TIMELINE_BREAK_KIND_ALTERED",
+		2: "TIMELINE_BREAK_KIND_MISSING",
+		3: "TIMELINE_BREAK_KIND_REORDERED",
+		4: "TIMELINE_BREAK_KIND_BROKEN_LINK",
+	}
+	TimelineBreakKind_value = map[string]int32{
+		"TIMELINE_BREAK_KIND_UNSPECIFIED": 0,
+		"TIMELINE_BREAK_KIND_ALTERED":     1,
+		"TIMELINE_BREAK_KIND_MISSING":     2,
+		"TIMELINE_BREAK_KIND_REORDERED":   3,
+		"TIMELINE_BREAK_KIND_BROKEN_LINK": 4,
+	}
+)
+
+func (x TimelineBreakKind) Enum() *TimelineBreakKind {
+	p := new(TimelineBreakKind)
+	*p = x
+	return p
+}
+
+func (x TimelineBreakKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TimelineBreakKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_breachline_intake_v1_intake_proto_enumTypes[9].Descriptor()
+}
+
+func (TimelineBreakKind) Type() protoreflect.EnumType {
+	return &file_breachline_intake_v1_intake_proto_enumTypes[9]
+}
+
+func (x TimelineBreakKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TimelineBreakKind.Descriptor instead.
+func (TimelineBreakKind) EnumDescriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{9}
+}
+
 // Signal is one security signal as a SIEM reports it.
 type Signal struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -627,7 +920,11 @@ type Incident struct {
 	// When the incident last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Opaque version for optimistic concurrency; changes on every update.
-	Etag          string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Required on UpdateIncident, where it must equal the current value.
+	Etag string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Everything the record-keeping rules of the notification procedure ask to
+	// be recorded about the breach.
+	Record        *IncidentRecord `protobuf:"bytes,16,opt,name=record,proto3" json:"record,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -767,6 +1064,1669 @@ func (x *Incident) GetEtag() string {
 	return ""
 }
 
+func (x *Incident) GetRecord() *IncidentRecord {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+// Discovery is how, when and by whom the breach was discovered.
+type Discovery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the organisation discovered the breach. Statutory clocks run from
+	// here; facts.discovered_at always equals it.
+	DiscoveredAt *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=discovered_at,json=discoveredAt,proto3" json:"discovered_at,omitempty"`
+	// Who discovered it: a person, team or system (e.g. "siem:splunk-prod").
+	// At most 256 characters.
+	DiscoveredBy string `protobuf:"bytes,2,opt,name=discovered_by,json=discoveredBy,proto3" json:"discovered_by,omitempty"`
+	// How it was discovered and any known details. At most 16 KiB.
+	How           string `protobuf:"bytes,3,opt,name=how,proto3" json:"how,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Discovery) Reset() {
+	*x = Discovery{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Discovery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Discovery) ProtoMessage() {}
+
+func (x *Discovery) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Discovery.ProtoReflect.Descriptor instead.
+func (*Discovery) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Discovery) GetDiscoveredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DiscoveredAt
+	}
+	return nil
+}
+
+func (x *Discovery) GetDiscoveredBy() string {
+	if x != nil {
+		return x.DiscoveredBy
+	}
+	return ""
+}
+
+func (x *Discovery) GetHow() string {
+	if x != nil {
+		return x.How
+	}
+	return ""
+}
+
+// Intrusion is what is known about how the breach happened.
+type Intrusion struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Method of intrusion, e.g. "phishing", "stolen VPN credentials". At most
+	// 4 KiB.
+	Method string `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
+	// Entry points (hosts, accounts, doors). At most 100, each at most 512
+	// characters.
+	EntryPoints []string `protobuf:"bytes,2,rep,name=entry_points,json=entryPoints,proto3" json:"entry_points,omitempty"`
+	// Exit points (where data left). Same limits.
+	ExitPoints []string `protobuf:"bytes,3,rep,name=exit_points,json=exitPoints,proto3" json:"exit_points,omitempty"`
+	// Paths taken by the intruder. Same limits.
+	Paths []string `protobuf:"bytes,4,rep,name=paths,proto3" json:"paths,omitempty"`
+	// Compromised systems. Same limits.
+	CompromisedSystems []string `protobuf:"bytes,5,rep,name=compromised_systems,json=compromisedSystems,proto3" json:"compromised_systems,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *Intrusion) Reset() {
+	*x = Intrusion{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Intrusion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Intrusion) ProtoMessage() {}
+
+func (x *Intrusion) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Intrusion.ProtoReflect.Descriptor instead.
+func (*Intrusion) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Intrusion) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *Intrusion) GetEntryPoints() []string {
+	if x != nil {
+		return x.EntryPoints
+	}
+	return nil
+}
+
+func (x *Intrusion) GetExitPoints() []string {
+	if x != nil {
+		return x.ExitPoints
+	}
+	return nil
+}
+
+func (x *Intrusion) GetPaths() []string {
+	if x != nil {
+		return x.Paths
+	}
+	return nil
+}
+
+func (x *Intrusion) GetCompromisedSystems() []string {
+	if x != nil {
+		return x.CompromisedSystems
+	}
+	return nil
+}
+
+// DataImpact records whether data was deleted, modified or viewed.
+type DataImpact struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Whether data was deleted.
+	Deleted Determination `protobuf:"varint,1,opt,name=deleted,proto3,enum=breachline.intake.v1.Determination" json:"deleted,omitempty"`
+	// Whether data was modified.
+	Modified Determination `protobuf:"varint,2,opt,name=modified,proto3,enum=breachline.intake.v1.Determination" json:"modified,omitempty"`
+	// Whether data was viewed (accessed or acquired).
+	Viewed        Determination `protobuf:"varint,3,opt,name=viewed,proto3,enum=breachline.intake.v1.Determination" json:"viewed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DataImpact) Reset() {
+	*x = DataImpact{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DataImpact) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DataImpact) ProtoMessage() {}
+
+func (x *DataImpact) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DataImpact.ProtoReflect.Descriptor instead.
+func (*DataImpact) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *DataImpact) GetDeleted() Determination {
+	if x != nil {
+		return x.Deleted
+	}
+	return Determination_DETERMINATION_UNSPECIFIED
+}
+
+func (x *DataImpact) GetModified() Determination {
+	if x != nil {
+		return x.Modified
+	}
+	return Determination_DETERMINATION_UNSPECIFIED
+}
+
+func (x *DataImpact) GetViewed() Determination {
+	if x != nil {
+		return x.Viewed
+	}
+	return Determination_DETERMINATION_UNSPECIFIED
+}
+
+// CompromisedData describes the compromised data. Its data_fields and
+// encrypted_fields are the facts.data_elements and facts.encrypted_elements
+// the breach assessment reads (kept equal by intake).
+type CompromisedData struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How the affected individuals relate to the organisation. No duplicates.
+	Relationships []Relationship `protobuf:"varint,1,rep,packed,name=relationships,proto3,enum=breachline.intake.v1.Relationship" json:"relationships,omitempty"`
+	// Kinds of personal information in the compromised data. No duplicates.
+	DataFields []v1.DataElement `protobuf:"varint,2,rep,packed,name=data_fields,json=dataFields,proto3,enum=breachline.common.v1.DataElement" json:"data_fields,omitempty"`
+	// The subset of data_fields that was encrypted.
+	EncryptedFields []v1.DataElement `protobuf:"varint,3,rep,packed,name=encrypted_fields,json=encryptedFields,proto3,enum=breachline.common.v1.DataElement" json:"encrypted_fields,omitempty"`
+	// Number of records affected; 0 when not yet known.
+	RecordCount   int64 `protobuf:"varint,4,opt,name=record_count,json=recordCount,proto3" json:"record_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompromisedData) Reset() {
+	*x = CompromisedData{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompromisedData) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompromisedData) ProtoMessage() {}
+
+func (x *CompromisedData) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompromisedData.ProtoReflect.Descriptor instead.
+func (*CompromisedData) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CompromisedData) GetRelationships() []Relationship {
+	if x != nil {
+		return x.Relationships
+	}
+	return nil
+}
+
+func (x *CompromisedData) GetDataFields() []v1.DataElement {
+	if x != nil {
+		return x.DataFields
+	}
+	return nil
+}
+
+func (x *CompromisedData) GetEncryptedFields() []v1.DataElement {
+	if x != nil {
+		return x.EncryptedFields
+	}
+	return nil
+}
+
+func (x *CompromisedData) GetRecordCount() int64 {
+	if x != nil {
+		return x.RecordCount
+	}
+	return 0
+}
+
+// IncidentRecord is the incident's record as the "Accurate Record Keeping
+// Required" section of the notification procedure lists it.
+type IncidentRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the breach began.
+	OccurredStartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=occurred_start_time,json=occurredStartTime,proto3" json:"occurred_start_time,omitempty"`
+	// When it ended; unset while ongoing or unknown. Not before the start.
+	OccurredEndTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=occurred_end_time,json=occurredEndTime,proto3" json:"occurred_end_time,omitempty"`
+	// How long it lasted: end minus start, when both are known.
+	Duration *durationpb.Duration `protobuf:"bytes,3,opt,name=duration,proto3" json:"duration,omitempty"`
+	// Where it happened (site, office, data centre, cloud region). At most 512
+	// characters.
+	Location string `protobuf:"bytes,4,opt,name=location,proto3" json:"location,omitempty"`
+	// How and by whom it was discovered.
+	Discovery *Discovery `protobuf:"bytes,5,opt,name=discovery,proto3" json:"discovery,omitempty"`
+	// How it happened.
+	Intrusion *Intrusion `protobuf:"bytes,6,opt,name=intrusion,proto3" json:"intrusion,omitempty"`
+	// Whether data was deleted, modified or viewed.
+	DataImpact *DataImpact `protobuf:"bytes,7,opt,name=data_impact,json=dataImpact,proto3" json:"data_impact,omitempty"`
+	// Physical assets missing (laptops, media, files). At most 100, each at
+	// most 512 characters.
+	PhysicalAssetsMissing []string `protobuf:"bytes,8,rep,name=physical_assets_missing,json=physicalAssetsMissing,proto3" json:"physical_assets_missing,omitempty"`
+	// Electronic or physical records.
+	RecordsForm RecordsForm `protobuf:"varint,9,opt,name=records_form,json=recordsForm,proto3,enum=breachline.intake.v1.RecordsForm" json:"records_form,omitempty"`
+	// The compromised data.
+	CompromisedData *CompromisedData `protobuf:"bytes,10,opt,name=compromised_data,json=compromisedData,proto3" json:"compromised_data,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *IncidentRecord) Reset() {
+	*x = IncidentRecord{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IncidentRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IncidentRecord) ProtoMessage() {}
+
+func (x *IncidentRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IncidentRecord.ProtoReflect.Descriptor instead.
+func (*IncidentRecord) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *IncidentRecord) GetOccurredStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredStartTime
+	}
+	return nil
+}
+
+func (x *IncidentRecord) GetOccurredEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredEndTime
+	}
+	return nil
+}
+
+func (x *IncidentRecord) GetDuration() *durationpb.Duration {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
+func (x *IncidentRecord) GetLocation() string {
+	if x != nil {
+		return x.Location
+	}
+	return ""
+}
+
+func (x *IncidentRecord) GetDiscovery() *Discovery {
+	if x != nil {
+		return x.Discovery
+	}
+	return nil
+}
+
+func (x *IncidentRecord) GetIntrusion() *Intrusion {
+	if x != nil {
+		return x.Intrusion
+	}
+	return nil
+}
+
+func (x *IncidentRecord) GetDataImpact() *DataImpact {
+	if x != nil {
+		return x.DataImpact
+	}
+	return nil
+}
+
+func (x *IncidentRecord) GetPhysicalAssetsMissing() []string {
+	if x != nil {
+		return x.PhysicalAssetsMissing
+	}
+	return nil
+}
+
+func (x *IncidentRecord) GetRecordsForm() RecordsForm {
+	if x != nil {
+		return x.RecordsForm
+	}
+	return RecordsForm_RECORDS_FORM_UNSPECIFIED
+}
+
+func (x *IncidentRecord) GetCompromisedData() *CompromisedData {
+	if x != nil {
+		return x.CompromisedData
+	}
+	return nil
+}
+
+// UpdateIncidentRequest changes an incident.
+type UpdateIncidentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The incident with its new values; incident_id names it and etag must be
+	// the etag of the version the change is based on.
+	Incident *Incident `protobuf:"bytes,1,opt,name=incident,proto3" json:"incident,omitempty"`
+	// Which fields to change. Allowed paths: title, description, type,
+	// severity, customer_ids, asset; record (all of it) or any of
+	// record.occurred_start_time, record.occurred_end_time, record.location,
+	// record.discovery (or .discovered_at, .discovered_by, .how),
+	// record.intrusion (or .method, .entry_points, .exit_points, .paths,
+	// .compromised_systems), record.data_impact (or .deleted, .modified,
+	// .viewed), record.physical_assets_missing, record.records_form,
+	// record.compromised_data (or .relationships, .data_fields,
+	// .encrypted_fields, .record_count); facts.encryption_key_compromised,
+	// facts.affected, facts.retrieved_before_misuse, facts.properly_disposed,
+	// facts.public_records_only. "etag" and "incident_id" are ignored (REST
+	// clients may send them in the body). The state changes only through
+	// TransitionIncident.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateIncidentRequest) Reset() {
+	*x = UpdateIncidentRequest{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateIncidentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateIncidentRequest) ProtoMessage() {}
+
+func (x *UpdateIncidentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateIncidentRequest.ProtoReflect.Descriptor instead.
+func (*UpdateIncidentRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *UpdateIncidentRequest) GetIncident() *Incident {
+	if x != nil {
+		return x.Incident
+	}
+	return nil
+}
+
+func (x *UpdateIncidentRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// UpdateIncidentResponse is the incident after the update.
+type UpdateIncidentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The incident.
+	Incident *Incident `protobuf:"bytes,1,opt,name=incident,proto3" json:"incident,omitempty"`
+	// The timeline entry that records the update; unset when nothing changed.
+	Entry         *TimelineEntry `protobuf:"bytes,2,opt,name=entry,proto3" json:"entry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateIncidentResponse) Reset() {
+	*x = UpdateIncidentResponse{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateIncidentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateIncidentResponse) ProtoMessage() {}
+
+func (x *UpdateIncidentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateIncidentResponse.ProtoReflect.Descriptor instead.
+func (*UpdateIncidentResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *UpdateIncidentResponse) GetIncident() *Incident {
+	if x != nil {
+		return x.Incident
+	}
+	return nil
+}
+
+func (x *UpdateIncidentResponse) GetEntry() *TimelineEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+// TransitionIncidentRequest moves an incident to another state.
+type TransitionIncidentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The incident id.
+	IncidentId string `protobuf:"bytes,1,opt,name=incident_id,json=incidentId,proto3" json:"incident_id,omitempty"`
+	// The state to move to.
+	State IncidentState `protobuf:"varint,2,opt,name=state,proto3,enum=breachline.intake.v1.IncidentState" json:"state,omitempty"`
+	// Why, for the record. 1 to 2048 characters.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// When set, the move happens only if this is still the incident's etag
+	// (ABORTED otherwise).
+	Etag          string `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransitionIncidentRequest) Reset() {
+	*x = TransitionIncidentRequest{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransitionIncidentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransitionIncidentRequest) ProtoMessage() {}
+
+func (x *TransitionIncidentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransitionIncidentRequest.ProtoReflect.Descriptor instead.
+func (*TransitionIncidentRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *TransitionIncidentRequest) GetIncidentId() string {
+	if x != nil {
+		return x.IncidentId
+	}
+	return ""
+}
+
+func (x *TransitionIncidentRequest) GetState() IncidentState {
+	if x != nil {
+		return x.State
+	}
+	return IncidentState_INCIDENT_STATE_UNSPECIFIED
+}
+
+func (x *TransitionIncidentRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *TransitionIncidentRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// TransitionIncidentResponse is the incident in its new state.
+type TransitionIncidentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The incident.
+	Incident *Incident `protobuf:"bytes,1,opt,name=incident,proto3" json:"incident,omitempty"`
+	// The timeline entry that records the move.
+	Entry         *TimelineEntry `protobuf:"bytes,2,opt,name=entry,proto3" json:"entry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransitionIncidentResponse) Reset() {
+	*x = TransitionIncidentResponse{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransitionIncidentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransitionIncidentResponse) ProtoMessage() {}
+
+func (x *TransitionIncidentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransitionIncidentResponse.ProtoReflect.Descriptor instead.
+func (*TransitionIncidentResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *TransitionIncidentResponse) GetIncident() *Incident {
+	if x != nil {
+		return x.Incident
+	}
+	return nil
+}
+
+func (x *TransitionIncidentResponse) GetEntry() *TimelineEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+// Actor is who made a timeline entry.
+type Actor struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Person or service.
+	Kind ActorKind `protobuf:"varint,1,opt,name=kind,proto3,enum=breachline.intake.v1.ActorKind" json:"kind,omitempty"`
+	// The authenticated subject, or the service's name for intake's own
+	// actions (e.g. "intake/assessment-relay").
+	Subject       string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Actor) Reset() {
+	*x = Actor{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Actor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Actor) ProtoMessage() {}
+
+func (x *Actor) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Actor.ProtoReflect.Descriptor instead.
+func (*Actor) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Actor) GetKind() ActorKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ActorKind_ACTOR_KIND_UNSPECIFIED
+}
+
+func (x *Actor) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+// FieldChange is one field an action changed. Values are rendered as text
+// (enum names, RFC 3339 times, JSON for lists and messages); intake never
+// holds raw personal values, only kinds of data.
+type FieldChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The field path, as in update_mask (e.g. "record.location").
+	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	// The value before; empty when unset. At most 1024 bytes (longer values
+	// are cut, ending in "…").
+	OldValue string `protobuf:"bytes,2,opt,name=old_value,json=oldValue,proto3" json:"old_value,omitempty"`
+	// The value after. Same limits.
+	NewValue      string `protobuf:"bytes,3,opt,name=new_value,json=newValue,proto3" json:"new_value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FieldChange) Reset() {
+	*x = FieldChange{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FieldChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FieldChange) ProtoMessage() {}
+
+func (x *FieldChange) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FieldChange.ProtoReflect.Descriptor instead.
+func (*FieldChange) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *FieldChange) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *FieldChange) GetOldValue() string {
+	if x != nil {
+		return x.OldValue
+	}
+	return ""
+}
+
+func (x *FieldChange) GetNewValue() string {
+	if x != nil {
+		return x.NewValue
+	}
+	return ""
+}
+
+// TimelineEntry is one action on an incident: who, what, when and what
+// changed. Entries are append-only and hash-chained: hash commits to the
+// entry's fields and to prev_hash, the hash of the entry before it.
+type TimelineEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The incident.
+	IncidentId string `protobuf:"bytes,1,opt,name=incident_id,json=incidentId,proto3" json:"incident_id,omitempty"`
+	// Position in the incident's timeline, from 1 without gaps.
+	Seq int64 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	// When the action was recorded (UTC, millisecond precision).
+	Time *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
+	// Who acted.
+	Actor *Actor `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
+	// What happened, as a dotted name: incident.created, incident.updated,
+	// incident.transitioned, note.added, assessment.completed, or another
+	// service's action such as "dispatch.campaign_approved".
+	Action string `protobuf:"bytes,5,opt,name=action,proto3" json:"action,omitempty"`
+	// One-line description. At most 1024 characters.
+	Summary string `protobuf:"bytes,6,opt,name=summary,proto3" json:"summary,omitempty"`
+	// Free text (a responder's note). At most 16 KiB.
+	Note string `protobuf:"bytes,7,opt,name=note,proto3" json:"note,omitempty"`
+	// The fields the action changed. At most 100.
+	Changes []*FieldChange `protobuf:"bytes,8,rep,name=changes,proto3" json:"changes,omitempty"`
+	// The idempotency key the entry was recorded under.
+	RequestId string `protobuf:"bytes,9,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The correlation id (x-request-id) of the call that recorded it.
+	CorrelationId string `protobuf:"bytes,10,opt,name=correlation_id,json=correlationId,proto3" json:"correlation_id,omitempty"`
+	// The incident's etag after the action.
+	IncidentEtag string `protobuf:"bytes,11,opt,name=incident_etag,json=incidentEtag,proto3" json:"incident_etag,omitempty"`
+	// Lowercase hex SHA-256 of the previous entry; 64 zeros for seq 1.
+	PrevHash string `protobuf:"bytes,12,opt,name=prev_hash,json=prevHash,proto3" json:"prev_hash,omitempty"`
+	// Lowercase hex SHA-256 of this entry (see ExportIncidentResponse.hash_scheme).
+	Hash          string `protobuf:"bytes,13,opt,name=hash,proto3" json:"hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TimelineEntry) Reset() {
+	*x = TimelineEntry{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TimelineEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TimelineEntry) ProtoMessage() {}
+
+func (x *TimelineEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TimelineEntry.ProtoReflect.Descriptor instead.
+func (*TimelineEntry) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *TimelineEntry) GetIncidentId() string {
+	if x != nil {
+		return x.IncidentId
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *TimelineEntry) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *TimelineEntry) GetActor() *Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+func (x *TimelineEntry) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetChanges() []*FieldChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *TimelineEntry) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetCorrelationId() string {
+	if x != nil {
+		return x.CorrelationId
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetIncidentEtag() string {
+	if x != nil {
+		return x.IncidentEtag
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetPrevHash() string {
+	if x != nil {
+		return x.PrevHash
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetHash() string {
+	if x != nil {
+		return x.Hash
+	}
+	return ""
+}
+
+// AddIncidentNoteRequest adds a note to an incident's timeline.
+type AddIncidentNoteRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The incident id.
+	IncidentId string `protobuf:"bytes,1,opt,name=incident_id,json=incidentId,proto3" json:"incident_id,omitempty"`
+	// The note: what the caller did or observed. 1 byte to 16 KiB.
+	Note string `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	// Idempotency key (AIP-155), at most 128 characters of letters, digits,
+	// '.', '_', ':' and '-'. A retry with the same key returns the first note.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddIncidentNoteRequest) Reset() {
+	*x = AddIncidentNoteRequest{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddIncidentNoteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddIncidentNoteRequest) ProtoMessage() {}
+
+func (x *AddIncidentNoteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddIncidentNoteRequest.ProtoReflect.Descriptor instead.
+func (*AddIncidentNoteRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *AddIncidentNoteRequest) GetIncidentId() string {
+	if x != nil {
+		return x.IncidentId
+	}
+	return ""
+}
+
+func (x *AddIncidentNoteRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *AddIncidentNoteRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// AddIncidentNoteResponse is the recorded note.
+type AddIncidentNoteResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The timeline entry (action "note.added").
+	Entry         *TimelineEntry `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddIncidentNoteResponse) Reset() {
+	*x = AddIncidentNoteResponse{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddIncidentNoteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddIncidentNoteResponse) ProtoMessage() {}
+
+func (x *AddIncidentNoteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddIncidentNoteResponse.ProtoReflect.Descriptor instead.
+func (*AddIncidentNoteResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *AddIncidentNoteResponse) GetEntry() *TimelineEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+// AppendTimelineEntryRequest records another service's action.
+type AppendTimelineEntryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The incident id.
+	IncidentId string `protobuf:"bytes,1,opt,name=incident_id,json=incidentId,proto3" json:"incident_id,omitempty"`
+	// The entry: action (required; a dotted lowercase name whose first part is
+	// not "incident", "note" or "assessment", which intake records itself),
+	// summary, note and changes. Other fields are ignored.
+	Entry *TimelineEntry `protobuf:"bytes,2,opt,name=entry,proto3" json:"entry,omitempty"`
+	// Idempotency key (AIP-155), same form as on AddIncidentNote. Required, so
+	// that a relay's retry never records the action twice.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppendTimelineEntryRequest) Reset() {
+	*x = AppendTimelineEntryRequest{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppendTimelineEntryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppendTimelineEntryRequest) ProtoMessage() {}
+
+func (x *AppendTimelineEntryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppendTimelineEntryRequest.ProtoReflect.Descriptor instead.
+func (*AppendTimelineEntryRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *AppendTimelineEntryRequest) GetIncidentId() string {
+	if x != nil {
+		return x.IncidentId
+	}
+	return ""
+}
+
+func (x *AppendTimelineEntryRequest) GetEntry() *TimelineEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+func (x *AppendTimelineEntryRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// AppendTimelineEntryResponse is the recorded entry.
+type AppendTimelineEntryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The timeline entry.
+	Entry         *TimelineEntry `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppendTimelineEntryResponse) Reset() {
+	*x = AppendTimelineEntryResponse{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppendTimelineEntryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppendTimelineEntryResponse) ProtoMessage() {}
+
+func (x *AppendTimelineEntryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppendTimelineEntryResponse.ProtoReflect.Descriptor instead.
+func (*AppendTimelineEntryResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *AppendTimelineEntryResponse) GetEntry() *TimelineEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+// ListTimelineRequest asks for a page of an incident's timeline.
+type ListTimelineRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The incident id.
+	IncidentId string `protobuf:"bytes,1,opt,name=incident_id,json=incidentId,proto3" json:"incident_id,omitempty"`
+	// Maximum number of entries: 1 to 1000; 0 means 100.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous response.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTimelineRequest) Reset() {
+	*x = ListTimelineRequest{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTimelineRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTimelineRequest) ProtoMessage() {}
+
+func (x *ListTimelineRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTimelineRequest.ProtoReflect.Descriptor instead.
+func (*ListTimelineRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ListTimelineRequest) GetIncidentId() string {
+	if x != nil {
+		return x.IncidentId
+	}
+	return ""
+}
+
+func (x *ListTimelineRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListTimelineRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListTimelineResponse is one page of a timeline, oldest first.
+type ListTimelineResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The entries.
+	Entries []*TimelineEntry `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTimelineResponse) Reset() {
+	*x = ListTimelineResponse{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTimelineResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTimelineResponse) ProtoMessage() {}
+
+func (x *ListTimelineResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTimelineResponse.ProtoReflect.Descriptor instead.
+func (*ListTimelineResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ListTimelineResponse) GetEntries() []*TimelineEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *ListTimelineResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// VerifyTimelineRequest names the incident whose timeline to verify.
+type VerifyTimelineRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The incident id.
+	IncidentId    string `protobuf:"bytes,1,opt,name=incident_id,json=incidentId,proto3" json:"incident_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyTimelineRequest) Reset() {
+	*x = VerifyTimelineRequest{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyTimelineRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyTimelineRequest) ProtoMessage() {}
+
+func (x *VerifyTimelineRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyTimelineRequest.ProtoReflect.Descriptor instead.
+func (*VerifyTimelineRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *VerifyTimelineRequest) GetIncidentId() string {
+	if x != nil {
+		return x.IncidentId
+	}
+	return ""
+}
+
+// TimelineBreak is the first place where the chain does not verify.
+type TimelineBreak struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The seq at which the chain breaks (for MISSING, the first missing seq).
+	Seq int64 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	// What is wrong.
+	Kind TimelineBreakKind `protobuf:"varint,2,opt,name=kind,proto3,enum=breachline.intake.v1.TimelineBreakKind" json:"kind,omitempty"`
+	// The hash verification expected there (recomputed content hash for
+	// ALTERED, the previous entry's hash for BROKEN_LINK); may be empty.
+	ExpectedHash string `protobuf:"bytes,3,opt,name=expected_hash,json=expectedHash,proto3" json:"expected_hash,omitempty"`
+	// The hash found there; may be empty.
+	FoundHash string `protobuf:"bytes,4,opt,name=found_hash,json=foundHash,proto3" json:"found_hash,omitempty"`
+	// A sentence describing the break.
+	Description   string `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TimelineBreak) Reset() {
+	*x = TimelineBreak{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TimelineBreak) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TimelineBreak) ProtoMessage() {}
+
+func (x *TimelineBreak) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TimelineBreak.ProtoReflect.Descriptor instead.
+func (*TimelineBreak) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *TimelineBreak) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *TimelineBreak) GetKind() TimelineBreakKind {
+	if x != nil {
+		return x.Kind
+	}
+	return TimelineBreakKind_TIMELINE_BREAK_KIND_UNSPECIFIED
+}
+
+func (x *TimelineBreak) GetExpectedHash() string {
+	if x != nil {
+		return x.ExpectedHash
+	}
+	return ""
+}
+
+func (x *TimelineBreak) GetFoundHash() string {
+	if x != nil {
+		return x.FoundHash
+	}
+	return ""
+}
+
+func (x *TimelineBreak) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+// VerifyTimelineResponse is the result of a verification.
+type VerifyTimelineResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Whether every entry verified.
+	Ok bool `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
+	// Number of entries examined.
+	EntriesChecked int64 `protobuf:"varint,2,opt,name=entries_checked,json=entriesChecked,proto3" json:"entries_checked,omitempty"`
+	// The seq of the last entry.
+	HeadSeq int64 `protobuf:"varint,3,opt,name=head_seq,json=headSeq,proto3" json:"head_seq,omitempty"`
+	// The hash of the last entry: keep it, and a later verification or export
+	// that does not contain it reveals removed entries.
+	HeadHash string `protobuf:"bytes,4,opt,name=head_hash,json=headHash,proto3" json:"head_hash,omitempty"`
+	// The first break; unset when ok.
+	FirstBreak    *TimelineBreak `protobuf:"bytes,5,opt,name=first_break,json=firstBreak,proto3" json:"first_break,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyTimelineResponse) Reset() {
+	*x = VerifyTimelineResponse{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyTimelineResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyTimelineResponse) ProtoMessage() {}
+
+func (x *VerifyTimelineResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyTimelineResponse.ProtoReflect.Descriptor instead.
+func (*VerifyTimelineResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *VerifyTimelineResponse) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *VerifyTimelineResponse) GetEntriesChecked() int64 {
+	if x != nil {
+		return x.EntriesChecked
+	}
+	return 0
+}
+
+func (x *VerifyTimelineResponse) GetHeadSeq() int64 {
+	if x != nil {
+		return x.HeadSeq
+	}
+	return 0
+}
+
+func (x *VerifyTimelineResponse) GetHeadHash() string {
+	if x != nil {
+		return x.HeadHash
+	}
+	return ""
+}
+
+func (x *VerifyTimelineResponse) GetFirstBreak() *TimelineBreak {
+	if x != nil {
+		return x.FirstBreak
+	}
+	return nil
+}
+
+// ExportIncidentRequest names the incident to export.
+type ExportIncidentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The incident id.
+	IncidentId    string `protobuf:"bytes,1,opt,name=incident_id,json=incidentId,proto3" json:"incident_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportIncidentRequest) Reset() {
+	*x = ExportIncidentRequest{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportIncidentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportIncidentRequest) ProtoMessage() {}
+
+func (x *ExportIncidentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportIncidentRequest.ProtoReflect.Descriptor instead.
+func (*ExportIncidentRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ExportIncidentRequest) GetIncidentId() string {
+	if x != nil {
+		return x.IncidentId
+	}
+	return ""
+}
+
+// ExportIncidentResponse is an incident's complete, verifiable record. Save
+// the JSON (REST) or protojson (gRPC) form and check it with
+// `verify-export FILE`, or with any SHA-256 implementation following
+// hash_scheme.
+type ExportIncidentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Format name and version: "breachline.incident-export.v1".
+	Format string `protobuf:"bytes,1,opt,name=format,proto3" json:"format,omitempty"`
+	// When the export was made.
+	ExportTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=export_time,json=exportTime,proto3" json:"export_time,omitempty"`
+	// The incident with its record.
+	Incident *Incident `protobuf:"bytes,3,opt,name=incident,proto3" json:"incident,omitempty"`
+	// Every timeline entry, in seq order, with prev_hash and hash.
+	Timeline []*TimelineEntry `protobuf:"bytes,4,rep,name=timeline,proto3" json:"timeline,omitempty"`
+	// The hash of the last entry.
+	HeadHash string `protobuf:"bytes,5,opt,name=head_hash,json=headHash,proto3" json:"head_hash,omitempty"`
+	// How each entry's hash is computed, precisely enough to reimplement.
+	HashScheme string `protobuf:"bytes,6,opt,name=hash_scheme,json=hashScheme,proto3" json:"hash_scheme,omitempty"`
+	// intake's own verification of the chain at export time.
+	Verification  *VerifyTimelineResponse `protobuf:"bytes,7,opt,name=verification,proto3" json:"verification,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportIncidentResponse) Reset() {
+	*x = ExportIncidentResponse{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportIncidentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportIncidentResponse) ProtoMessage() {}
+
+func (x *ExportIncidentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportIncidentResponse.ProtoReflect.Descriptor instead.
+func (*ExportIncidentResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ExportIncidentResponse) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+func (x *ExportIncidentResponse) GetExportTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExportTime
+	}
+	return nil
+}
+
+func (x *ExportIncidentResponse) GetIncident() *Incident {
+	if x != nil {
+		return x.Incident
+	}
+	return nil
+}
+
+func (x *ExportIncidentResponse) GetTimeline() []*TimelineEntry {
+	if x != nil {
+		return x.Timeline
+	}
+	return nil
+}
+
+func (x *ExportIncidentResponse) GetHeadHash() string {
+	if x != nil {
+		return x.HeadHash
+	}
+	return ""
+}
+
+func (x *ExportIncidentResponse) GetHashScheme() string {
+	if x != nil {
+		return x.HashScheme
+	}
+	return ""
+}
+
+func (x *ExportIncidentResponse) GetVerification() *VerifyTimelineResponse {
+	if x != nil {
+		return x.Verification
+	}
+	return nil
+}
+
 // GetIncidentRequest names the incident to return.
 type GetIncidentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -778,7 +2738,7 @@ type GetIncidentRequest struct {
 
 func (x *GetIncidentRequest) Reset() {
 	*x = GetIncidentRequest{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[4]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -790,7 +2750,7 @@ func (x *GetIncidentRequest) String() string {
 func (*GetIncidentRequest) ProtoMessage() {}
 
 func (x *GetIncidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[4]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -803,7 +2763,7 @@ func (x *GetIncidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetIncidentRequest.ProtoReflect.Descriptor instead.
 func (*GetIncidentRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{4}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetIncidentRequest) GetIncidentId() string {
@@ -830,7 +2790,7 @@ type ListIncidentsRequest struct {
 
 func (x *ListIncidentsRequest) Reset() {
 	*x = ListIncidentsRequest{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[5]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -842,7 +2802,7 @@ func (x *ListIncidentsRequest) String() string {
 func (*ListIncidentsRequest) ProtoMessage() {}
 
 func (x *ListIncidentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[5]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -855,7 +2815,7 @@ func (x *ListIncidentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListIncidentsRequest.ProtoReflect.Descriptor instead.
 func (*ListIncidentsRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{5}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListIncidentsRequest) GetPageSize() int32 {
@@ -899,7 +2859,7 @@ type ListIncidentsResponse struct {
 
 func (x *ListIncidentsResponse) Reset() {
 	*x = ListIncidentsResponse{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[6]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -911,7 +2871,7 @@ func (x *ListIncidentsResponse) String() string {
 func (*ListIncidentsResponse) ProtoMessage() {}
 
 func (x *ListIncidentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[6]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -924,7 +2884,7 @@ func (x *ListIncidentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListIncidentsResponse.ProtoReflect.Descriptor instead.
 func (*ListIncidentsResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{6}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListIncidentsResponse) GetIncidents() []*Incident {
@@ -952,7 +2912,7 @@ type GetIncidentResponse struct {
 
 func (x *GetIncidentResponse) Reset() {
 	*x = GetIncidentResponse{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[7]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -964,7 +2924,7 @@ func (x *GetIncidentResponse) String() string {
 func (*GetIncidentResponse) ProtoMessage() {}
 
 func (x *GetIncidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[7]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -977,7 +2937,7 @@ func (x *GetIncidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetIncidentResponse.ProtoReflect.Descriptor instead.
 func (*GetIncidentResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{7}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetIncidentResponse) GetIncident() *Incident {
@@ -991,7 +2951,7 @@ var File_breachline_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_breachline_intake_v1_intake_proto_rawDesc = "" +
 	"\n" +
-	"!breachline/intake/v1/intake.proto\x12\x14breachline.intake.v1\x1a!breachline/common/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe8\x03\n" +
+	"!breachline/intake/v1/intake.proto\x12\x14breachline.intake.v1\x1a!breachline/common/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe8\x03\n" +
 	"\x06Signal\x12\x1b\n" +
 	"\x06source\x18\x01 \x01(\tB\x03\xe0A\x02R\x06source\x12+\n" +
 	"\x0fsource_event_id\x18\x02 \x01(\tB\x03\xe0A\x02R\rsourceEventId\x12\x19\n" +
@@ -1011,7 +2971,7 @@ const file_breachline_intake_v1_intake_proto_rawDesc = "" +
 	"\x14ReportSignalResponse\x12 \n" +
 	"\tsignal_id\x18\x01 \x01(\tB\x03\xe0A\x03R\bsignalId\x12H\n" +
 	"\aoutcome\x18\x02 \x01(\x0e2).breachline.intake.v1.ReportSignalOutcomeB\x03\xe0A\x03R\aoutcome\x12?\n" +
-	"\bincident\x18\x03 \x01(\v2\x1e.breachline.intake.v1.IncidentB\x03\xe0A\x03R\bincident\"\xd7\x05\n" +
+	"\bincident\x18\x03 \x01(\v2\x1e.breachline.intake.v1.IncidentB\x03\xe0A\x03R\bincident\"\x90\x06\n" +
 	"\bIncident\x12$\n" +
 	"\vincident_id\x18\x01 \x01(\tB\x03\xe0A\x03R\n" +
 	"incidentId\x12\x14\n" +
@@ -1030,8 +2990,139 @@ const file_breachline_intake_v1_intake_proto_rawDesc = "" +
 	"\vcreate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"updateTime\x12\x17\n" +
-	"\x04etag\x18\x0f \x01(\tB\x03\xe0A\x03R\x04etag\":\n" +
+	"updateTime\x12\x12\n" +
+	"\x04etag\x18\x0f \x01(\tR\x04etag\x12<\n" +
+	"\x06record\x18\x10 \x01(\v2$.breachline.intake.v1.IncidentRecordR\x06record\"\x83\x01\n" +
+	"\tDiscovery\x12?\n" +
+	"\rdiscovered_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\fdiscoveredAt\x12#\n" +
+	"\rdiscovered_by\x18\x02 \x01(\tR\fdiscoveredBy\x12\x10\n" +
+	"\x03how\x18\x03 \x01(\tR\x03how\"\xae\x01\n" +
+	"\tIntrusion\x12\x16\n" +
+	"\x06method\x18\x01 \x01(\tR\x06method\x12!\n" +
+	"\fentry_points\x18\x02 \x03(\tR\ventryPoints\x12\x1f\n" +
+	"\vexit_points\x18\x03 \x03(\tR\n" +
+	"exitPoints\x12\x14\n" +
+	"\x05paths\x18\x04 \x03(\tR\x05paths\x12/\n" +
+	"\x13compromised_systems\x18\x05 \x03(\tR\x12compromisedSystems\"\xc9\x01\n" +
+	"\n" +
+	"DataImpact\x12=\n" +
+	"\adeleted\x18\x01 \x01(\x0e2#.breachline.intake.v1.DeterminationR\adeleted\x12?\n" +
+	"\bmodified\x18\x02 \x01(\x0e2#.breachline.intake.v1.DeterminationR\bmodified\x12;\n" +
+	"\x06viewed\x18\x03 \x01(\x0e2#.breachline.intake.v1.DeterminationR\x06viewed\"\x90\x02\n" +
+	"\x0fCompromisedData\x12H\n" +
+	"\rrelationships\x18\x01 \x03(\x0e2\".breachline.intake.v1.RelationshipR\rrelationships\x12B\n" +
+	"\vdata_fields\x18\x02 \x03(\x0e2!.breachline.common.v1.DataElementR\n" +
+	"dataFields\x12L\n" +
+	"\x10encrypted_fields\x18\x03 \x03(\x0e2!.breachline.common.v1.DataElementR\x0fencryptedFields\x12!\n" +
+	"\frecord_count\x18\x04 \x01(\x03R\vrecordCount\"\x8d\x05\n" +
+	"\x0eIncidentRecord\x12J\n" +
+	"\x13occurred_start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x11occurredStartTime\x12F\n" +
+	"\x11occurred_end_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x0foccurredEndTime\x12:\n" +
+	"\bduration\x18\x03 \x01(\v2\x19.google.protobuf.DurationB\x03\xe0A\x03R\bduration\x12\x1a\n" +
+	"\blocation\x18\x04 \x01(\tR\blocation\x12=\n" +
+	"\tdiscovery\x18\x05 \x01(\v2\x1f.breachline.intake.v1.DiscoveryR\tdiscovery\x12=\n" +
+	"\tintrusion\x18\x06 \x01(\v2\x1f.breachline.intake.v1.IntrusionR\tintrusion\x12A\n" +
+	"\vdata_impact\x18\a \x01(\v2 .breachline.intake.v1.DataImpactR\n" +
+	"dataImpact\x126\n" +
+	"\x17physical_assets_missing\x18\b \x03(\tR\x15physicalAssetsMissing\x12D\n" +
+	"\frecords_form\x18\t \x01(\x0e2!.breachline.intake.v1.RecordsFormR\vrecordsForm\x12P\n" +
+	"\x10compromised_data\x18\n" +
+	" \x01(\v2%.breachline.intake.v1.CompromisedDataR\x0fcompromisedData\"\x9a\x01\n" +
+	"\x15UpdateIncidentRequest\x12?\n" +
+	"\bincident\x18\x01 \x01(\v2\x1e.breachline.intake.v1.IncidentB\x03\xe0A\x02R\bincident\x12@\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x03\xe0A\x02R\n" +
+	"updateMask\"\x8f\x01\n" +
+	"\x16UpdateIncidentResponse\x12:\n" +
+	"\bincident\x18\x01 \x01(\v2\x1e.breachline.intake.v1.IncidentR\bincident\x129\n" +
+	"\x05entry\x18\x02 \x01(\v2#.breachline.intake.v1.TimelineEntryR\x05entry\"\xb2\x01\n" +
+	"\x19TransitionIncidentRequest\x12$\n" +
+	"\vincident_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"incidentId\x12>\n" +
+	"\x05state\x18\x02 \x01(\x0e2#.breachline.intake.v1.IncidentStateB\x03\xe0A\x02R\x05state\x12\x1b\n" +
+	"\x06reason\x18\x03 \x01(\tB\x03\xe0A\x02R\x06reason\x12\x12\n" +
+	"\x04etag\x18\x04 \x01(\tR\x04etag\"\x93\x01\n" +
+	"\x1aTransitionIncidentResponse\x12:\n" +
+	"\bincident\x18\x01 \x01(\v2\x1e.breachline.intake.v1.IncidentR\bincident\x129\n" +
+	"\x05entry\x18\x02 \x01(\v2#.breachline.intake.v1.TimelineEntryR\x05entry\"V\n" +
+	"\x05Actor\x123\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1f.breachline.intake.v1.ActorKindR\x04kind\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\"]\n" +
+	"\vFieldChange\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12\x1b\n" +
+	"\told_value\x18\x02 \x01(\tR\boldValue\x12\x1b\n" +
+	"\tnew_value\x18\x03 \x01(\tR\bnewValue\"\xf1\x03\n" +
+	"\rTimelineEntry\x12$\n" +
+	"\vincident_id\x18\x01 \x01(\tB\x03\xe0A\x03R\n" +
+	"incidentId\x12\x15\n" +
+	"\x03seq\x18\x02 \x01(\x03B\x03\xe0A\x03R\x03seq\x123\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x04time\x126\n" +
+	"\x05actor\x18\x04 \x01(\v2\x1b.breachline.intake.v1.ActorB\x03\xe0A\x03R\x05actor\x12\x16\n" +
+	"\x06action\x18\x05 \x01(\tR\x06action\x12\x18\n" +
+	"\asummary\x18\x06 \x01(\tR\asummary\x12\x12\n" +
+	"\x04note\x18\a \x01(\tR\x04note\x12;\n" +
+	"\achanges\x18\b \x03(\v2!.breachline.intake.v1.FieldChangeR\achanges\x12\"\n" +
+	"\n" +
+	"request_id\x18\t \x01(\tB\x03\xe0A\x03R\trequestId\x12*\n" +
+	"\x0ecorrelation_id\x18\n" +
+	" \x01(\tB\x03\xe0A\x03R\rcorrelationId\x12(\n" +
+	"\rincident_etag\x18\v \x01(\tB\x03\xe0A\x03R\fincidentEtag\x12 \n" +
+	"\tprev_hash\x18\f \x01(\tB\x03\xe0A\x03R\bprevHash\x12\x17\n" +
+	"\x04hash\x18\r \x01(\tB\x03\xe0A\x03R\x04hash\"v\n" +
+	"\x16AddIncidentNoteRequest\x12$\n" +
+	"\vincident_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"incidentId\x12\x17\n" +
+	"\x04note\x18\x02 \x01(\tB\x03\xe0A\x02R\x04note\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"T\n" +
+	"\x17AddIncidentNoteResponse\x129\n" +
+	"\x05entry\x18\x01 \x01(\v2#.breachline.intake.v1.TimelineEntryR\x05entry\"\xa6\x01\n" +
+	"\x1aAppendTimelineEntryRequest\x12$\n" +
+	"\vincident_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"incidentId\x12>\n" +
+	"\x05entry\x18\x02 \x01(\v2#.breachline.intake.v1.TimelineEntryB\x03\xe0A\x02R\x05entry\x12\"\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x03\xe0A\x02R\trequestId\"X\n" +
+	"\x1bAppendTimelineEntryResponse\x129\n" +
+	"\x05entry\x18\x01 \x01(\v2#.breachline.intake.v1.TimelineEntryR\x05entry\"w\n" +
+	"\x13ListTimelineRequest\x12$\n" +
+	"\vincident_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"incidentId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"}\n" +
+	"\x14ListTimelineResponse\x12=\n" +
+	"\aentries\x18\x01 \x03(\v2#.breachline.intake.v1.TimelineEntryR\aentries\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"=\n" +
+	"\x15VerifyTimelineRequest\x12$\n" +
+	"\vincident_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"incidentId\"\xc4\x01\n" +
+	"\rTimelineBreak\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x03R\x03seq\x12;\n" +
+	"\x04kind\x18\x02 \x01(\x0e2'.breachline.intake.v1.TimelineBreakKindR\x04kind\x12#\n" +
+	"\rexpected_hash\x18\x03 \x01(\tR\fexpectedHash\x12\x1d\n" +
+	"\n" +
+	"found_hash\x18\x04 \x01(\tR\tfoundHash\x12 \n" +
+	"\vdescription\x18\x05 \x01(\tR\vdescription\"\xcf\x01\n" +
+	"\x16VerifyTimelineResponse\x12\x0e\n" +
+	"\x02ok\x18\x01 \x01(\bR\x02ok\x12'\n" +
+	"\x0fentries_checked\x18\x02 \x01(\x03R\x0eentriesChecked\x12\x19\n" +
+	"\bhead_seq\x18\x03 \x01(\x03R\aheadSeq\x12\x1b\n" +
+	"\thead_hash\x18\x04 \x01(\tR\bheadHash\x12D\n" +
+	"\vfirst_break\x18\x05 \x01(\v2#.breachline.intake.v1.TimelineBreakR\n" +
+	"firstBreak\"=\n" +
+	"\x15ExportIncidentRequest\x12$\n" +
+	"\vincident_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"incidentId\"\xfa\x02\n" +
+	"\x16ExportIncidentResponse\x12\x16\n" +
+	"\x06format\x18\x01 \x01(\tR\x06format\x12;\n" +
+	"\vexport_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"exportTime\x12:\n" +
+	"\bincident\x18\x03 \x01(\v2\x1e.breachline.intake.v1.IncidentR\bincident\x12?\n" +
+	"\btimeline\x18\x04 \x03(\v2#.breachline.intake.v1.TimelineEntryR\btimeline\x12\x1b\n" +
+	"\thead_hash\x18\x05 \x01(\tR\bheadHash\x12\x1f\n" +
+	"\vhash_scheme\x18\x06 \x01(\tR\n" +
+	"hashScheme\x12P\n" +
+	"\fverification\x18\a \x01(\v2,.breachline.intake.v1.VerifyTimelineResponseR\fverification\":\n" +
 	"\x12GetIncidentRequest\x12$\n" +
 	"\vincident_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"incidentId\"\xae\x01\n" +
@@ -1079,11 +3170,43 @@ const file_breachline_intake_v1_intake_proto_rawDesc = "" +
 	"\x13ReportSignalOutcome\x12%\n" +
 	"!REPORT_SIGNAL_OUTCOME_UNSPECIFIED\x10\x00\x12*\n" +
 	"&REPORT_SIGNAL_OUTCOME_INCIDENT_CREATED\x10\x01\x12#\n" +
-	"\x1fREPORT_SIGNAL_OUTCOME_DUPLICATE\x10\x022\x99\x03\n" +
+	"\x1fREPORT_SIGNAL_OUTCOME_DUPLICATE\x10\x02*[\n" +
+	"\rDetermination\x12\x1d\n" +
+	"\x19DETERMINATION_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11DETERMINATION_YES\x10\x01\x12\x14\n" +
+	"\x10DETERMINATION_NO\x10\x02*z\n" +
+	"\vRecordsForm\x12\x1c\n" +
+	"\x18RECORDS_FORM_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17RECORDS_FORM_ELECTRONIC\x10\x01\x12\x19\n" +
+	"\x15RECORDS_FORM_PHYSICAL\x10\x02\x12\x15\n" +
+	"\x11RECORDS_FORM_BOTH\x10\x03*\x94\x01\n" +
+	"\fRelationship\x12\x1c\n" +
+	"\x18RELATIONSHIP_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16RELATIONSHIP_ASSOCIATE\x10\x01\x12\x17\n" +
+	"\x13RELATIONSHIP_VENDOR\x10\x02\x12\x19\n" +
+	"\x15RELATIONSHIP_CUSTOMER\x10\x03\x12\x16\n" +
+	"\x12RELATIONSHIP_OTHER\x10\x04*V\n" +
+	"\tActorKind\x12\x1a\n" +
+	"\x16ACTOR_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11ACTOR_KIND_PERSON\x10\x01\x12\x16\n" +
+	"\x12ACTOR_KIND_SERVICE\x10\x02*\xc2\x01\n" +
+	"\x11TimelineBreakKind\x12#\n" +
+	"\x1fTIMELINE_BREAK_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bTIMELINE_BREAK_KIND_ALTERED\x10\x01\x12\x1f\n" +
+	"\x1bTIMELINE_BREAK_KIND_MISSING\x10\x02\x12!\n" +
+	"\x1dTIMELINE_BREAK_KIND_REORDERED\x10\x03\x12#\n" +
+	"\x1fTIMELINE_BREAK_KIND_BROKEN_LINK\x10\x042\x8c\f\n" +
 	"\rIntakeService\x12}\n" +
 	"\fReportSignal\x12).breachline.intake.v1.ReportSignalRequest\x1a*.breachline.intake.v1.ReportSignalResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/signals\x12\x87\x01\n" +
 	"\vGetIncident\x12(.breachline.intake.v1.GetIncidentRequest\x1a).breachline.intake.v1.GetIncidentResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/incidents/{incident_id}\x12\x7f\n" +
-	"\rListIncidents\x12*.breachline.intake.v1.ListIncidentsRequest\x1a+.breachline.intake.v1.ListIncidentsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/incidentsB\xe1\x01\n" +
+	"\rListIncidents\x12*.breachline.intake.v1.ListIncidentsRequest\x1a+.breachline.intake.v1.ListIncidentsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/incidents\x12\xa3\x01\n" +
+	"\x0eUpdateIncident\x12+.breachline.intake.v1.UpdateIncidentRequest\x1a,.breachline.intake.v1.UpdateIncidentResponse\"6\x82\xd3\xe4\x93\x020:\bincident2$/v1/incidents/{incident.incident_id}\x12\xaa\x01\n" +
+	"\x12TransitionIncident\x12/.breachline.intake.v1.TransitionIncidentRequest\x1a0.breachline.intake.v1.TransitionIncidentResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/incidents/{incident_id}:transition\x12\x97\x01\n" +
+	"\x0eExportIncident\x12+.breachline.intake.v1.ExportIncidentRequest\x1a,.breachline.intake.v1.ExportIncidentResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/incidents/{incident_id}:export\x12\x9c\x01\n" +
+	"\x0fAddIncidentNote\x12,.breachline.intake.v1.AddIncidentNoteRequest\x1a-.breachline.intake.v1.AddIncidentNoteResponse\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/incidents/{incident_id}/notes\x12\xab\x01\n" +
+	"\x13AppendTimelineEntry\x120.breachline.intake.v1.AppendTimelineEntryRequest\x1a1.breachline.intake.v1.AppendTimelineEntryResponse\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/incidents/{incident_id}/timeline\x12\x93\x01\n" +
+	"\fListTimeline\x12).breachline.intake.v1.ListTimelineRequest\x1a*.breachline.intake.v1.ListTimelineResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/incidents/{incident_id}/timeline\x12\xa0\x01\n" +
+	"\x0eVerifyTimeline\x12+.breachline.intake.v1.VerifyTimelineRequest\x1a,.breachline.intake.v1.VerifyTimelineResponse\"3\x82\xd3\xe4\x93\x02-\x12+/v1/incidents/{incident_id}/timeline:verifyB\xe1\x01\n" +
 	"\x18com.breachline.intake.v1B\vIntakeProtoP\x01ZFgithub.com/breachline/breachline/pkg/gen/breachline/intake/v1;intakev1\xa2\x02\x03BIX\xaa\x02\x14Breachline.Intake.V1\xca\x02\x14Breachline\\Intake\\V1\xe2\x02 Breachline\\Intake\\V1\\GPBMetadata\xea\x02\x16Breachline::Intake::V1b\x06proto3"
 
 var (
@@ -1098,56 +3221,138 @@ func file_breachline_intake_v1_intake_proto_rawDescGZIP() []byte {
 	return file_breachline_intake_v1_intake_proto_rawDescData
 }
 
-var file_breachline_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_breachline_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_breachline_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
+var file_breachline_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_breachline_intake_v1_intake_proto_goTypes = []any{
-	(Severity)(0),                 // 0: breachline.intake.v1.Severity
-	(IncidentType)(0),             // 1: breachline.intake.v1.IncidentType
-	(IncidentState)(0),            // 2: breachline.intake.v1.IncidentState
-	(AssessmentStatus)(0),         // 3: breachline.intake.v1.AssessmentStatus
-	(ReportSignalOutcome)(0),      // 4: breachline.intake.v1.ReportSignalOutcome
-	(*Signal)(nil),                // 5: breachline.intake.v1.Signal
-	(*ReportSignalRequest)(nil),   // 6: breachline.intake.v1.ReportSignalRequest
-	(*ReportSignalResponse)(nil),  // 7: breachline.intake.v1.ReportSignalResponse
-	(*Incident)(nil),              // 8: breachline.intake.v1.Incident
-	(*GetIncidentRequest)(nil),    // 9: breachline.intake.v1.GetIncidentRequest
-	(*ListIncidentsRequest)(nil),  // 10: breachline.intake.v1.ListIncidentsRequest
-	(*ListIncidentsResponse)(nil), // 11: breachline.intake.v1.ListIncidentsResponse
-	(*GetIncidentResponse)(nil),   // 12: breachline.intake.v1.GetIncidentResponse
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
-	(*v1.BreachFacts)(nil),        // 14: breachline.common.v1.BreachFacts
-	(*structpb.Struct)(nil),       // 15: google.protobuf.Struct
+	(Severity)(0),                       // 0: breachline.intake.v1.Severity
+	(IncidentType)(0),                   // 1: breachline.intake.v1.IncidentType
+	(IncidentState)(0),                  // 2: breachline.intake.v1.IncidentState
+	(AssessmentStatus)(0),               // 3: breachline.intake.v1.AssessmentStatus
+	(ReportSignalOutcome)(0),            // 4: breachline.intake.v1.ReportSignalOutcome
+	(Determination)(0),                  // 5: breachline.intake.v1.Determination
+	(RecordsForm)(0),                    // 6: breachline.intake.v1.RecordsForm
+	(Relationship)(0),                   // 7: breachline.intake.v1.Relationship
+	(ActorKind)(0),                      // 8: breachline.intake.v1.ActorKind
+	(TimelineBreakKind)(0),              // 9: breachline.intake.v1.TimelineBreakKind
+	(*Signal)(nil),                      // 10: breachline.intake.v1.Signal
+	(*ReportSignalRequest)(nil),         // 11: breachline.intake.v1.ReportSignalRequest
+	(*ReportSignalResponse)(nil),        // 12: breachline.intake.v1.ReportSignalResponse
+	(*Incident)(nil),                    // 13: breachline.intake.v1.Incident
+	(*Discovery)(nil),                   // 14: breachline.intake.v1.Discovery
+	(*Intrusion)(nil),                   // 15: breachline.intake.v1.Intrusion
+	(*DataImpact)(nil),                  // 16: breachline.intake.v1.DataImpact
+	(*CompromisedData)(nil),             // 17: breachline.intake.v1.CompromisedData
+	(*IncidentRecord)(nil),              // 18: breachline.intake.v1.IncidentRecord
+	(*UpdateIncidentRequest)(nil),       // 19: breachline.intake.v1.UpdateIncidentRequest
+	(*UpdateIncidentResponse)(nil),      // 20: breachline.intake.v1.UpdateIncidentResponse
+	(*TransitionIncidentRequest)(nil),   // 21: breachline.intake.v1.TransitionIncidentRequest
+	(*TransitionIncidentResponse)(nil),  // 22: breachline.intake.v1.TransitionIncidentResponse
+	(*Actor)(nil),                       // 23: breachline.intake.v1.Actor
+	(*FieldChange)(nil),                 // 24: breachline.intake.v1.FieldChange
+	(*TimelineEntry)(nil),               // 25: breachline.intake.v1.TimelineEntry
+	(*AddIncidentNoteRequest)(nil),      // 26: breachline.intake.v1.AddIncidentNoteRequest
+	(*AddIncidentNoteResponse)(nil),     // 27: breachline.intake.v1.AddIncidentNoteResponse
+	(*AppendTimelineEntryRequest)(nil),  // 28: breachline.intake.v1.AppendTimelineEntryRequest
+	(*AppendTimelineEntryResponse)(nil), // 29: breachline.intake.v1.AppendTimelineEntryResponse
+	(*ListTimelineRequest)(nil),         // 30: breachline.intake.v1.ListTimelineRequest
+	(*ListTimelineResponse)(nil),        // 31: breachline.intake.v1.ListTimelineResponse
+	(*VerifyTimelineRequest)(nil),       // 32: breachline.intake.v1.VerifyTimelineRequest
+	(*TimelineBreak)(nil),               // 33: breachline.intake.v1.TimelineBreak
+	(*VerifyTimelineResponse)(nil),      // 34: breachline.intake.v1.VerifyTimelineResponse
+	(*ExportIncidentRequest)(nil),       // 35: breachline.intake.v1.ExportIncidentRequest
+	(*ExportIncidentResponse)(nil),      // 36: breachline.intake.v1.ExportIncidentResponse
+	(*GetIncidentRequest)(nil),          // 37: breachline.intake.v1.GetIncidentRequest
+	(*ListIncidentsRequest)(nil),        // 38: breachline.intake.v1.ListIncidentsRequest
+	(*ListIncidentsResponse)(nil),       // 39: breachline.intake.v1.ListIncidentsResponse
+	(*GetIncidentResponse)(nil),         // 40: breachline.intake.v1.GetIncidentResponse
+	(*timestamppb.Timestamp)(nil),       // 41: google.protobuf.Timestamp
+	(*v1.BreachFacts)(nil),              // 42: breachline.common.v1.BreachFacts
+	(*structpb.Struct)(nil),             // 43: google.protobuf.Struct
+	(v1.DataElement)(0),                 // 44: breachline.common.v1.DataElement
+	(*durationpb.Duration)(nil),         // 45: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),       // 46: google.protobuf.FieldMask
 }
 var file_breachline_intake_v1_intake_proto_depIdxs = []int32{
 	0,  // 0: breachline.intake.v1.Signal.severity:type_name -> breachline.intake.v1.Severity
 	1,  // 1: breachline.intake.v1.Signal.type:type_name -> breachline.intake.v1.IncidentType
-	13, // 2: breachline.intake.v1.Signal.observed_at:type_name -> google.protobuf.Timestamp
-	14, // 3: breachline.intake.v1.Signal.exposure:type_name -> breachline.common.v1.BreachFacts
-	15, // 4: breachline.intake.v1.Signal.raw:type_name -> google.protobuf.Struct
-	5,  // 5: breachline.intake.v1.ReportSignalRequest.signal:type_name -> breachline.intake.v1.Signal
+	41, // 2: breachline.intake.v1.Signal.observed_at:type_name -> google.protobuf.Timestamp
+	42, // 3: breachline.intake.v1.Signal.exposure:type_name -> breachline.common.v1.BreachFacts
+	43, // 4: breachline.intake.v1.Signal.raw:type_name -> google.protobuf.Struct
+	10, // 5: breachline.intake.v1.ReportSignalRequest.signal:type_name -> breachline.intake.v1.Signal
 	4,  // 6: breachline.intake.v1.ReportSignalResponse.outcome:type_name -> breachline.intake.v1.ReportSignalOutcome
-	8,  // 7: breachline.intake.v1.ReportSignalResponse.incident:type_name -> breachline.intake.v1.Incident
+	13, // 7: breachline.intake.v1.ReportSignalResponse.incident:type_name -> breachline.intake.v1.Incident
 	1,  // 8: breachline.intake.v1.Incident.type:type_name -> breachline.intake.v1.IncidentType
 	2,  // 9: breachline.intake.v1.Incident.state:type_name -> breachline.intake.v1.IncidentState
 	0,  // 10: breachline.intake.v1.Incident.severity:type_name -> breachline.intake.v1.Severity
-	14, // 11: breachline.intake.v1.Incident.facts:type_name -> breachline.common.v1.BreachFacts
+	42, // 11: breachline.intake.v1.Incident.facts:type_name -> breachline.common.v1.BreachFacts
 	3,  // 12: breachline.intake.v1.Incident.assessment_status:type_name -> breachline.intake.v1.AssessmentStatus
-	13, // 13: breachline.intake.v1.Incident.create_time:type_name -> google.protobuf.Timestamp
-	13, // 14: breachline.intake.v1.Incident.update_time:type_name -> google.protobuf.Timestamp
-	2,  // 15: breachline.intake.v1.ListIncidentsRequest.state:type_name -> breachline.intake.v1.IncidentState
-	8,  // 16: breachline.intake.v1.ListIncidentsResponse.incidents:type_name -> breachline.intake.v1.Incident
-	8,  // 17: breachline.intake.v1.GetIncidentResponse.incident:type_name -> breachline.intake.v1.Incident
-	6,  // 18: breachline.intake.v1.IntakeService.ReportSignal:input_type -> breachline.intake.v1.ReportSignalRequest
-	9,  // 19: breachline.intake.v1.IntakeService.GetIncident:input_type -> breachline.intake.v1.GetIncidentRequest
-	10, // 20: breachline.intake.v1.IntakeService.ListIncidents:input_type -> breachline.intake.v1.ListIncidentsRequest
-	7,  // 21: breachline.intake.v1.IntakeService.ReportSignal:output_type -> breachline.intake.v1.ReportSignalResponse
-	12, // 22: breachline.intake.v1.IntakeService.GetIncident:output_type -> breachline.intake.v1.GetIncidentResponse
-	11, // 23: breachline.intake.v1.IntakeService.ListIncidents:output_type -> breachline.intake.v1.ListIncidentsResponse
-	21, // [21:24] is the sub-list for method output_type
-	18, // [18:21] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	41, // 13: breachline.intake.v1.Incident.create_time:type_name -> google.protobuf.Timestamp
+	41, // 14: breachline.intake.v1.Incident.update_time:type_name -> google.protobuf.Timestamp
+	18, // 15: breachline.intake.v1.Incident.record:type_name -> breachline.intake.v1.IncidentRecord
+	41, // 16: breachline.intake.v1.Discovery.discovered_at:type_name -> google.protobuf.Timestamp
+	5,  // 17: breachline.intake.v1.DataImpact.deleted:type_name -> breachline.intake.v1.Determination
+	5,  // 18: breachline.intake.v1.DataImpact.modified:type_name -> breachline.intake.v1.Determination
+	5,  // 19: breachline.intake.v1.DataImpact.viewed:type_name -> breachline.intake.v1.Determination
+	7,  // 20: breachline.intake.v1.CompromisedData.relationships:type_name -> breachline.intake.v1.Relationship
+	44, // 21: breachline.intake.v1.CompromisedData.data_fields:type_name -> breachline.common.v1.DataElement
+	44, // 22: breachline.intake.v1.CompromisedData.encrypted_fields:type_name -> breachline.common.v1.DataElement
+	41, // 23: breachline.intake.v1.IncidentRecord.occurred_start_time:type_name -> google.protobuf.Timestamp
+	41, // 24: breachline.intake.v1.IncidentRecord.occurred_end_time:type_name -> google.protobuf.Timestamp
+	45, // 25: breachline.intake.v1.IncidentRecord.duration:type_name -> google.protobuf.Duration
+	14, // 26: breachline.intake.v1.IncidentRecord.discovery:type_name -> breachline.intake.v1.Discovery
+	15, // 27: breachline.intake.v1.IncidentRecord.intrusion:type_name -> breachline.intake.v1.Intrusion
+	16, // 28: breachline.intake.v1.IncidentRecord.data_impact:type_name -> breachline.intake.v1.DataImpact
+	6,  // 29: breachline.intake.v1.IncidentRecord.records_form:type_name -> breachline.intake.v1.RecordsForm
+	17, // 30: breachline.intake.v1.IncidentRecord.compromised_data:type_name -> breachline.intake.v1.CompromisedData
+	13, // 31: breachline.intake.v1.UpdateIncidentRequest.incident:type_name -> breachline.intake.v1.Incident
+	46, // 32: breachline.intake.v1.UpdateIncidentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	13, // 33: breachline.intake.v1.UpdateIncidentResponse.incident:type_name -> breachline.intake.v1.Incident
+	25, // 34: breachline.intake.v1.UpdateIncidentResponse.entry:type_name -> breachline.intake.v1.TimelineEntry
+	2,  // 35: breachline.intake.v1.TransitionIncidentRequest.state:type_name -> breachline.intake.v1.IncidentState
+	13, // 36: breachline.intake.v1.TransitionIncidentResponse.incident:type_name -> breachline.intake.v1.Incident
+	25, // 37: breachline.intake.v1.TransitionIncidentResponse.entry:type_name -> breachline.intake.v1.TimelineEntry
+	8,  // 38: breachline.intake.v1.Actor.kind:type_name -> breachline.intake.v1.ActorKind
+	41, // 39: breachline.intake.v1.TimelineEntry.time:type_name -> google.protobuf.Timestamp
+	23, // 40: breachline.intake.v1.TimelineEntry.actor:type_name -> breachline.intake.v1.Actor
+	24, // 41: breachline.intake.v1.TimelineEntry.changes:type_name -> breachline.intake.v1.FieldChange
+	25, // 42: breachline.intake.v1.AddIncidentNoteResponse.entry:type_name -> breachline.intake.v1.TimelineEntry
+	25, // 43: breachline.intake.v1.AppendTimelineEntryRequest.entry:type_name -> breachline.intake.v1.TimelineEntry
+	25, // 44: breachline.intake.v1.AppendTimelineEntryResponse.entry:type_name -> breachline.intake.v1.TimelineEntry
+	25, // 45: breachline.intake.v1.ListTimelineResponse.entries:type_name -> breachline.intake.v1.TimelineEntry
+	9,  // 46: breachline.intake.v1.TimelineBreak.kind:type_name -> breachline.intake.v1.TimelineBreakKind
+	33, // 47: breachline.intake.v1.VerifyTimelineResponse.first_break:type_name -> breachline.intake.v1.TimelineBreak
+	41, // 48: breachline.intake.v1.ExportIncidentResponse.export_time:type_name -> google.protobuf.Timestamp
+	13, // 49: breachline.intake.v1.ExportIncidentResponse.incident:type_name -> breachline.intake.v1.Incident
+	25, // 50: breachline.intake.v1.ExportIncidentResponse.timeline:type_name -> breachline.intake.v1.TimelineEntry
+	34, // 51: breachline.intake.v1.ExportIncidentResponse.verification:type_name -> breachline.intake.v1.VerifyTimelineResponse
+	2,  // 52: breachline.intake.v1.ListIncidentsRequest.state:type_name -> breachline.intake.v1.IncidentState
+	13, // 53: breachline.intake.v1.ListIncidentsResponse.incidents:type_name -> breachline.intake.v1.Incident
+	13, // 54: breachline.intake.v1.GetIncidentResponse.incident:type_name -> breachline.intake.v1.Incident
+	11, // 55: breachline.intake.v1.IntakeService.ReportSignal:input_type -> breachline.intake.v1.ReportSignalRequest
+	37, // 56: breachline.intake.v1.IntakeService.GetIncident:input_type -> breachline.intake.v1.GetIncidentRequest
+	38, // 57: breachline.intake.v1.IntakeService.ListIncidents:input_type -> breachline.intake.v1.ListIncidentsRequest
+	19, // 58: breachline.intake.v1.IntakeService.UpdateIncident:input_type -> breachline.intake.v1.UpdateIncidentRequest
+	21, // 59: breachline.intake.v1.IntakeService.TransitionIncident:input_type -> breachline.intake.v1.TransitionIncidentRequest
+	35, // 60: breachline.intake.v1.IntakeService.ExportIncident:input_type -> breachline.intake.v1.ExportIncidentRequest
+	26, // 61: breachline.intake.v1.IntakeService.AddIncidentNote:input_type -> breachline.intake.v1.AddIncidentNoteRequest
+	28, // 62: breachline.intake.v1.IntakeService.AppendTimelineEntry:input_type -> breachline.intake.v1.AppendTimelineEntryRequest
+	30, // 63: breachline.intake.v1.IntakeService.ListTimeline:input_type -> breachline.intake.v1.ListTimelineRequest
+	32, // 64: breachline.intake.v1.IntakeService.VerifyTimeline:input_type -> breachline.intake.v1.VerifyTimelineRequest
+	12, // 65: breachline.intake.v1.IntakeService.ReportSignal:output_type -> breachline.intake.v1.ReportSignalResponse
+	40, // 66: breachline.intake.v1.IntakeService.GetIncident:output_type -> breachline.intake.v1.GetIncidentResponse
+	39, // 67: breachline.intake.v1.IntakeService.ListIncidents:output_type -> breachline.intake.v1.ListIncidentsResponse
+	20, // 68: breachline.intake.v1.IntakeService.UpdateIncident:output_type -> breachline.intake.v1.UpdateIncidentResponse
+	22, // 69: breachline.intake.v1.IntakeService.TransitionIncident:output_type -> breachline.intake.v1.TransitionIncidentResponse
+	36, // 70: breachline.intake.v1.IntakeService.ExportIncident:output_type -> breachline.intake.v1.ExportIncidentResponse
+	27, // 71: breachline.intake.v1.IntakeService.AddIncidentNote:output_type -> breachline.intake.v1.AddIncidentNoteResponse
+	29, // 72: breachline.intake.v1.IntakeService.AppendTimelineEntry:output_type -> breachline.intake.v1.AppendTimelineEntryResponse
+	31, // 73: breachline.intake.v1.IntakeService.ListTimeline:output_type -> breachline.intake.v1.ListTimelineResponse
+	34, // 74: breachline.intake.v1.IntakeService.VerifyTimeline:output_type -> breachline.intake.v1.VerifyTimelineResponse
+	65, // [65:75] is the sub-list for method output_type
+	55, // [55:65] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_breachline_intake_v1_intake_proto_init() }
@@ -1160,8 +3365,8 @@ func file_breachline_intake_v1_intake_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_breachline_intake_v1_intake_proto_rawDesc), len(file_breachline_intake_v1_intake_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   8,
+			NumEnums:      10,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,9 +19,16 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IntakeService_ReportSignal_FullMethodName  = "/breachline.intake.v1.IntakeService/ReportSignal"
-	IntakeService_GetIncident_FullMethodName   = "/breachline.intake.v1.IntakeService/GetIncident"
-	IntakeService_ListIncidents_FullMethodName = "/breachline.intake.v1.IntakeService/ListIncidents"
+	IntakeService_ReportSignal_FullMethodName        = "/breachline.intake.v1.IntakeService/ReportSignal"
+	IntakeService_GetIncident_FullMethodName         = "/breachline.intake.v1.IntakeService/GetIncident"
+	IntakeService_ListIncidents_FullMethodName       = "/breachline.intake.v1.IntakeService/ListIncidents"
+	IntakeService_UpdateIncident_FullMethodName      = "/breachline.intake.v1.IntakeService/UpdateIncident"
+	IntakeService_TransitionIncident_FullMethodName  = "/breachline.intake.v1.IntakeService/TransitionIncident"
+	IntakeService_ExportIncident_FullMethodName      = "/breachline.intake.v1.IntakeService/ExportIncident"
+	IntakeService_AddIncidentNote_FullMethodName     = "/breachline.intake.v1.IntakeService/AddIncidentNote"
+	IntakeService_AppendTimelineEntry_FullMethodName = "/breachline.intake.v1.IntakeService/AppendTimelineEntry"
+	IntakeService_ListTimeline_FullMethodName        = "/breachline.intake.v1.IntakeService/ListTimeline"
+	IntakeService_VerifyTimeline_FullMethodName      = "/breachline.intake.v1.IntakeService/VerifyTimeline"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -40,6 +47,41 @@ type IntakeServiceClient interface {
 	GetIncident(ctx context.Context, in *GetIncidentRequest, opts ...grpc.CallOption) (*GetIncidentResponse, error)
 	// ListIncidents returns incidents, newest first, a page at a time.
 	ListIncidents(ctx context.Context, in *ListIncidentsRequest, opts ...grpc.CallOption) (*ListIncidentsResponse, error)
+	// UpdateIncident changes the fields of an incident named in update_mask
+	// (AIP-134). incident.etag is required and must be the current etag: an
+	// update based on a stale read is rejected with ABORTED, never applied over
+	// a newer change. Each update that changes something is one timeline entry
+	// (action "incident.updated") listing every changed field. Changing the
+	// facts the breach assessment reads (record.compromised_data,
+	// record.discovery.discovered_at, facts.*) requests a new assessment.
+	UpdateIncident(ctx context.Context, in *UpdateIncidentRequest, opts ...grpc.CallOption) (*UpdateIncidentResponse, error)
+	// TransitionIncident moves an incident along its lifecycle. Allowed moves:
+	// REPORTED→TRIAGE; TRIAGE→INVESTIGATING or CLOSED (false positive);
+	// INVESTIGATING→CONTAINED, NOTIFYING (notice clocks do not wait for
+	// containment) or CLOSED (no breach); CONTAINED→NOTIFYING, CLOSED (nothing
+	// to notify) or INVESTIGATING (containment failed); NOTIFYING→CLOSED;
+	// CLOSED→INVESTIGATING (reopened on new evidence). Any other move fails with
+	// FAILED_PRECONDITION naming the allowed next states.
+	TransitionIncident(ctx context.Context, in *TransitionIncidentRequest, opts ...grpc.CallOption) (*TransitionIncidentResponse, error)
+	// ExportIncident returns the incident with its complete timeline, each
+	// entry with its hash, and how the hashes are computed: a self-contained
+	// record that anyone can verify offline (see services/intake/cmd/verify-export).
+	ExportIncident(ctx context.Context, in *ExportIncidentRequest, opts ...grpc.CallOption) (*ExportIncidentResponse, error)
+	// AddIncidentNote records a responder's note on the incident's timeline,
+	// authored by the caller. Retrying with the same request_id returns the
+	// first note.
+	AddIncidentNote(ctx context.Context, in *AddIncidentNoteRequest, opts ...grpc.CallOption) (*AddIncidentNoteResponse, error)
+	// AppendTimelineEntry records an action another service took on the
+	// incident (a dispatch approval, a notice sent). The caller is the actor.
+	// Retrying with the same request_id returns the first entry, so relays may
+	// repeat the call safely.
+	AppendTimelineEntry(ctx context.Context, in *AppendTimelineEntryRequest, opts ...grpc.CallOption) (*AppendTimelineEntryResponse, error)
+	// ListTimeline returns an incident's timeline, oldest first, a page at a
+	// time.
+	ListTimeline(ctx context.Context, in *ListTimelineRequest, opts ...grpc.CallOption) (*ListTimelineResponse, error)
+	// VerifyTimeline recomputes the incident's hash chain from the stored
+	// entries and reports the first broken link, if any.
+	VerifyTimeline(ctx context.Context, in *VerifyTimelineRequest, opts ...grpc.CallOption) (*VerifyTimelineResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -80,6 +122,76 @@ func (c *intakeServiceClient) ListIncidents(ctx context.Context, in *ListInciden
 	return out, nil
 }
 
+func (c *intakeServiceClient) UpdateIncident(ctx context.Context, in *UpdateIncidentRequest, opts ...grpc.CallOption) (*UpdateIncidentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateIncidentResponse)
+	err := c.cc.Invoke(ctx, IntakeService_UpdateIncident_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) TransitionIncident(ctx context.Context, in *TransitionIncidentRequest, opts ...grpc.CallOption) (*TransitionIncidentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TransitionIncidentResponse)
+	err := c.cc.Invoke(ctx, IntakeService_TransitionIncident_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) ExportIncident(ctx context.Context, in *ExportIncidentRequest, opts ...grpc.CallOption) (*ExportIncidentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExportIncidentResponse)
+	err := c.cc.Invoke(ctx, IntakeService_ExportIncident_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) AddIncidentNote(ctx context.Context, in *AddIncidentNoteRequest, opts ...grpc.CallOption) (*AddIncidentNoteResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddIncidentNoteResponse)
+	err := c.cc.Invoke(ctx, IntakeService_AddIncidentNote_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) AppendTimelineEntry(ctx context.Context, in *AppendTimelineEntryRequest, opts ...grpc.CallOption) (*AppendTimelineEntryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AppendTimelineEntryResponse)
+	err := c.cc.Invoke(ctx, IntakeService_AppendTimelineEntry_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) ListTimeline(ctx context.Context, in *ListTimelineRequest, opts ...grpc.CallOption) (*ListTimelineResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTimelineResponse)
+	err := c.cc.Invoke(ctx, IntakeService_ListTimeline_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) VerifyTimeline(ctx context.Context, in *VerifyTimelineRequest, opts ...grpc.CallOption) (*VerifyTimelineResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(VerifyTimelineResponse)
+	err := c.cc.Invoke(ctx, IntakeService_VerifyTimeline_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -96,6 +208,41 @@ type IntakeServiceServer interface {
 	GetIncident(context.Context, *GetIncidentRequest) (*GetIncidentResponse, error)
 	// ListIncidents returns incidents, newest first, a page at a time.
 	ListIncidents(context.Context, *ListIncidentsRequest) (*ListIncidentsResponse, error)
+	// UpdateIncident changes the fields of an incident named in update_mask
+	// (AIP-134). incident.etag is required and must be the current etag: an
+	// update based on a stale read is rejected with ABORTED, never applied over
+	// a newer change. Each update that changes something is one timeline entry
+	// (action "incident.updated") listing every changed field. Changing the
+	// facts the breach assessment reads (record.compromised_data,
+	// record.discovery.discovered_at, facts.*) requests a new assessment.
+	UpdateIncident(context.Context, *UpdateIncidentRequest) (*UpdateIncidentResponse, error)
+	// TransitionIncident moves an incident along its lifecycle. Allowed moves:
+	// REPORTED→TRIAGE; TRIAGE→INVESTIGATING or CLOSED (false positive);
+	// INVESTIGATING→CONTAINED, NOTIFYING (notice clocks do not wait for
+	// containment) or CLOSED (no breach); CONTAINED→NOTIFYING, CLOSED (nothing
+	// to notify) or INVESTIGATING (containment failed); NOTIFYING→CLOSED;
+	// CLOSED→INVESTIGATING (reopened on new evidence). Any other move fails with
+	// FAILED_PRECONDITION naming the allowed next states.
+	TransitionIncident(context.Context, *TransitionIncidentRequest) (*TransitionIncidentResponse, error)
+	// ExportIncident returns the incident with its complete timeline, each
+	// entry with its hash, and how the hashes are computed: a self-contained
+	// record that anyone can verify offline (see services/intake/cmd/verify-export).
+	ExportIncident(context.Context, *ExportIncidentRequest) (*ExportIncidentResponse, error)
+	// AddIncidentNote records a responder's note on the incident's timeline,
+	// authored by the caller. Retrying with the same request_id returns the
+	// first note.
+	AddIncidentNote(context.Context, *AddIncidentNoteRequest) (*AddIncidentNoteResponse, error)
+	// AppendTimelineEntry records an action another service took on the
+	// incident (a dispatch approval, a notice sent). The caller is the actor.
+	// Retrying with the same request_id returns the first entry, so relays may
+	// repeat the call safely.
+	AppendTimelineEntry(context.Context, *AppendTimelineEntryRequest) (*AppendTimelineEntryResponse, error)
+	// ListTimeline returns an incident's timeline, oldest first, a page at a
+	// time.
+	ListTimeline(context.Context, *ListTimelineRequest) (*ListTimelineResponse, error)
+	// VerifyTimeline recomputes the incident's hash chain from the stored
+	// entries and reports the first broken link, if any.
+	VerifyTimeline(context.Context, *VerifyTimelineRequest) (*VerifyTimelineResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -114,6 +261,27 @@ func (UnimplementedIntakeServiceServer) GetIncident(context.Context, *GetInciden
 }
 func (UnimplementedIntakeServiceServer) ListIncidents(context.Context, *ListIncidentsRequest) (*ListIncidentsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListIncidents not implemented")
+}
+func (UnimplementedIntakeServiceServer) UpdateIncident(context.Context, *UpdateIncidentRequest) (*UpdateIncidentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateIncident not implemented")
+}
+func (UnimplementedIntakeServiceServer) TransitionIncident(context.Context, *TransitionIncidentRequest) (*TransitionIncidentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method TransitionIncident not implemented")
+}
+func (UnimplementedIntakeServiceServer) ExportIncident(context.Context, *ExportIncidentRequest) (*ExportIncidentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportIncident not implemented")
+}
+func (UnimplementedIntakeServiceServer) AddIncidentNote(context.Context, *AddIncidentNoteRequest) (*AddIncidentNoteResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddIncidentNote not implemented")
+}
+func (UnimplementedIntakeServiceServer) AppendTimelineEntry(context.Context, *AppendTimelineEntryRequest) (*AppendTimelineEntryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AppendTimelineEntry not implemented")
+}
+func (UnimplementedIntakeServiceServer) ListTimeline(context.Context, *ListTimelineRequest) (*ListTimelineResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTimeline not implemented")
+}
+func (UnimplementedIntakeServiceServer) VerifyTimeline(context.Context, *VerifyTimelineRequest) (*VerifyTimelineResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method VerifyTimeline not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -190,6 +358,132 @@ func _IntakeService_ListIncidents_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_UpdateIncident_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateIncidentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).UpdateIncident(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_UpdateIncident_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).UpdateIncident(ctx, req.(*UpdateIncidentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_TransitionIncident_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TransitionIncidentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).TransitionIncident(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_TransitionIncident_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).TransitionIncident(ctx, req.(*TransitionIncidentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_ExportIncident_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportIncidentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).ExportIncident(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_ExportIncident_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).ExportIncident(ctx, req.(*ExportIncidentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_AddIncidentNote_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddIncidentNoteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).AddIncidentNote(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_AddIncidentNote_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).AddIncidentNote(ctx, req.(*AddIncidentNoteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_AppendTimelineEntry_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AppendTimelineEntryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).AppendTimelineEntry(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_AppendTimelineEntry_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).AppendTimelineEntry(ctx, req.(*AppendTimelineEntryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_ListTimeline_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTimelineRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).ListTimeline(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_ListTimeline_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).ListTimeline(ctx, req.(*ListTimelineRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_VerifyTimeline_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VerifyTimelineRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).VerifyTimeline(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_VerifyTimeline_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).VerifyTimeline(ctx, req.(*VerifyTimelineRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -208,6 +502,34 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListIncidents",
 			Handler:    _IntakeService_ListIncidents_Handler,
+		},
+		{
+			MethodName: "UpdateIncident",
+			Handler:    _IntakeService_UpdateIncident_Handler,
+		},
+		{
+			MethodName: "TransitionIncident",
+			Handler:    _IntakeService_TransitionIncident_Handler,
+		},
+		{
+			MethodName: "ExportIncident",
+			Handler:    _IntakeService_ExportIncident_Handler,
+		},
+		{
+			MethodName: "AddIncidentNote",
+			Handler:    _IntakeService_AddIncidentNote_Handler,
+		},
+		{
+			MethodName: "AppendTimelineEntry",
+			Handler:    _IntakeService_AppendTimelineEntry_Handler,
+		},
+		{
+			MethodName: "ListTimeline",
+			Handler:    _IntakeService_ListTimeline_Handler,
+		},
+		{
+			MethodName: "VerifyTimeline",
+			Handler:    _IntakeService_VerifyTimeline_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
