@@ -31,6 +31,7 @@ type Config struct {
 	RegistryAddr       string        `env:"REGISTRY_ADDR" envDefault:"127.0.0.1:50053"`
 	DispatchAddr       string        `env:"DISPATCH_ADDR" envDefault:"127.0.0.1:50054"`
 	MaxBodyBytes       int64         `env:"MAX_BODY_BYTES" envDefault:"1048576"`
+	MaxImportBytes     int64         `env:"MAX_IMPORT_BYTES" envDefault:"1073741824"`
 	LogLevel           string        `env:"LOG_LEVEL" envDefault:"info"`
 	LogFormat          string        `env:"LOG_FORMAT" envDefault:"json"`
 	ShutdownGrace      time.Duration `env:"SHUTDOWN_GRACE" envDefault:"10s"`
@@ -46,6 +47,9 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			errs = append(errs, fmt.Errorf("%s %q must be host:port", name, addr))
 		}
+	}
+	if c.MaxImportBytes <= 0 {
+		errs = append(errs, errors.New("MAX_IMPORT_BYTES must be positive"))
 	}
 	if c.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("MAX_BODY_BYTES must be positive"))
@@ -109,7 +113,7 @@ func run(ctx context.Context) error {
 		}
 		*d.dst = c
 	}
-	handler, err := server.New(ctx, b, server.Options{Logger: logger, MaxBodyBytes: cfg.MaxBodyBytes})
+	handler, err := server.New(ctx, b, server.Options{Logger: logger, MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImportBytes})
 	if err != nil {
 		return err
 	}

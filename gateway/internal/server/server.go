@@ -47,6 +47,9 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxBodyBytes bounds a request body; 0 means 1 MiB.
 	MaxBodyBytes int64
+	// MaxImportBytes bounds a CSV upload of affected individuals (the one
+	// route exempt from MaxBodyBytes); 0 means 1 GiB.
+	MaxImportBytes int64
 }
 
 // New returns the gateway's HTTP handler.
@@ -68,7 +71,9 @@ func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
 	)
 	regs := []error{
 		intakev1.RegisterIntakeServiceHandlerClient(ctx, gw, intakev1.NewIntakeServiceClient(b.Intake)),
+		intakev1.RegisterAffectedIndividualsServiceHandlerClient(ctx, gw, intakev1.NewAffectedIndividualsServiceClient(b.Intake)),
 		classificationv1.RegisterClassificationServiceHandlerClient(ctx, gw, classificationv1.NewClassificationServiceClient(b.Classification)),
+		classificationv1.RegisterScannerServiceHandlerClient(ctx, gw, classificationv1.NewScannerServiceClient(b.Classification)),
 		registryv1.RegisterCustomerServiceHandlerClient(ctx, gw, registryv1.NewCustomerServiceClient(b.Registry)),
 		registryv1.RegisterSubprocessorServiceHandlerClient(ctx, gw, registryv1.NewSubprocessorServiceClient(b.Registry)),
 		registryv1.RegisterDataSubjectRequestServiceHandlerClient(ctx, gw, registryv1.NewDataSubjectRequestServiceClient(b.Registry)),
@@ -86,7 +91,7 @@ func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapi.Spec)
 	})
-	return withRequestID(logged(logger, limitBody(maxBody, mux))), nil
+	return withRequestID(logged(logger, withCSVImport(b, opts, limitBody(maxBody, mux)))), nil
 }
 
 // headerMatcher forwards the request id and the development subject header

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"time"
@@ -54,7 +55,9 @@ func run(ctx context.Context) (err error) {
 	if err := config.Load(&cfg); err != nil {
 		return err
 	}
-	rt, err := app.Start(ctx, "intake", cfg.Common, store.Indexes())
+	indexes := store.Indexes()
+	maps.Copy(indexes, store.IndividualsIndexes())
+	rt, err := app.Start(ctx, "intake", cfg.Common, indexes)
 	if err != nil {
 		return err
 	}
@@ -75,6 +78,8 @@ func run(ctx context.Context) (err error) {
 	handler := server.New(domain.NewIntake(st, time.Now))
 	srv := grpcx.NewServer(grpcx.Options{Service: "intake", Logger: rt.Logger, ShutdownGrace: cfg.ShutdownGrace, Validator: handler})
 	intakev1.RegisterIntakeServiceServer(srv.GRPC(), handler)
+	intakev1.RegisterAffectedIndividualsServiceServer(srv.GRPC(), server.NewIndividuals(
+		domain.NewIndividuals(store.NewIndividuals(rt.DB), time.Now, rt.Logger, domain.ImportOptions{})))
 
 	return rt.Serve(ctx, srv, cfg.ListenAddr, app.Worker{Name: "assessment-relay", Idle: cfg.RelayInterval, Step: relay.Step})
 }
