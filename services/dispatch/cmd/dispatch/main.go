@@ -1,5 +1,6 @@
 // Command dispatch serves DispatchService: it drafts notice campaigns from
-// classification's obligations.
+// classification's obligations, takes approvals and holds, and delivers
+// approved notices through the outbox engine.
 package main
 
 import (
@@ -11,7 +12,10 @@ import (
 	"github.com/breachline/breachline/pkg/config"
 	dispatchv1 "github.com/breachline/breachline/pkg/gen/breachline/dispatch/v1"
 	"github.com/breachline/breachline/pkg/grpcx"
+	"github.com/breachline/breachline/pkg/ids"
+	"github.com/breachline/breachline/services/dispatch/internal/channel"
 	"github.com/breachline/breachline/services/dispatch/internal/domain"
+	"github.com/breachline/breachline/services/dispatch/internal/peers"
 	"github.com/breachline/breachline/services/dispatch/internal/server"
 	"github.com/breachline/breachline/services/dispatch/internal/store"
 )
@@ -21,6 +25,46 @@ const service = "dispatch"
 // Config is dispatch's configuration, from the environment.
 type Config struct {
 	config.Common
+	// SMTPAddr is the SMTP relay (host:port). Empty writes every e-mail as
+	// an .eml file under OutboxDir instead (development).
+	SMTPAddr     string `env:"SMTP_ADDR"`
+	SMTPUsername string `env:"SMTP_USERNAME"`
+	SMTPPassword string `env:"SMTP_PASSWORD"`
+	SMTPFrom     string `env:"SMTP_FROM" envDefault:"breach-notices@example.org"`
+	OutboxDir    string `env:"OUTBOX_DIR" envDefault:".data/outbox"`
+	// WebhookSecret signs webhook notices (HMAC-SHA256); webhook campaigns
+	// fail permanently without it.
+	WebhookSecret string `env:"WEBHOOK_SECRET"`
+	// Outbox engine tuning (see domain.EngineConfig).
+	OutboxWorkers    int           `env:"OUTBOX_WORKERS" envDefault:"16"`
+	OutboxFlushEvery int           `env:"OUTBOX_FLUSH_EVERY" envDefault:"50"`
+	OutboxLease      time.Duration `env:"OUTBOX_LEASE" envDefault:"30s"`
+	EmailRatePerSec  float64       `env:"EMAIL_RATE_PER_SEC" envDefault:"0"`
+	// IntakeAddr is intake's gRPC address: affected individuals come from
+	// it and timeline entries go to it.
+	IntakeAddr string `env:"INTAKE_ADDR" envDefault:"127.0.0.1:50051"`
+	// EscalationWindow: alert the response team when an unsent campaign's
+	// deadline is this close.
+	EscalationWindow time.Duration `env:"ESCALATION_WINDOW" envDefault:"24h"`
+	// RelayInterval is the timeline relay's idle wait.
+	RelayInterval time.Duration `env:"RELAY_INTERVAL" envDefault:"2s"`
+	// The organisation named in notices.
+	OrgName  string `env:"ORG_NAME" envDefault:"Breachline Example Org"`
+	OrgPhone string `env:"ORG_PHONE" envDefault:"1-800-555-0100"`
+	OrgEmail string `env:"ORG_EMAIL" envDefault:"privacy@example.org"`
+}
+
+// Validate checks the outbox settings beside the common ones.
+func (c Config) Validate() error {
+	var errs []error
+	errs = append(errs, c.Common.Validate())
+	if c.OutboxWorkers < 1 || c.OutboxFlushEvery < 1 || c.OutboxLease < time.Second {
+		errs = append(errs, errors.New("OUTBOX_WORKERS and OUTBOX_FLUSH_EVERY must be positive and OUTBOX_LEASE at least 1s"))
+	}
+	if (c.SMTPUsername == "") != (c.SMTPPassword == "") {
+		errs = append(errs, errors.New("set both SMTP_USERNAME and SMTP_PASSWORD or neither"))
+	}
+	return errors.Join(errs...)
 }
 
 func main() { app.Main(service, run) }
@@ -39,7 +83,32 @@ func run(ctx context.Context) (err error) {
 	}
 	defer func() { err = errors.Join(err, rt.Close(ctx)) }()
 
-	handler := server.New(domain.NewService(store.New(rt.DB), time.Now))
+	intakeConn, err := grpcx.Dial(cfg.IntakeAddr)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, intakeConn.Close()) }()
+	intake := peers.NewIntake(intakeConn)
+	svc := domain.NewService(store.New(rt.DB), time.Now).
+		WithOrg(domain.OrgData{Name: cfg.OrgName, Phone: cfg.OrgPhone, Email: cfg.OrgEmail}).
+		WithPeers(intake, intake)
+	var email domain.Transport = channel.FileSink{Dir: cfg.OutboxDir, From: cfg.SMTPFrom}
+	if cfg.SMTPAddr != "" {
+		email = channel.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword}
+	}
+	transports := map[domain.Channel]domain.Transport{
+		domain.ChannelEmail:   email,
+		domain.ChannelWebhook: channel.Webhook{Secret: []byte(cfg.WebhookSecret)},
+	}
+	engine := domain.NewEngine(svc, domain.EngineConfig{
+		Owner:      ids.New("wrk"),
+		Workers:    cfg.OutboxWorkers,
+		FlushEvery: cfg.OutboxFlushEvery,
+		Lease:      cfg.OutboxLease,
+		RatePerSec: map[domain.Channel]float64{domain.ChannelEmail: cfg.EmailRatePerSec},
+	}, transports, rt.Logger)
+	rt.Logger.InfoContext(ctx, "outbox ready", "workers", cfg.OutboxWorkers, "smtp", cfg.SMTPAddr != "", "in_flight_bound", engine.InFlightBound())
+	handler := server.New(svc)
 	srv := grpcx.NewServer(grpcx.Options{
 		Service:       service,
 		Logger:        rt.Logger,
@@ -47,5 +116,11 @@ func run(ctx context.Context) (err error) {
 		Validator:     handler,
 	})
 	dispatchv1.RegisterDispatchServiceServer(srv.GRPC(), handler)
-	return rt.Serve(ctx, srv, cfg.ListenAddr)
+	outbox := app.Worker{Name: "outbox", Idle: time.Second, Step: func(ctx context.Context) (bool, error) {
+		engine.Run(ctx) // returns when ctx is done
+		return false, nil
+	}}
+	timeline := app.Worker{Name: "timeline-relay", Idle: cfg.RelayInterval, Step: svc.RelayTimeline(ids.New("wrk"))}
+	escalation := app.Worker{Name: "deadline-escalation", Idle: time.Minute, Step: domain.NewEscalator(svc, transports, cfg.EscalationWindow).Step}
+	return rt.Serve(ctx, srv, cfg.ListenAddr, outbox, timeline, escalation)
 }

@@ -155,14 +155,21 @@ func ProposedChannel(a Audience) Channel {
 // State is where a campaign is in its lifecycle.
 type State int
 
-// States. Only drafting exists yet; approval and sending come next.
+// States, in proto order. DRAFT → SENDING ⇄ PAUSED → COMPLETED; a completed
+// campaign may be edited (back to DRAFT) to send a corrected version.
 const (
 	StateUnspecified State = iota
 	StateDraft
+	StateSending
+	StatePaused
+	StateCompleted
 )
 
 var stateCodes = map[State]string{
-	StateDraft: "draft",
+	StateDraft:     "draft",
+	StateSending:   "sending",
+	StatePaused:    "paused",
+	StateCompleted: "completed",
 }
 
 // String returns the stable code of s ("draft"), as stored.
@@ -202,6 +209,9 @@ type Obligation struct {
 	Reason        string
 	Citation      string
 	AffectedCount int64
+	// Recipient is who exactly is told, as classification resolved it
+	// (e.g. a customer's Notification Email Address).
+	Recipient string
 }
 
 // Campaign is the notice to one audience for one obligation.
@@ -215,4 +225,60 @@ type Campaign struct {
 	// CreateTime is when the campaign was drafted, UTC, millisecond precision
 	// (what the store keeps).
 	CreateTime time.Time
+
+	// TemplateID names the template version; empty resolves the newest for
+	// the audience and jurisdiction.
+	TemplateID string
+	// Content fills the template's content keys.
+	Content map[string]string
+	// Version is the rendered version (1 at drafting, +1 per edit).
+	Version int64
+	// ContentHash fingerprints Version (see ContentHash).
+	ContentHash string
+	// DraftedBy made Version and cannot approve it.
+	DraftedBy string
+	// Approvals of Version only; an edit clears them.
+	Approvals []Approval
+	// RecipientChunks are the ids of the recipient chunks, in order; each
+	// chunk is one unit of outbox work.
+	RecipientChunks []string
+	RecipientCount  int64
+	// SentVersion is the version being or last sent.
+	SentVersion int64
+}
+
+// Approval is one person's approval of one exact version.
+type Approval struct {
+	Approver    string
+	Role        string
+	Version     int64
+	ContentHash string
+	Time        time.Time
+}
+
+// Hold is a law-enforcement hold on an incident or a campaign.
+type Hold struct {
+	ID          string
+	RequestID   string
+	IncidentID  string
+	CampaignID  string
+	RequestedBy string
+	Reason      string
+	PlacedBy    string
+	PlaceTime   time.Time
+	ReleasedBy  string
+	ReleaseTime time.Time
+}
+
+// Active reports whether h still holds.
+func (h Hold) Active() bool { return h.ReleaseTime.IsZero() }
+
+// Recipient is one addressee.
+type Recipient struct {
+	// Key identifies the recipient within the campaign (a hash of the
+	// normalised address), so the outbox can name it without the address.
+	Key          string
+	Name         string
+	Address      string
+	Jurisdiction string
 }

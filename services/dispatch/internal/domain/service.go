@@ -54,6 +54,53 @@ type Store interface {
 	// List returns up to q.Limit campaigns with ids greater than q.After (all
 	// when After is empty), of q.IncidentID when set, in id order.
 	List(ctx context.Context, q ListQuery) ([]Campaign, error)
+	// UpdateCampaign replaces the editable fields of c (template, content,
+	// channel, version, hash, drafter, approvals, recipients, state) if the
+	// stored version is still prevVersion, else returns ErrConflict.
+	UpdateCampaign(ctx context.Context, c Campaign, prevVersion int64) error
+	// SetState moves a campaign from one of from to to (setting
+	// SentVersion when sentVersion > 0); ErrFailedPrecondition otherwise.
+	SetState(ctx context.Context, id string, from []State, to State, sentVersion int64) error
+	// AddApproval appends a to the campaign if its version is a.Version;
+	// ErrConflict otherwise.
+	AddApproval(ctx context.Context, id string, a Approval) error
+	// ListByState returns every campaign in state.
+	ListByState(ctx context.Context, state State) ([]Campaign, error)
+
+	// ClaimRecipientKeys records that each key belongs to chunkID unless
+	// the campaign already has it in another chunk; it reports, per key,
+	// whether chunkID owns it.
+	ClaimRecipientKeys(ctx context.Context, campaignID, chunkID string, keys []string) ([]bool, error)
+	// InsertChunk stores a chunk of recipients (no-op if it exists).
+	InsertChunk(ctx context.Context, chunkID, campaignID string, rs []Recipient) error
+	// GetChunk returns a chunk's recipients in order.
+	GetChunk(ctx context.Context, chunkID string) ([]Recipient, error)
+
+	// CreateHold stores h unless a hold with its RequestID exists, and
+	// returns the stored hold.
+	CreateHold(ctx context.Context, h Hold) (Hold, error)
+	// ReleaseHold marks a hold released (keeping the first release).
+	ReleaseHold(ctx context.Context, id, by string, at time.Time) (Hold, error)
+	// ListHolds returns holds of an incident (all when empty), oldest first.
+	ListHolds(ctx context.Context, incidentID string) ([]Hold, error)
+	// ActiveHolds returns unreleased holds on the incident or the campaign.
+	ActiveHolds(ctx context.Context, incidentID, campaignID string) ([]Hold, error)
+
+	OutboxStore
+
+	// EnqueueTimeline records a pending timeline entry unless one with its
+	// RequestID exists.
+	EnqueueTimeline(ctx context.Context, e TimelineEntry) error
+	// ClaimTimeline leases one due pending entry to owner.
+	ClaimTimeline(ctx context.Context, owner string, now time.Time, leaseFor time.Duration) (TimelineEntry, bool, error)
+	// CompleteTimeline clears the pending flag of an entry owner holds.
+	CompleteTimeline(ctx context.Context, requestID, owner string) error
+	// InsertEscalation records an escalation fence, reporting false when it
+	// exists; DeleteEscalation removes it.
+	InsertEscalation(ctx context.Context, key string, at time.Time) (bool, error)
+	DeleteEscalation(ctx context.Context, key string) error
+	// RetryTimeline releases an entry to be tried again at next.
+	RetryTimeline(ctx context.Context, requestID, owner string, next time.Time) error
 }
 
 // ListQuery selects one page of campaigns for the store.
@@ -66,15 +113,44 @@ type ListQuery struct {
 // Service is dispatch's use-case layer: it validates requests, drafts
 // campaigns and pages through them. Handlers call it; it calls the Store.
 type Service struct {
-	store Store
-	now   func() time.Time
+	store     Store
+	now       func() time.Time
+	templates *Templates
+	policy    Policy
+	org       OrgData
+	contacts  Contacts
+
+	individuals Individuals
+	timeline    Timeline
 }
 
 // NewService returns a Service over store; now is the clock (time.Now in
-// production, fixed in tests).
+// production, fixed in tests). It panics if the embedded templates or
+// policy are broken, which their tests rule out.
 func NewService(store Store, now func() time.Time) *Service {
-	return &Service{store: store, now: now}
+	ts, err := LoadTemplates()
+	if err != nil {
+		panic(err)
+	}
+	p, err := LoadPolicy()
+	if err != nil {
+		panic(err)
+	}
+	cs, err := LoadContacts()
+	if err != nil {
+		panic(err)
+	}
+	return &Service{store: store, now: now, templates: ts, policy: p, org: DefaultOrg, contacts: cs}
 }
+
+// DefaultOrg is the organisation shown in notices unless configured.
+var DefaultOrg = OrgData{Name: "Breachline Example Org", Phone: "1-800-555-0100", Email: "privacy@example.org", Website: "https://example.org"}
+
+// WithOrg sets the organisation shown in notices.
+func (s *Service) WithOrg(o OrgData) *Service { s.org = o; return s }
+
+// Templates returns the template catalogue.
+func (s *Service) Templates() *Templates { return s.templates }
 
 // DraftRequest asks for one draft campaign per obligation of an assessment.
 type DraftRequest struct {
@@ -131,6 +207,7 @@ func (r DraftRequest) Validate() apperr.Violations {
 		checkLen(&v, p+"deadline_text", o.DeadlineText, MaxDeadlineTextLen)
 		checkLen(&v, p+"reason", o.Reason, MaxReasonLen)
 		checkLen(&v, p+"citation", o.Citation, MaxCitationLen)
+		checkLen(&v, p+"recipient", o.Recipient, MaxCitationLen)
 		if o.AffectedCount < 0 {
 			v.Add(p+"affected_count", "must not be negative")
 		}
@@ -177,6 +254,11 @@ func (s *Service) CreateDrafts(ctx context.Context, r DraftRequest) (DraftResult
 			State:        StateDraft,
 			Channel:      ProposedChannel(o.Audience),
 			CreateTime:   now,
+			Version:      1,
+			DraftedBy:    SystemDrafter,
+		}
+		if t, ok := s.templates.Resolve("", o.Audience, o.Jurisdiction); ok {
+			drafts[i].ContentHash = ContentHash(t, drafts[i])
 		}
 	}
 	stored, created, err := s.store.CreateDrafts(ctx, drafts)

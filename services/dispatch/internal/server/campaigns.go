@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+
 	"github.com/breachline/breachline/pkg/grpcx"
 
 	dispatchv1 "github.com/breachline/breachline/pkg/gen/breachline/dispatch/v1"
@@ -40,7 +41,9 @@ func (s *Server) CreateDraftCampaigns(ctx context.Context, req *dispatchv1.Creat
 		CreatedCount: int32(res.Created),
 	}
 	for i, c := range res.Campaigns {
-		out.Campaigns[i] = campaignToProto(c)
+		if out.Campaigns[i], err = s.view(ctx, c); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -51,7 +54,8 @@ func (s *Server) GetCampaign(ctx context.Context, req *dispatchv1.GetCampaignReq
 	if err != nil {
 		return nil, err
 	}
-	return &dispatchv1.GetCampaignResponse{Campaign: campaignToProto(c)}, nil
+	out, err := s.view(ctx, c)
+	return &dispatchv1.GetCampaignResponse{Campaign: out}, err
 }
 
 // ListCampaigns returns a page of campaigns in drafting order.
@@ -69,7 +73,9 @@ func (s *Server) ListCampaigns(ctx context.Context, req *dispatchv1.ListCampaign
 		NextPageToken: res.NextPageToken,
 	}
 	for i, c := range res.Campaigns {
-		out.Campaigns[i] = campaignToProto(c)
+		if out.Campaigns[i], err = s.view(ctx, c); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

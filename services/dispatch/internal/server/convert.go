@@ -51,6 +51,7 @@ func obligationFromProto(o *classificationv1.Obligation) domain.Obligation {
 		Reason:          o.GetReason(),
 		Citation:        o.GetCitation(),
 		AffectedCount:   o.GetAffectedCount(),
+		Recipient:       o.GetRecipient(),
 	}
 }
 
@@ -66,6 +67,7 @@ func obligationToProto(o domain.Obligation) *classificationv1.Obligation {
 		Reason:          o.Reason,
 		Citation:        o.Citation,
 		AffectedCount:   o.AffectedCount,
+		Recipient:       o.Recipient,
 	}
 	if !o.Deadline.IsZero() {
 		out.Deadline = timestamppb.New(o.Deadline)
@@ -75,12 +77,28 @@ func obligationToProto(o domain.Obligation) *classificationv1.Obligation {
 
 func campaignToProto(c domain.Campaign) *dispatchv1.Campaign {
 	return &dispatchv1.Campaign{
-		CampaignId:   c.ID,
-		IncidentId:   c.IncidentID,
-		AssessmentId: c.AssessmentID,
-		Obligation:   obligationToProto(c.Obligation),
-		State:        dispatchv1.CampaignState(c.State),
-		Channel:      dispatchv1.Channel(c.Channel),
-		CreateTime:   timestamppb.New(c.CreateTime),
+		CampaignId:     c.ID,
+		IncidentId:     c.IncidentID,
+		AssessmentId:   c.AssessmentID,
+		Obligation:     obligationToProto(c.Obligation),
+		State:          dispatchv1.CampaignState(c.State),
+		Channel:        dispatchv1.Channel(c.Channel),
+		CreateTime:     timestamppb.New(c.CreateTime),
+		TemplateId:     c.TemplateID,
+		Content:        c.Content,
+		Version:        c.Version,
+		ContentHash:    c.ContentHash,
+		DraftedBy:      c.DraftedBy,
+		RecipientCount: c.RecipientCount,
+		SentVersion:    c.SentVersion,
+		Approvals:      approvalsToProto(c.Approvals),
 	}
+}
+
+func approvalsToProto(as []domain.Approval) []*dispatchv1.Approval {
+	out := make([]*dispatchv1.Approval, len(as))
+	for i, a := range as {
+		out[i] = &dispatchv1.Approval{Approver: a.Approver, Role: a.Role, Version: a.Version, ContentHash: a.ContentHash, ApproveTime: timestamppb.New(a.Time)}
+	}
+	return out
 }

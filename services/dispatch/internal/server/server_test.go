@@ -174,6 +174,15 @@ func TestCreateDraftCampaigns(t *testing.T) {
 				State:        dispatchv1.CampaignState_CAMPAIGN_STATE_DRAFT,
 				Channel:      wantChannels[i],
 				CreateTime:   timestamppb.New(now),
+				// A new draft is version 1, drafted by the system, with its
+				// hash and the approvals its audience's policy asks for.
+				Version:          1,
+				ContentHash:      got.GetContentHash(),
+				DraftedBy:        domain.SystemDrafter,
+				MissingApprovals: got.GetMissingApprovals(),
+			}
+			if len(got.GetContentHash()) != 64 || len(got.GetMissingApprovals()) == 0 {
+				t.Errorf("campaigns[%d] hash %q, missing approvals %v; want a SHA-256 and the policy's roles", i, got.GetContentHash(), got.GetMissingApprovals())
 			}
 			if !ids.Valid(domain.IDPrefix, got.GetCampaignId()) {
 				t.Errorf("campaigns[%d].campaign_id = %q, not a campaign id", i, got.GetCampaignId())

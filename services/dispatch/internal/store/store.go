@@ -23,7 +23,14 @@ const campaignsColl = "campaigns"
 
 // Store is the MongoDB implementation of domain.Store.
 type Store struct {
-	campaigns *mongo.Collection
+	campaigns   *mongo.Collection
+	keys        *mongo.Collection
+	chunks      *mongo.Collection
+	holds       *mongo.Collection
+	leases      *mongo.Collection
+	checkpoints *mongo.Collection
+	done        *mongo.Collection
+	timeline    *mongo.Collection
 }
 
 var _ domain.Store = (*Store)(nil)
@@ -31,7 +38,16 @@ var _ domain.Store = (*Store)(nil)
 // New returns a Store on db. Call EnsureIndexes first: idempotency relies on
 // the unique index.
 func New(db *mongo.Database) *Store {
-	return &Store{campaigns: db.Collection(campaignsColl)}
+	return &Store{
+		campaigns:   db.Collection(campaignsColl),
+		keys:        db.Collection(keysColl),
+		chunks:      db.Collection(chunksColl),
+		holds:       db.Collection(holdsColl),
+		leases:      db.Collection(leasesColl),
+		checkpoints: db.Collection(checkpointsColl),
+		done:        db.Collection(doneColl),
+		timeline:    db.Collection(timelineColl),
+	}
 }
 
 // Indexes are the indexes the Store needs:
@@ -49,6 +65,22 @@ func Indexes() mongox.Indexes {
 				Keys:    bson.D{{Key: "incident_id", Value: 1}, {Key: "_id", Value: 1}},
 				Options: options.Index().SetName("incident_id"),
 			},
+			{
+				Keys:    bson.D{{Key: "state", Value: 1}},
+				Options: options.Index().SetName("state"),
+			},
+		},
+		timelineColl: {
+			{
+				Keys:    bson.D{{Key: "pending", Value: 1}, {Key: "next_attempt_at", Value: 1}},
+				Options: options.Index().SetName("pending_next_attempt"),
+			},
+		},
+		holdsColl: {
+			{
+				Keys:    bson.D{{Key: "request_id", Value: 1}},
+				Options: options.Index().SetUnique(true).SetName("request_id_unique"),
+			},
 		},
 	}
 }
@@ -64,6 +96,24 @@ type campaignDoc struct {
 	State        string        `bson:"state"`
 	Channel      string        `bson:"channel"`
 	CreateTime   time.Time     `bson:"create_time"`
+
+	TemplateID      string            `bson:"template_id,omitempty"`
+	Content         map[string]string `bson:"content,omitempty"`
+	Version         int64             `bson:"version"`
+	ContentHash     string            `bson:"content_hash"`
+	DraftedBy       string            `bson:"drafted_by"`
+	Approvals       []approvalDoc     `bson:"approvals"`
+	RecipientChunks []string          `bson:"recipient_chunks"`
+	RecipientCount  int64             `bson:"recipient_count"`
+	SentVersion     int64             `bson:"sent_version"`
+}
+
+type approvalDoc struct {
+	Approver    string    `bson:"approver"`
+	Role        string    `bson:"role"`
+	Version     int64     `bson:"version"`
+	ContentHash string    `bson:"content_hash"`
+	Time        time.Time `bson:"time"`
 }
 
 // obligationDoc is the obligation copied into a campaign. BSON dates hold
@@ -82,6 +132,7 @@ type obligationDoc struct {
 	Reason          string     `bson:"reason"`
 	Citation        string     `bson:"citation"`
 	AffectedCount   int64      `bson:"affected_count"`
+	Recipient       string     `bson:"recipient,omitempty"`
 }
 
 func toDoc(c domain.Campaign) campaignDoc {
@@ -101,10 +152,27 @@ func toDoc(c domain.Campaign) campaignDoc {
 			Reason:          o.Reason,
 			Citation:        o.Citation,
 			AffectedCount:   o.AffectedCount,
+			Recipient:       o.Recipient,
 		},
 		State:      c.State.String(),
 		Channel:    c.Channel.String(),
 		CreateTime: c.CreateTime.UTC(),
+
+		TemplateID:      c.TemplateID,
+		Content:         c.Content,
+		Version:         c.Version,
+		ContentHash:     c.ContentHash,
+		DraftedBy:       c.DraftedBy,
+		Approvals:       []approvalDoc{},
+		RecipientChunks: c.RecipientChunks,
+		RecipientCount:  c.RecipientCount,
+		SentVersion:     c.SentVersion,
+	}
+	if d.RecipientChunks == nil {
+		d.RecipientChunks = []string{}
+	}
+	for _, a := range c.Approvals {
+		d.Approvals = append(d.Approvals, approvalDoc(a))
 	}
 	if !o.Deadline.IsZero() {
 		ms := o.Deadline.UTC().Truncate(time.Millisecond)
@@ -143,10 +211,30 @@ func fromDoc(d campaignDoc) (domain.Campaign, error) {
 			Reason:          o.Reason,
 			Citation:        o.Citation,
 			AffectedCount:   o.AffectedCount,
+			Recipient:       o.Recipient,
 		},
 		State:      st,
 		Channel:    ch,
 		CreateTime: d.CreateTime.UTC(),
+
+		TemplateID:      d.TemplateID,
+		Content:         d.Content,
+		Version:         d.Version,
+		ContentHash:     d.ContentHash,
+		DraftedBy:       d.DraftedBy,
+		RecipientChunks: d.RecipientChunks,
+		RecipientCount:  d.RecipientCount,
+		SentVersion:     d.SentVersion,
+	}
+	if len(c.RecipientChunks) == 0 {
+		c.RecipientChunks = nil
+	}
+	if len(c.Content) == 0 {
+		c.Content = nil
+	}
+	for _, a := range d.Approvals {
+		a.Time = a.Time.UTC()
+		c.Approvals = append(c.Approvals, domain.Approval(a))
 	}
 	if o.Deadline != nil {
 		c.Obligation.Deadline = o.Deadline.UTC().Add(time.Duration(o.DeadlineSubMsNs))

@@ -11,6 +11,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -30,8 +31,14 @@ type CampaignState int32
 const (
 	// Never set on a stored campaign.
 	CampaignState_CAMPAIGN_STATE_UNSPECIFIED CampaignState = 0
-	// Drafted from an obligation; not yet approved.
+	// Drafted from an obligation; editable; collecting approvals.
 	CampaignState_CAMPAIGN_STATE_DRAFT CampaignState = 1
+	// Sending the approved version.
+	CampaignState_CAMPAIGN_STATE_SENDING CampaignState = 2
+	// Sending paused by a person; resume continues.
+	CampaignState_CAMPAIGN_STATE_PAUSED CampaignState = 3
+	// Every recipient of the sent version has a final delivery status.
+	CampaignState_CAMPAIGN_STATE_COMPLETED CampaignState = 4
 )
 
 // Enum value maps for CampaignState.
@@ -39,10 +46,16 @@ var (
 	CampaignState_name = map[int32]string{
 		0: "CAMPAIGN_STATE_UNSPECIFIED",
 		1: "CAMPAIGN_STATE_DRAFT",
+		2: "CAMPAIGN_STATE_SENDING",
+		3: "CAMPAIGN_STATE_PAUSED",
+		4: "CAMPAIGN_STATE_COMPLETED",
 	}
 	CampaignState_value = map[string]int32{
 		"CAMPAIGN_STATE_UNSPECIFIED": 0,
 		"CAMPAIGN_STATE_DRAFT":       1,
+		"CAMPAIGN_STATE_SENDING":     2,
+		"CAMPAIGN_STATE_PAUSED":      3,
+		"CAMPAIGN_STATE_COMPLETED":   4,
 	}
 )
 
@@ -158,7 +171,32 @@ type Campaign struct {
 	// Proposed delivery channel.
 	Channel Channel `protobuf:"varint,6,opt,name=channel,proto3,enum=breachline.dispatch.v1.Channel" json:"channel,omitempty"`
 	// When the campaign was drafted.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The template version used, e.g. "individuals.US-CA.v1". Empty selects
+	// the newest template for the audience and jurisdiction (then "*").
+	TemplateId string `protobuf:"bytes,8,opt,name=template_id,json=templateId,proto3" json:"template_id,omitempty"`
+	// Content the template leaves to the response team (what happened, what
+	// information was involved, what is being done, contact), by name.
+	Content map[string]string `protobuf:"bytes,9,rep,name=content,proto3" json:"content,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The rendered version: starts at 1, +1 on every edit or recipient
+	// addition. Approvals and sends name it.
+	Version int64 `protobuf:"varint,10,opt,name=version,proto3" json:"version,omitempty"`
+	// SHA-256 of what version renders to (template text, content, channel,
+	// recipient list); approvals bind to it.
+	ContentHash string `protobuf:"bytes,11,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
+	// Who made the current version (the drafter, who cannot approve it).
+	DraftedBy string `protobuf:"bytes,12,opt,name=drafted_by,json=draftedBy,proto3" json:"drafted_by,omitempty"`
+	// Approvals of the current version.
+	Approvals []*Approval `protobuf:"bytes,13,rep,name=approvals,proto3" json:"approvals,omitempty"`
+	// Roles the approval policy still needs before the current version may be
+	// sent; empty when it may be sent.
+	MissingApprovals []string `protobuf:"bytes,14,rep,name=missing_approvals,json=missingApprovals,proto3" json:"missing_approvals,omitempty"`
+	// Number of recipients.
+	RecipientCount int64 `protobuf:"varint,15,opt,name=recipient_count,json=recipientCount,proto3" json:"recipient_count,omitempty"`
+	// The version being or last sent; 0 before the first send.
+	SentVersion int64 `protobuf:"varint,16,opt,name=sent_version,json=sentVersion,proto3" json:"sent_version,omitempty"`
+	// Ids of active holds covering the campaign (its own or its incident's).
+	ActiveHoldIds []string `protobuf:"bytes,17,rep,name=active_hold_ids,json=activeHoldIds,proto3" json:"active_hold_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -242,6 +280,1892 @@ func (x *Campaign) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Campaign) GetTemplateId() string {
+	if x != nil {
+		return x.TemplateId
+	}
+	return ""
+}
+
+func (x *Campaign) GetContent() map[string]string {
+	if x != nil {
+		return x.Content
+	}
+	return nil
+}
+
+func (x *Campaign) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Campaign) GetContentHash() string {
+	if x != nil {
+		return x.ContentHash
+	}
+	return ""
+}
+
+func (x *Campaign) GetDraftedBy() string {
+	if x != nil {
+		return x.DraftedBy
+	}
+	return ""
+}
+
+func (x *Campaign) GetApprovals() []*Approval {
+	if x != nil {
+		return x.Approvals
+	}
+	return nil
+}
+
+func (x *Campaign) GetMissingApprovals() []string {
+	if x != nil {
+		return x.MissingApprovals
+	}
+	return nil
+}
+
+func (x *Campaign) GetRecipientCount() int64 {
+	if x != nil {
+		return x.RecipientCount
+	}
+	return 0
+}
+
+func (x *Campaign) GetSentVersion() int64 {
+	if x != nil {
+		return x.SentVersion
+	}
+	return 0
+}
+
+func (x *Campaign) GetActiveHoldIds() []string {
+	if x != nil {
+		return x.ActiveHoldIds
+	}
+	return nil
+}
+
+// Approval is one person's approval of one rendered version.
+type Approval struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Who approved (authenticated subject).
+	Approver string `protobuf:"bytes,1,opt,name=approver,proto3" json:"approver,omitempty"`
+	// The role the approver acted in, e.g. "legal", "executive_director",
+	// "officer".
+	Role string `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
+	// The version approved.
+	Version int64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// The content hash approved.
+	ContentHash string `protobuf:"bytes,4,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
+	// When.
+	ApproveTime   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=approve_time,json=approveTime,proto3" json:"approve_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Approval) Reset() {
+	*x = Approval{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Approval) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Approval) ProtoMessage() {}
+
+func (x *Approval) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Approval.ProtoReflect.Descriptor instead.
+func (*Approval) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Approval) GetApprover() string {
+	if x != nil {
+		return x.Approver
+	}
+	return ""
+}
+
+func (x *Approval) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *Approval) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Approval) GetContentHash() string {
+	if x != nil {
+		return x.ContentHash
+	}
+	return ""
+}
+
+func (x *Approval) GetApproveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ApproveTime
+	}
+	return nil
+}
+
+// UpdateCampaignRequest edits a draft.
+type UpdateCampaignRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign with campaign_id set and the new values.
+	Campaign *Campaign `protobuf:"bytes,1,opt,name=campaign,proto3" json:"campaign,omitempty"`
+	// Which fields to change: channel, template_id, content.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateCampaignRequest) Reset() {
+	*x = UpdateCampaignRequest{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateCampaignRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateCampaignRequest) ProtoMessage() {}
+
+func (x *UpdateCampaignRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateCampaignRequest.ProtoReflect.Descriptor instead.
+func (*UpdateCampaignRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *UpdateCampaignRequest) GetCampaign() *Campaign {
+	if x != nil {
+		return x.Campaign
+	}
+	return nil
+}
+
+func (x *UpdateCampaignRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// UpdateCampaignResponse is the new version.
+type UpdateCampaignResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign after the change.
+	Campaign      *Campaign `protobuf:"bytes,1,opt,name=campaign,proto3" json:"campaign,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateCampaignResponse) Reset() {
+	*x = UpdateCampaignResponse{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateCampaignResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateCampaignResponse) ProtoMessage() {}
+
+func (x *UpdateCampaignResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateCampaignResponse.ProtoReflect.Descriptor instead.
+func (*UpdateCampaignResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *UpdateCampaignResponse) GetCampaign() *Campaign {
+	if x != nil {
+		return x.Campaign
+	}
+	return nil
+}
+
+// Recipient is one addressee of a campaign.
+type Recipient struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name used in the salutation.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Where to deliver: an e-mail address (EMAIL), an https URL (WEBHOOK) or
+	// a postal address (LETTER).
+	Address string `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`
+	// Jurisdiction of residence, e.g. "US-CA".
+	Jurisdiction  string `protobuf:"bytes,3,opt,name=jurisdiction,proto3" json:"jurisdiction,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Recipient) Reset() {
+	*x = Recipient{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Recipient) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Recipient) ProtoMessage() {}
+
+func (x *Recipient) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Recipient.ProtoReflect.Descriptor instead.
+func (*Recipient) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Recipient) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Recipient) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *Recipient) GetJurisdiction() string {
+	if x != nil {
+		return x.Jurisdiction
+	}
+	return ""
+}
+
+// PreviewCampaignRequest names the campaign and a sample recipient.
+type PreviewCampaignRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign id.
+	CampaignId string `protobuf:"bytes,1,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	// Sample recipient; a placeholder when unset.
+	Recipient     *Recipient `protobuf:"bytes,2,opt,name=recipient,proto3" json:"recipient,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PreviewCampaignRequest) Reset() {
+	*x = PreviewCampaignRequest{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PreviewCampaignRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PreviewCampaignRequest) ProtoMessage() {}
+
+func (x *PreviewCampaignRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PreviewCampaignRequest.ProtoReflect.Descriptor instead.
+func (*PreviewCampaignRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *PreviewCampaignRequest) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
+func (x *PreviewCampaignRequest) GetRecipient() *Recipient {
+	if x != nil {
+		return x.Recipient
+	}
+	return nil
+}
+
+// PreviewCampaignResponse is the rendered notice.
+type PreviewCampaignResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Subject line.
+	Subject string `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	// Plain-text body.
+	Body string `protobuf:"bytes,2,opt,name=body,proto3" json:"body,omitempty"`
+	// The version rendered.
+	Version int64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// Its content hash.
+	ContentHash   string `protobuf:"bytes,4,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PreviewCampaignResponse) Reset() {
+	*x = PreviewCampaignResponse{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PreviewCampaignResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PreviewCampaignResponse) ProtoMessage() {}
+
+func (x *PreviewCampaignResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PreviewCampaignResponse.ProtoReflect.Descriptor instead.
+func (*PreviewCampaignResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *PreviewCampaignResponse) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *PreviewCampaignResponse) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+func (x *PreviewCampaignResponse) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *PreviewCampaignResponse) GetContentHash() string {
+	if x != nil {
+		return x.ContentHash
+	}
+	return ""
+}
+
+// Template is one version of the notice for an audience and jurisdiction.
+type Template struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "<audience>.<jurisdiction>.v<version>".
+	TemplateId string `protobuf:"bytes,1,opt,name=template_id,json=templateId,proto3" json:"template_id,omitempty"`
+	// Audience code, e.g. "individuals".
+	Audience string `protobuf:"bytes,2,opt,name=audience,proto3" json:"audience,omitempty"`
+	// Jurisdiction, e.g. "US-CA", or "*" for the default.
+	Jurisdiction string `protobuf:"bytes,3,opt,name=jurisdiction,proto3" json:"jurisdiction,omitempty"`
+	// Version number.
+	Version int64 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	// Subject (Go text/template).
+	Subject string `protobuf:"bytes,5,opt,name=subject,proto3" json:"subject,omitempty"`
+	// Body (Go text/template).
+	Body string `protobuf:"bytes,6,opt,name=body,proto3" json:"body,omitempty"`
+	// Phrases the rendered notice must contain (the law's required content).
+	RequiredPhrases []string `protobuf:"bytes,7,rep,name=required_phrases,json=requiredPhrases,proto3" json:"required_phrases,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Template) Reset() {
+	*x = Template{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Template) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Template) ProtoMessage() {}
+
+func (x *Template) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Template.ProtoReflect.Descriptor instead.
+func (*Template) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Template) GetTemplateId() string {
+	if x != nil {
+		return x.TemplateId
+	}
+	return ""
+}
+
+func (x *Template) GetAudience() string {
+	if x != nil {
+		return x.Audience
+	}
+	return ""
+}
+
+func (x *Template) GetJurisdiction() string {
+	if x != nil {
+		return x.Jurisdiction
+	}
+	return ""
+}
+
+func (x *Template) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Template) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *Template) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+func (x *Template) GetRequiredPhrases() []string {
+	if x != nil {
+		return x.RequiredPhrases
+	}
+	return nil
+}
+
+// ListTemplatesRequest filters templates.
+type ListTemplatesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only this audience code, when set.
+	Audience string `protobuf:"bytes,1,opt,name=audience,proto3" json:"audience,omitempty"`
+	// Only this jurisdiction, when set.
+	Jurisdiction  string `protobuf:"bytes,2,opt,name=jurisdiction,proto3" json:"jurisdiction,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTemplatesRequest) Reset() {
+	*x = ListTemplatesRequest{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTemplatesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTemplatesRequest) ProtoMessage() {}
+
+func (x *ListTemplatesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTemplatesRequest.ProtoReflect.Descriptor instead.
+func (*ListTemplatesRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ListTemplatesRequest) GetAudience() string {
+	if x != nil {
+		return x.Audience
+	}
+	return ""
+}
+
+func (x *ListTemplatesRequest) GetJurisdiction() string {
+	if x != nil {
+		return x.Jurisdiction
+	}
+	return ""
+}
+
+// ListTemplatesResponse lists templates.
+type ListTemplatesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The templates, by audience, jurisdiction and version.
+	Templates     []*Template `protobuf:"bytes,1,rep,name=templates,proto3" json:"templates,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTemplatesResponse) Reset() {
+	*x = ListTemplatesResponse{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTemplatesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTemplatesResponse) ProtoMessage() {}
+
+func (x *ListTemplatesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTemplatesResponse.ProtoReflect.Descriptor instead.
+func (*ListTemplatesResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ListTemplatesResponse) GetTemplates() []*Template {
+	if x != nil {
+		return x.Templates
+	}
+	return nil
+}
+
+// AddRecipientsRequest adds recipients.
+type AddRecipientsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign id.
+	CampaignId string `protobuf:"bytes,1,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	// Idempotency key (AIP-155).
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// At most 1,000 recipients.
+	Recipients    []*Recipient `protobuf:"bytes,3,rep,name=recipients,proto3" json:"recipients,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddRecipientsRequest) Reset() {
+	*x = AddRecipientsRequest{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddRecipientsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddRecipientsRequest) ProtoMessage() {}
+
+func (x *AddRecipientsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddRecipientsRequest.ProtoReflect.Descriptor instead.
+func (*AddRecipientsRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AddRecipientsRequest) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
+func (x *AddRecipientsRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *AddRecipientsRequest) GetRecipients() []*Recipient {
+	if x != nil {
+		return x.Recipients
+	}
+	return nil
+}
+
+// AddRecipientsResponse reports what was added.
+type AddRecipientsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Recipients new to the campaign.
+	AddedCount int32 `protobuf:"varint,1,opt,name=added_count,json=addedCount,proto3" json:"added_count,omitempty"`
+	// The campaign after the addition.
+	Campaign      *Campaign `protobuf:"bytes,2,opt,name=campaign,proto3" json:"campaign,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddRecipientsResponse) Reset() {
+	*x = AddRecipientsResponse{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddRecipientsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddRecipientsResponse) ProtoMessage() {}
+
+func (x *AddRecipientsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddRecipientsResponse.ProtoReflect.Descriptor instead.
+func (*AddRecipientsResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *AddRecipientsResponse) GetAddedCount() int32 {
+	if x != nil {
+		return x.AddedCount
+	}
+	return 0
+}
+
+func (x *AddRecipientsResponse) GetCampaign() *Campaign {
+	if x != nil {
+		return x.Campaign
+	}
+	return nil
+}
+
+// ResolveRecipientsRequest names the campaign.
+type ResolveRecipientsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign id.
+	CampaignId    string `protobuf:"bytes,1,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveRecipientsRequest) Reset() {
+	*x = ResolveRecipientsRequest{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveRecipientsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveRecipientsRequest) ProtoMessage() {}
+
+func (x *ResolveRecipientsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveRecipientsRequest.ProtoReflect.Descriptor instead.
+func (*ResolveRecipientsRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ResolveRecipientsRequest) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
+// ResolveRecipientsResponse reports what was added.
+type ResolveRecipientsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Recipients new to the campaign.
+	AddedCount int32 `protobuf:"varint,1,opt,name=added_count,json=addedCount,proto3" json:"added_count,omitempty"`
+	// Where they came from: "intake", "obligation", "contacts".
+	Source string `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	// The campaign after the addition.
+	Campaign      *Campaign `protobuf:"bytes,3,opt,name=campaign,proto3" json:"campaign,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveRecipientsResponse) Reset() {
+	*x = ResolveRecipientsResponse{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveRecipientsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveRecipientsResponse) ProtoMessage() {}
+
+func (x *ResolveRecipientsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveRecipientsResponse.ProtoReflect.Descriptor instead.
+func (*ResolveRecipientsResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ResolveRecipientsResponse) GetAddedCount() int32 {
+	if x != nil {
+		return x.AddedCount
+	}
+	return 0
+}
+
+func (x *ResolveRecipientsResponse) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *ResolveRecipientsResponse) GetCampaign() *Campaign {
+	if x != nil {
+		return x.Campaign
+	}
+	return nil
+}
+
+// ApproveCampaignRequest approves a version.
+type ApproveCampaignRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign id.
+	CampaignId string `protobuf:"bytes,1,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	// The version approved; must be the current one.
+	Version int64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	// The content hash approved; must be the current one.
+	ContentHash string `protobuf:"bytes,3,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
+	// Role claimed: legal, executive_director, officer, security_coordinator.
+	// (Verified against the caller's roles once role claims are issued.)
+	Role          string `protobuf:"bytes,4,opt,name=role,proto3" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApproveCampaignRequest) Reset() {
+	*x = ApproveCampaignRequest{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApproveCampaignRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApproveCampaignRequest) ProtoMessage() {}
+
+func (x *ApproveCampaignRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApproveCampaignRequest.ProtoReflect.Descriptor instead.
+func (*ApproveCampaignRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ApproveCampaignRequest) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
+func (x *ApproveCampaignRequest) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ApproveCampaignRequest) GetContentHash() string {
+	if x != nil {
+		return x.ContentHash
+	}
+	return ""
+}
+
+func (x *ApproveCampaignRequest) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+// ApproveCampaignResponse is the campaign with the approval.
+type ApproveCampaignResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign.
+	Campaign      *Campaign `protobuf:"bytes,1,opt,name=campaign,proto3" json:"campaign,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApproveCampaignResponse) Reset() {
+	*x = ApproveCampaignResponse{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApproveCampaignResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApproveCampaignResponse) ProtoMessage() {}
+
+func (x *ApproveCampaignResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApproveCampaignResponse.ProtoReflect.Descriptor instead.
+func (*ApproveCampaignResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ApproveCampaignResponse) GetCampaign() *Campaign {
+	if x != nil {
+		return x.Campaign
+	}
+	return nil
+}
+
+// Hold is a law-enforcement hold.
+type Hold struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Server-assigned id.
+	HoldId string `protobuf:"bytes,1,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
+	// Incident held (every campaign of it); set this or campaign_id.
+	IncidentId string `protobuf:"bytes,2,opt,name=incident_id,json=incidentId,proto3" json:"incident_id,omitempty"`
+	// Campaign held; set this or incident_id.
+	CampaignId string `protobuf:"bytes,3,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	// Agency and officer who asked, e.g. "FBI San Antonio, SA J. Doe".
+	RequestedBy string `protobuf:"bytes,4,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
+	// Why (e.g. "notice would impede a criminal investigation").
+	Reason string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Who recorded it.
+	PlacedBy string `protobuf:"bytes,6,opt,name=placed_by,json=placedBy,proto3" json:"placed_by,omitempty"`
+	// When it was placed.
+	PlaceTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=place_time,json=placeTime,proto3" json:"place_time,omitempty"`
+	// Who released it.
+	ReleasedBy string `protobuf:"bytes,8,opt,name=released_by,json=releasedBy,proto3" json:"released_by,omitempty"`
+	// When it was released; unset while active.
+	ReleaseTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=release_time,json=releaseTime,proto3" json:"release_time,omitempty"`
+	// Campaigns whose deadlines it pauses, with those deadlines.
+	PausedDeadlines []*PausedDeadline `protobuf:"bytes,10,rep,name=paused_deadlines,json=pausedDeadlines,proto3" json:"paused_deadlines,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Hold) Reset() {
+	*x = Hold{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Hold) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Hold) ProtoMessage() {}
+
+func (x *Hold) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Hold.ProtoReflect.Descriptor instead.
+func (*Hold) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *Hold) GetHoldId() string {
+	if x != nil {
+		return x.HoldId
+	}
+	return ""
+}
+
+func (x *Hold) GetIncidentId() string {
+	if x != nil {
+		return x.IncidentId
+	}
+	return ""
+}
+
+func (x *Hold) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
+func (x *Hold) GetRequestedBy() string {
+	if x != nil {
+		return x.RequestedBy
+	}
+	return ""
+}
+
+func (x *Hold) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Hold) GetPlacedBy() string {
+	if x != nil {
+		return x.PlacedBy
+	}
+	return ""
+}
+
+func (x *Hold) GetPlaceTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PlaceTime
+	}
+	return nil
+}
+
+func (x *Hold) GetReleasedBy() string {
+	if x != nil {
+		return x.ReleasedBy
+	}
+	return ""
+}
+
+func (x *Hold) GetReleaseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReleaseTime
+	}
+	return nil
+}
+
+func (x *Hold) GetPausedDeadlines() []*PausedDeadline {
+	if x != nil {
+		return x.PausedDeadlines
+	}
+	return nil
+}
+
+// PausedDeadline is a campaign deadline a hold pauses.
+type PausedDeadline struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign.
+	CampaignId string `protobuf:"bytes,1,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	// The obligation's deadline.
+	Deadline      *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PausedDeadline) Reset() {
+	*x = PausedDeadline{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PausedDeadline) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PausedDeadline) ProtoMessage() {}
+
+func (x *PausedDeadline) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PausedDeadline.ProtoReflect.Descriptor instead.
+func (*PausedDeadline) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *PausedDeadline) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
+func (x *PausedDeadline) GetDeadline() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Deadline
+	}
+	return nil
+}
+
+// PlaceHoldRequest places a hold.
+type PlaceHoldRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The hold.
+	Hold *Hold `protobuf:"bytes,1,opt,name=hold,proto3" json:"hold,omitempty"`
+	// Idempotency key (AIP-155).
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlaceHoldRequest) Reset() {
+	*x = PlaceHoldRequest{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlaceHoldRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlaceHoldRequest) ProtoMessage() {}
+
+func (x *PlaceHoldRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlaceHoldRequest.ProtoReflect.Descriptor instead.
+func (*PlaceHoldRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *PlaceHoldRequest) GetHold() *Hold {
+	if x != nil {
+		return x.Hold
+	}
+	return nil
+}
+
+func (x *PlaceHoldRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// PlaceHoldResponse is the hold.
+type PlaceHoldResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The hold.
+	Hold          *Hold `protobuf:"bytes,1,opt,name=hold,proto3" json:"hold,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlaceHoldResponse) Reset() {
+	*x = PlaceHoldResponse{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlaceHoldResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlaceHoldResponse) ProtoMessage() {}
+
+func (x *PlaceHoldResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlaceHoldResponse.ProtoReflect.Descriptor instead.
+func (*PlaceHoldResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *PlaceHoldResponse) GetHold() *Hold {
+	if x != nil {
+		return x.Hold
+	}
+	return nil
+}
+
+// ReleaseHoldRequest releases a hold.
+type ReleaseHoldRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The hold id.
+	HoldId        string `protobuf:"bytes,1,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseHoldRequest) Reset() {
+	*x = ReleaseHoldRequest{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseHoldRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseHoldRequest) ProtoMessage() {}
+
+func (x *ReleaseHoldRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseHoldRequest.ProtoReflect.Descriptor instead.
+func (*ReleaseHoldRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ReleaseHoldRequest) GetHoldId() string {
+	if x != nil {
+		return x.HoldId
+	}
+	return ""
+}
+
+// ReleaseHoldResponse is the released hold.
+type ReleaseHoldResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The hold.
+	Hold          *Hold `protobuf:"bytes,1,opt,name=hold,proto3" json:"hold,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseHoldResponse) Reset() {
+	*x = ReleaseHoldResponse{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseHoldResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseHoldResponse) ProtoMessage() {}
+
+func (x *ReleaseHoldResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseHoldResponse.ProtoReflect.Descriptor instead.
+func (*ReleaseHoldResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ReleaseHoldResponse) GetHold() *Hold {
+	if x != nil {
+		return x.Hold
+	}
+	return nil
+}
+
+// ListHoldsRequest filters holds.
+type ListHoldsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only holds on this incident (or its campaigns), when set.
+	IncidentId    string `protobuf:"bytes,1,opt,name=incident_id,json=incidentId,proto3" json:"incident_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListHoldsRequest) Reset() {
+	*x = ListHoldsRequest{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListHoldsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListHoldsRequest) ProtoMessage() {}
+
+func (x *ListHoldsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListHoldsRequest.ProtoReflect.Descriptor instead.
+func (*ListHoldsRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ListHoldsRequest) GetIncidentId() string {
+	if x != nil {
+		return x.IncidentId
+	}
+	return ""
+}
+
+// ListHoldsResponse lists holds.
+type ListHoldsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The holds.
+	Holds         []*Hold `protobuf:"bytes,1,rep,name=holds,proto3" json:"holds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListHoldsResponse) Reset() {
+	*x = ListHoldsResponse{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListHoldsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListHoldsResponse) ProtoMessage() {}
+
+func (x *ListHoldsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListHoldsResponse.ProtoReflect.Descriptor instead.
+func (*ListHoldsResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ListHoldsResponse) GetHolds() []*Hold {
+	if x != nil {
+		return x.Holds
+	}
+	return nil
+}
+
+// SendCampaignRequest starts sending.
+type SendCampaignRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign id.
+	CampaignId string `protobuf:"bytes,1,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	// The version to send; must be the current, approved one.
+	Version       int64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendCampaignRequest) Reset() {
+	*x = SendCampaignRequest{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendCampaignRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendCampaignRequest) ProtoMessage() {}
+
+func (x *SendCampaignRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendCampaignRequest.ProtoReflect.Descriptor instead.
+func (*SendCampaignRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *SendCampaignRequest) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
+func (x *SendCampaignRequest) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+// SendCampaignResponse is the sending campaign.
+type SendCampaignResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign.
+	Campaign      *Campaign `protobuf:"bytes,1,opt,name=campaign,proto3" json:"campaign,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendCampaignResponse) Reset() {
+	*x = SendCampaignResponse{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendCampaignResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendCampaignResponse) ProtoMessage() {}
+
+func (x *SendCampaignResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendCampaignResponse.ProtoReflect.Descriptor instead.
+func (*SendCampaignResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *SendCampaignResponse) GetCampaign() *Campaign {
+	if x != nil {
+		return x.Campaign
+	}
+	return nil
+}
+
+// PauseCampaignRequest pauses sending.
+type PauseCampaignRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign id.
+	CampaignId    string `protobuf:"bytes,1,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PauseCampaignRequest) Reset() {
+	*x = PauseCampaignRequest{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PauseCampaignRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PauseCampaignRequest) ProtoMessage() {}
+
+func (x *PauseCampaignRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PauseCampaignRequest.ProtoReflect.Descriptor instead.
+func (*PauseCampaignRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *PauseCampaignRequest) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
+// PauseCampaignResponse is the paused campaign.
+type PauseCampaignResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign.
+	Campaign      *Campaign `protobuf:"bytes,1,opt,name=campaign,proto3" json:"campaign,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PauseCampaignResponse) Reset() {
+	*x = PauseCampaignResponse{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PauseCampaignResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PauseCampaignResponse) ProtoMessage() {}
+
+func (x *PauseCampaignResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PauseCampaignResponse.ProtoReflect.Descriptor instead.
+func (*PauseCampaignResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *PauseCampaignResponse) GetCampaign() *Campaign {
+	if x != nil {
+		return x.Campaign
+	}
+	return nil
+}
+
+// ResumeCampaignRequest resumes sending.
+type ResumeCampaignRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign id.
+	CampaignId    string `protobuf:"bytes,1,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeCampaignRequest) Reset() {
+	*x = ResumeCampaignRequest{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeCampaignRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeCampaignRequest) ProtoMessage() {}
+
+func (x *ResumeCampaignRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeCampaignRequest.ProtoReflect.Descriptor instead.
+func (*ResumeCampaignRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ResumeCampaignRequest) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
+// ResumeCampaignResponse is the sending campaign.
+type ResumeCampaignResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign.
+	Campaign      *Campaign `protobuf:"bytes,1,opt,name=campaign,proto3" json:"campaign,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeCampaignResponse) Reset() {
+	*x = ResumeCampaignResponse{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeCampaignResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeCampaignResponse) ProtoMessage() {}
+
+func (x *ResumeCampaignResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeCampaignResponse.ProtoReflect.Descriptor instead.
+func (*ResumeCampaignResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ResumeCampaignResponse) GetCampaign() *Campaign {
+	if x != nil {
+		return x.Campaign
+	}
+	return nil
+}
+
+// GetCampaignProgressRequest names a campaign.
+type GetCampaignProgressRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign id.
+	CampaignId    string `protobuf:"bytes,1,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCampaignProgressRequest) Reset() {
+	*x = GetCampaignProgressRequest{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCampaignProgressRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCampaignProgressRequest) ProtoMessage() {}
+
+func (x *GetCampaignProgressRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCampaignProgressRequest.ProtoReflect.Descriptor instead.
+func (*GetCampaignProgressRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *GetCampaignProgressRequest) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
+// GetCampaignProgressResponse counts deliveries of the sent version.
+type GetCampaignProgressResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The version counted.
+	Version int64 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	// Recipients.
+	Total int64 `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	// Not yet attempted or being retried.
+	Queued int64 `protobuf:"varint,3,opt,name=queued,proto3" json:"queued,omitempty"`
+	// Accepted by the receiving server.
+	Sent int64 `protobuf:"varint,4,opt,name=sent,proto3" json:"sent,omitempty"`
+	// Failed permanently (rejected, bounced, retries exhausted).
+	Failed int64 `protobuf:"varint,5,opt,name=failed,proto3" json:"failed,omitempty"`
+	// The campaign state.
+	State         CampaignState `protobuf:"varint,6,opt,name=state,proto3,enum=breachline.dispatch.v1.CampaignState" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCampaignProgressResponse) Reset() {
+	*x = GetCampaignProgressResponse{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCampaignProgressResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCampaignProgressResponse) ProtoMessage() {}
+
+func (x *GetCampaignProgressResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCampaignProgressResponse.ProtoReflect.Descriptor instead.
+func (*GetCampaignProgressResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *GetCampaignProgressResponse) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *GetCampaignProgressResponse) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *GetCampaignProgressResponse) GetQueued() int64 {
+	if x != nil {
+		return x.Queued
+	}
+	return 0
+}
+
+func (x *GetCampaignProgressResponse) GetSent() int64 {
+	if x != nil {
+		return x.Sent
+	}
+	return 0
+}
+
+func (x *GetCampaignProgressResponse) GetFailed() int64 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
+func (x *GetCampaignProgressResponse) GetState() CampaignState {
+	if x != nil {
+		return x.State
+	}
+	return CampaignState_CAMPAIGN_STATE_UNSPECIFIED
+}
+
 // CreateDraftCampaignsRequest carries an assessment's obligations.
 type CreateDraftCampaignsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -257,7 +2181,7 @@ type CreateDraftCampaignsRequest struct {
 
 func (x *CreateDraftCampaignsRequest) Reset() {
 	*x = CreateDraftCampaignsRequest{}
-	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[1]
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -269,7 +2193,7 @@ func (x *CreateDraftCampaignsRequest) String() string {
 func (*CreateDraftCampaignsRequest) ProtoMessage() {}
 
 func (x *CreateDraftCampaignsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[1]
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -282,7 +2206,7 @@ func (x *CreateDraftCampaignsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDraftCampaignsRequest.ProtoReflect.Descriptor instead.
 func (*CreateDraftCampaignsRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{1}
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CreateDraftCampaignsRequest) GetIncidentId() string {
@@ -319,7 +2243,7 @@ type CreateDraftCampaignsResponse struct {
 
 func (x *CreateDraftCampaignsResponse) Reset() {
 	*x = CreateDraftCampaignsResponse{}
-	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[2]
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -331,7 +2255,7 @@ func (x *CreateDraftCampaignsResponse) String() string {
 func (*CreateDraftCampaignsResponse) ProtoMessage() {}
 
 func (x *CreateDraftCampaignsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[2]
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -344,7 +2268,7 @@ func (x *CreateDraftCampaignsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDraftCampaignsResponse.ProtoReflect.Descriptor instead.
 func (*CreateDraftCampaignsResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{2}
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CreateDraftCampaignsResponse) GetCampaigns() []*Campaign {
@@ -372,7 +2296,7 @@ type GetCampaignRequest struct {
 
 func (x *GetCampaignRequest) Reset() {
 	*x = GetCampaignRequest{}
-	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[3]
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -384,7 +2308,7 @@ func (x *GetCampaignRequest) String() string {
 func (*GetCampaignRequest) ProtoMessage() {}
 
 func (x *GetCampaignRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[3]
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -397,7 +2321,7 @@ func (x *GetCampaignRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCampaignRequest.ProtoReflect.Descriptor instead.
 func (*GetCampaignRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{3}
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetCampaignRequest) GetCampaignId() string {
@@ -422,7 +2346,7 @@ type ListCampaignsRequest struct {
 
 func (x *ListCampaignsRequest) Reset() {
 	*x = ListCampaignsRequest{}
-	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[4]
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -434,7 +2358,7 @@ func (x *ListCampaignsRequest) String() string {
 func (*ListCampaignsRequest) ProtoMessage() {}
 
 func (x *ListCampaignsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[4]
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -447,7 +2371,7 @@ func (x *ListCampaignsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCampaignsRequest.ProtoReflect.Descriptor instead.
 func (*ListCampaignsRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{4}
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListCampaignsRequest) GetPageSize() int32 {
@@ -484,7 +2408,7 @@ type ListCampaignsResponse struct {
 
 func (x *ListCampaignsResponse) Reset() {
 	*x = ListCampaignsResponse{}
-	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[5]
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -496,7 +2420,7 @@ func (x *ListCampaignsResponse) String() string {
 func (*ListCampaignsResponse) ProtoMessage() {}
 
 func (x *ListCampaignsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[5]
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -509,7 +2433,7 @@ func (x *ListCampaignsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCampaignsResponse.ProtoReflect.Descriptor instead.
 func (*ListCampaignsResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{5}
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListCampaignsResponse) GetCampaigns() []*Campaign {
@@ -537,7 +2461,7 @@ type GetCampaignResponse struct {
 
 func (x *GetCampaignResponse) Reset() {
 	*x = GetCampaignResponse{}
-	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[6]
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -549,7 +2473,7 @@ func (x *GetCampaignResponse) String() string {
 func (*GetCampaignResponse) ProtoMessage() {}
 
 func (x *GetCampaignResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[6]
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -562,7 +2486,7 @@ func (x *GetCampaignResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCampaignResponse.ProtoReflect.Descriptor instead.
 func (*GetCampaignResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{6}
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetCampaignResponse) GetCampaign() *Campaign {
@@ -576,7 +2500,7 @@ var File_breachline_dispatch_v1_dispatch_proto protoreflect.FileDescriptor
 
 const file_breachline_dispatch_v1_dispatch_proto_rawDesc = "" +
 	"\n" +
-	"%breachline/dispatch/v1/dispatch.proto\x12\x16breachline.dispatch.v1\x1a1breachline/classification/v1/classification.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xff\x02\n" +
+	"%breachline/dispatch/v1/dispatch.proto\x12\x16breachline.dispatch.v1\x1a1breachline/classification/v1/classification.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8a\a\n" +
 	"\bCampaign\x12$\n" +
 	"\vcampaign_id\x18\x01 \x01(\tB\x03\xe0A\x03R\n" +
 	"campaignId\x12\x1f\n" +
@@ -589,7 +2513,151 @@ const file_breachline_dispatch_v1_dispatch_proto_rawDesc = "" +
 	"\x05state\x18\x05 \x01(\x0e2%.breachline.dispatch.v1.CampaignStateB\x03\xe0A\x03R\x05state\x129\n" +
 	"\achannel\x18\x06 \x01(\x0e2\x1f.breachline.dispatch.v1.ChannelR\achannel\x12@\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"createTime\"\xb9\x01\n" +
+	"createTime\x12\x1f\n" +
+	"\vtemplate_id\x18\b \x01(\tR\n" +
+	"templateId\x12G\n" +
+	"\acontent\x18\t \x03(\v2-.breachline.dispatch.v1.Campaign.ContentEntryR\acontent\x12\x1d\n" +
+	"\aversion\x18\n" +
+	" \x01(\x03B\x03\xe0A\x03R\aversion\x12&\n" +
+	"\fcontent_hash\x18\v \x01(\tB\x03\xe0A\x03R\vcontentHash\x12\"\n" +
+	"\n" +
+	"drafted_by\x18\f \x01(\tB\x03\xe0A\x03R\tdraftedBy\x12C\n" +
+	"\tapprovals\x18\r \x03(\v2 .breachline.dispatch.v1.ApprovalB\x03\xe0A\x03R\tapprovals\x120\n" +
+	"\x11missing_approvals\x18\x0e \x03(\tB\x03\xe0A\x03R\x10missingApprovals\x12,\n" +
+	"\x0frecipient_count\x18\x0f \x01(\x03B\x03\xe0A\x03R\x0erecipientCount\x12&\n" +
+	"\fsent_version\x18\x10 \x01(\x03B\x03\xe0A\x03R\vsentVersion\x12+\n" +
+	"\x0factive_hold_ids\x18\x11 \x03(\tB\x03\xe0A\x03R\ractiveHoldIds\x1a:\n" +
+	"\fContentEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb6\x01\n" +
+	"\bApproval\x12\x1a\n" +
+	"\bapprover\x18\x01 \x01(\tR\bapprover\x12\x12\n" +
+	"\x04role\x18\x02 \x01(\tR\x04role\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x03R\aversion\x12!\n" +
+	"\fcontent_hash\x18\x04 \x01(\tR\vcontentHash\x12=\n" +
+	"\fapprove_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vapproveTime\"\x9c\x01\n" +
+	"\x15UpdateCampaignRequest\x12A\n" +
+	"\bcampaign\x18\x01 \x01(\v2 .breachline.dispatch.v1.CampaignB\x03\xe0A\x02R\bcampaign\x12@\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x03\xe0A\x02R\n" +
+	"updateMask\"V\n" +
+	"\x16UpdateCampaignResponse\x12<\n" +
+	"\bcampaign\x18\x01 \x01(\v2 .breachline.dispatch.v1.CampaignR\bcampaign\"b\n" +
+	"\tRecipient\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\aaddress\x18\x02 \x01(\tB\x03\xe0A\x02R\aaddress\x12\"\n" +
+	"\fjurisdiction\x18\x03 \x01(\tR\fjurisdiction\"\x7f\n" +
+	"\x16PreviewCampaignRequest\x12$\n" +
+	"\vcampaign_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"campaignId\x12?\n" +
+	"\trecipient\x18\x02 \x01(\v2!.breachline.dispatch.v1.RecipientR\trecipient\"\x84\x01\n" +
+	"\x17PreviewCampaignResponse\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\x12\x12\n" +
+	"\x04body\x18\x02 \x01(\tR\x04body\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x03R\aversion\x12!\n" +
+	"\fcontent_hash\x18\x04 \x01(\tR\vcontentHash\"\xde\x01\n" +
+	"\bTemplate\x12\x1f\n" +
+	"\vtemplate_id\x18\x01 \x01(\tR\n" +
+	"templateId\x12\x1a\n" +
+	"\baudience\x18\x02 \x01(\tR\baudience\x12\"\n" +
+	"\fjurisdiction\x18\x03 \x01(\tR\fjurisdiction\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x03R\aversion\x12\x18\n" +
+	"\asubject\x18\x05 \x01(\tR\asubject\x12\x12\n" +
+	"\x04body\x18\x06 \x01(\tR\x04body\x12)\n" +
+	"\x10required_phrases\x18\a \x03(\tR\x0frequiredPhrases\"V\n" +
+	"\x14ListTemplatesRequest\x12\x1a\n" +
+	"\baudience\x18\x01 \x01(\tR\baudience\x12\"\n" +
+	"\fjurisdiction\x18\x02 \x01(\tR\fjurisdiction\"W\n" +
+	"\x15ListTemplatesResponse\x12>\n" +
+	"\ttemplates\x18\x01 \x03(\v2 .breachline.dispatch.v1.TemplateR\ttemplates\"\xa3\x01\n" +
+	"\x14AddRecipientsRequest\x12$\n" +
+	"\vcampaign_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"campaignId\x12\"\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\x03\xe0A\x02R\trequestId\x12A\n" +
+	"\n" +
+	"recipients\x18\x03 \x03(\v2!.breachline.dispatch.v1.RecipientR\n" +
+	"recipients\"v\n" +
+	"\x15AddRecipientsResponse\x12\x1f\n" +
+	"\vadded_count\x18\x01 \x01(\x05R\n" +
+	"addedCount\x12<\n" +
+	"\bcampaign\x18\x02 \x01(\v2 .breachline.dispatch.v1.CampaignR\bcampaign\"@\n" +
+	"\x18ResolveRecipientsRequest\x12$\n" +
+	"\vcampaign_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"campaignId\"\x92\x01\n" +
+	"\x19ResolveRecipientsResponse\x12\x1f\n" +
+	"\vadded_count\x18\x01 \x01(\x05R\n" +
+	"addedCount\x12\x16\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\x12<\n" +
+	"\bcampaign\x18\x03 \x01(\v2 .breachline.dispatch.v1.CampaignR\bcampaign\"\x9e\x01\n" +
+	"\x16ApproveCampaignRequest\x12$\n" +
+	"\vcampaign_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"campaignId\x12\x1d\n" +
+	"\aversion\x18\x02 \x01(\x03B\x03\xe0A\x02R\aversion\x12&\n" +
+	"\fcontent_hash\x18\x03 \x01(\tB\x03\xe0A\x02R\vcontentHash\x12\x17\n" +
+	"\x04role\x18\x04 \x01(\tB\x03\xe0A\x02R\x04role\"W\n" +
+	"\x17ApproveCampaignResponse\x12<\n" +
+	"\bcampaign\x18\x01 \x01(\v2 .breachline.dispatch.v1.CampaignR\bcampaign\"\xcf\x03\n" +
+	"\x04Hold\x12\x1c\n" +
+	"\ahold_id\x18\x01 \x01(\tB\x03\xe0A\x03R\x06holdId\x12\x1f\n" +
+	"\vincident_id\x18\x02 \x01(\tR\n" +
+	"incidentId\x12\x1f\n" +
+	"\vcampaign_id\x18\x03 \x01(\tR\n" +
+	"campaignId\x12&\n" +
+	"\frequested_by\x18\x04 \x01(\tB\x03\xe0A\x02R\vrequestedBy\x12\x1b\n" +
+	"\x06reason\x18\x05 \x01(\tB\x03\xe0A\x02R\x06reason\x12 \n" +
+	"\tplaced_by\x18\x06 \x01(\tB\x03\xe0A\x03R\bplacedBy\x12>\n" +
+	"\n" +
+	"place_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tplaceTime\x12$\n" +
+	"\vreleased_by\x18\b \x01(\tB\x03\xe0A\x03R\n" +
+	"releasedBy\x12B\n" +
+	"\frelease_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vreleaseTime\x12V\n" +
+	"\x10paused_deadlines\x18\n" +
+	" \x03(\v2&.breachline.dispatch.v1.PausedDeadlineB\x03\xe0A\x03R\x0fpausedDeadlines\"i\n" +
+	"\x0ePausedDeadline\x12\x1f\n" +
+	"\vcampaign_id\x18\x01 \x01(\tR\n" +
+	"campaignId\x126\n" +
+	"\bdeadline\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline\"m\n" +
+	"\x10PlaceHoldRequest\x125\n" +
+	"\x04hold\x18\x01 \x01(\v2\x1c.breachline.dispatch.v1.HoldB\x03\xe0A\x02R\x04hold\x12\"\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\x03\xe0A\x02R\trequestId\"E\n" +
+	"\x11PlaceHoldResponse\x120\n" +
+	"\x04hold\x18\x01 \x01(\v2\x1c.breachline.dispatch.v1.HoldR\x04hold\"2\n" +
+	"\x12ReleaseHoldRequest\x12\x1c\n" +
+	"\ahold_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06holdId\"G\n" +
+	"\x13ReleaseHoldResponse\x120\n" +
+	"\x04hold\x18\x01 \x01(\v2\x1c.breachline.dispatch.v1.HoldR\x04hold\"3\n" +
+	"\x10ListHoldsRequest\x12\x1f\n" +
+	"\vincident_id\x18\x01 \x01(\tR\n" +
+	"incidentId\"G\n" +
+	"\x11ListHoldsResponse\x122\n" +
+	"\x05holds\x18\x01 \x03(\v2\x1c.breachline.dispatch.v1.HoldR\x05holds\"Z\n" +
+	"\x13SendCampaignRequest\x12$\n" +
+	"\vcampaign_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"campaignId\x12\x1d\n" +
+	"\aversion\x18\x02 \x01(\x03B\x03\xe0A\x02R\aversion\"T\n" +
+	"\x14SendCampaignResponse\x12<\n" +
+	"\bcampaign\x18\x01 \x01(\v2 .breachline.dispatch.v1.CampaignR\bcampaign\"<\n" +
+	"\x14PauseCampaignRequest\x12$\n" +
+	"\vcampaign_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"campaignId\"U\n" +
+	"\x15PauseCampaignResponse\x12<\n" +
+	"\bcampaign\x18\x01 \x01(\v2 .breachline.dispatch.v1.CampaignR\bcampaign\"=\n" +
+	"\x15ResumeCampaignRequest\x12$\n" +
+	"\vcampaign_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"campaignId\"V\n" +
+	"\x16ResumeCampaignResponse\x12<\n" +
+	"\bcampaign\x18\x01 \x01(\v2 .breachline.dispatch.v1.CampaignR\bcampaign\"B\n" +
+	"\x1aGetCampaignProgressRequest\x12$\n" +
+	"\vcampaign_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"campaignId\"\xce\x01\n" +
+	"\x1bGetCampaignProgressResponse\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x03R\aversion\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\x03R\x05total\x12\x16\n" +
+	"\x06queued\x18\x03 \x01(\x03R\x06queued\x12\x12\n" +
+	"\x04sent\x18\x04 \x01(\x03R\x04sent\x12\x16\n" +
+	"\x06failed\x18\x05 \x01(\x03R\x06failed\x12;\n" +
+	"\x05state\x18\x06 \x01(\x0e2%.breachline.dispatch.v1.CampaignStateR\x05state\"\xb9\x01\n" +
 	"\x1bCreateDraftCampaignsRequest\x12$\n" +
 	"\vincident_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"incidentId\x12(\n" +
@@ -611,10 +2679,13 @@ const file_breachline_dispatch_v1_dispatch_proto_rawDesc = "" +
 	"\tcampaigns\x18\x01 \x03(\v2 .breachline.dispatch.v1.CampaignR\tcampaigns\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"S\n" +
 	"\x13GetCampaignResponse\x12<\n" +
-	"\bcampaign\x18\x01 \x01(\v2 .breachline.dispatch.v1.CampaignR\bcampaign*I\n" +
+	"\bcampaign\x18\x01 \x01(\v2 .breachline.dispatch.v1.CampaignR\bcampaign*\x9e\x01\n" +
 	"\rCampaignState\x12\x1e\n" +
 	"\x1aCAMPAIGN_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
-	"\x14CAMPAIGN_STATE_DRAFT\x10\x01*\xac\x01\n" +
+	"\x14CAMPAIGN_STATE_DRAFT\x10\x01\x12\x1a\n" +
+	"\x16CAMPAIGN_STATE_SENDING\x10\x02\x12\x19\n" +
+	"\x15CAMPAIGN_STATE_PAUSED\x10\x03\x12\x1c\n" +
+	"\x18CAMPAIGN_STATE_COMPLETED\x10\x04*\xac\x01\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rCHANNEL_EMAIL\x10\x01\x12\x13\n" +
@@ -622,11 +2693,24 @@ const file_breachline_dispatch_v1_dispatch_proto_rawDesc = "" +
 	"\x0eCHANNEL_LETTER\x10\x03\x12\x13\n" +
 	"\x0fCHANNEL_WEBSITE\x10\x04\x12\x19\n" +
 	"\x15CHANNEL_MEDIA_RELEASE\x10\x05\x12\x1c\n" +
-	"\x18CHANNEL_REGULATOR_PACKET\x10\x062\xc9\x03\n" +
+	"\x18CHANNEL_REGULATOR_PACKET\x10\x062\xa6\x13\n" +
 	"\x0fDispatchService\x12\xa1\x01\n" +
 	"\x14CreateDraftCampaigns\x123.breachline.dispatch.v1.CreateDraftCampaignsRequest\x1a4.breachline.dispatch.v1.CreateDraftCampaignsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/campaigns:draft\x12\x8b\x01\n" +
 	"\vGetCampaign\x12*.breachline.dispatch.v1.GetCampaignRequest\x1a+.breachline.dispatch.v1.GetCampaignResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/campaigns/{campaign_id}\x12\x83\x01\n" +
-	"\rListCampaigns\x12,.breachline.dispatch.v1.ListCampaignsRequest\x1a-.breachline.dispatch.v1.ListCampaignsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/campaignsB\xf1\x01\n" +
+	"\rListCampaigns\x12,.breachline.dispatch.v1.ListCampaignsRequest\x1a-.breachline.dispatch.v1.ListCampaignsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/campaigns\x12\xa7\x01\n" +
+	"\x0eUpdateCampaign\x12-.breachline.dispatch.v1.UpdateCampaignRequest\x1a..breachline.dispatch.v1.UpdateCampaignResponse\"6\x82\xd3\xe4\x93\x020:\bcampaign2$/v1/campaigns/{campaign.campaign_id}\x12\xa2\x01\n" +
+	"\x0fPreviewCampaign\x12..breachline.dispatch.v1.PreviewCampaignRequest\x1a/.breachline.dispatch.v1.PreviewCampaignResponse\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/campaigns/{campaign_id}:preview\x12\x83\x01\n" +
+	"\rListTemplates\x12,.breachline.dispatch.v1.ListTemplatesRequest\x1a-.breachline.dispatch.v1.ListTemplatesResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/templates\x12\xa3\x01\n" +
+	"\rAddRecipients\x12,.breachline.dispatch.v1.AddRecipientsRequest\x1a-.breachline.dispatch.v1.AddRecipientsResponse\"5\x82\xd3\xe4\x93\x02/:\x01*\"*/v1/campaigns/{campaign_id}/recipients:add\x12\xb3\x01\n" +
+	"\x11ResolveRecipients\x120.breachline.dispatch.v1.ResolveRecipientsRequest\x1a1.breachline.dispatch.v1.ResolveRecipientsResponse\"9\x82\xd3\xe4\x93\x023:\x01*\"./v1/campaigns/{campaign_id}/recipients:resolve\x12\xa2\x01\n" +
+	"\x0fApproveCampaign\x12..breachline.dispatch.v1.ApproveCampaignRequest\x1a/.breachline.dispatch.v1.ApproveCampaignResponse\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/campaigns/{campaign_id}:approve\x12y\n" +
+	"\tPlaceHold\x12(.breachline.dispatch.v1.PlaceHoldRequest\x1a).breachline.dispatch.v1.PlaceHoldResponse\"\x17\x82\xd3\xe4\x93\x02\x11:\x04hold\"\t/v1/holds\x12\x8e\x01\n" +
+	"\vReleaseHold\x12*.breachline.dispatch.v1.ReleaseHoldRequest\x1a+.breachline.dispatch.v1.ReleaseHoldResponse\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/holds/{hold_id}:release\x12s\n" +
+	"\tListHolds\x12(.breachline.dispatch.v1.ListHoldsRequest\x1a).breachline.dispatch.v1.ListHoldsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/holds\x12\x96\x01\n" +
+	"\fSendCampaign\x12+.breachline.dispatch.v1.SendCampaignRequest\x1a,.breachline.dispatch.v1.SendCampaignResponse\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/campaigns/{campaign_id}:send\x12\x9a\x01\n" +
+	"\rPauseCampaign\x12,.breachline.dispatch.v1.PauseCampaignRequest\x1a-.breachline.dispatch.v1.PauseCampaignResponse\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/campaigns/{campaign_id}:pause\x12\x9e\x01\n" +
+	"\x0eResumeCampaign\x12-.breachline.dispatch.v1.ResumeCampaignRequest\x1a..breachline.dispatch.v1.ResumeCampaignResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/campaigns/{campaign_id}:resume\x12\xac\x01\n" +
+	"\x13GetCampaignProgress\x122.breachline.dispatch.v1.GetCampaignProgressRequest\x1a3.breachline.dispatch.v1.GetCampaignProgressResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/campaigns/{campaign_id}/progressB\xf1\x01\n" +
 	"\x1acom.breachline.dispatch.v1B\rDispatchProtoP\x01ZJgithub.com/breachline/breachline/pkg/gen/breachline/dispatch/v1;dispatchv1\xa2\x02\x03BDX\xaa\x02\x16Breachline.Dispatch.V1\xca\x02\x16Breachline\\Dispatch\\V1\xe2\x02\"Breachline\\Dispatch\\V1\\GPBMetadata\xea\x02\x18Breachline::Dispatch::V1b\x06proto3"
 
 var (
@@ -642,40 +2726,123 @@ func file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP() []byte {
 }
 
 var file_breachline_dispatch_v1_dispatch_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_breachline_dispatch_v1_dispatch_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_breachline_dispatch_v1_dispatch_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_breachline_dispatch_v1_dispatch_proto_goTypes = []any{
 	(CampaignState)(0),                   // 0: breachline.dispatch.v1.CampaignState
 	(Channel)(0),                         // 1: breachline.dispatch.v1.Channel
 	(*Campaign)(nil),                     // 2: breachline.dispatch.v1.Campaign
-	(*CreateDraftCampaignsRequest)(nil),  // 3: breachline.dispatch.v1.CreateDraftCampaignsRequest
-	(*CreateDraftCampaignsResponse)(nil), // 4: breachline.dispatch.v1.CreateDraftCampaignsResponse
-	(*GetCampaignRequest)(nil),           // 5: breachline.dispatch.v1.GetCampaignRequest
-	(*ListCampaignsRequest)(nil),         // 6: breachline.dispatch.v1.ListCampaignsRequest
-	(*ListCampaignsResponse)(nil),        // 7: breachline.dispatch.v1.ListCampaignsResponse
-	(*GetCampaignResponse)(nil),          // 8: breachline.dispatch.v1.GetCampaignResponse
-	(*v1.Obligation)(nil),                // 9: breachline.classification.v1.Obligation
-	(*timestamppb.Timestamp)(nil),        // 10: google.protobuf.Timestamp
+	(*Approval)(nil),                     // 3: breachline.dispatch.v1.Approval
+	(*UpdateCampaignRequest)(nil),        // 4: breachline.dispatch.v1.UpdateCampaignRequest
+	(*UpdateCampaignResponse)(nil),       // 5: breachline.dispatch.v1.UpdateCampaignResponse
+	(*Recipient)(nil),                    // 6: breachline.dispatch.v1.Recipient
+	(*PreviewCampaignRequest)(nil),       // 7: breachline.dispatch.v1.PreviewCampaignRequest
+	(*PreviewCampaignResponse)(nil),      // 8: breachline.dispatch.v1.PreviewCampaignResponse
+	(*Template)(nil),                     // 9: breachline.dispatch.v1.Template
+	(*ListTemplatesRequest)(nil),         // 10: breachline.dispatch.v1.ListTemplatesRequest
+	(*ListTemplatesResponse)(nil),        // 11: breachline.dispatch.v1.ListTemplatesResponse
+	(*AddRecipientsRequest)(nil),         // 12: breachline.dispatch.v1.AddRecipientsRequest
+	(*AddRecipientsResponse)(nil),        // 13: breachline.dispatch.v1.AddRecipientsResponse
+	(*ResolveRecipientsRequest)(nil),     // 14: breachline.dispatch.v1.ResolveRecipientsRequest
+	(*ResolveRecipientsResponse)(nil),    // 15: breachline.dispatch.v1.ResolveRecipientsResponse
+	(*ApproveCampaignRequest)(nil),       // 16: breachline.dispatch.v1.ApproveCampaignRequest
+	(*ApproveCampaignResponse)(nil),      // 17: breachline.dispatch.v1.ApproveCampaignResponse
+	(*Hold)(nil),                         // 18: breachline.dispatch.v1.Hold
+	(*PausedDeadline)(nil),               // 19: breachline.dispatch.v1.PausedDeadline
+	(*PlaceHoldRequest)(nil),             // 20: breachline.dispatch.v1.PlaceHoldRequest
+	(*PlaceHoldResponse)(nil),            // 21: breachline.dispatch.v1.PlaceHoldResponse
+	(*ReleaseHoldRequest)(nil),           // 22: breachline.dispatch.v1.ReleaseHoldRequest
+	(*ReleaseHoldResponse)(nil),          // 23: breachline.dispatch.v1.ReleaseHoldResponse
+	(*ListHoldsRequest)(nil),             // 24: breachline.dispatch.v1.ListHoldsRequest
+	(*ListHoldsResponse)(nil),            // 25: breachline.dispatch.v1.ListHoldsResponse
+	(*SendCampaignRequest)(nil),          // 26: breachline.dispatch.v1.SendCampaignRequest
+	(*SendCampaignResponse)(nil),         // 27: breachline.dispatch.v1.SendCampaignResponse
+	(*PauseCampaignRequest)(nil),         // 28: breachline.dispatch.v1.PauseCampaignRequest
+	(*PauseCampaignResponse)(nil),        // 29: breachline.dispatch.v1.PauseCampaignResponse
+	(*ResumeCampaignRequest)(nil),        // 30: breachline.dispatch.v1.ResumeCampaignRequest
+	(*ResumeCampaignResponse)(nil),       // 31: breachline.dispatch.v1.ResumeCampaignResponse
+	(*GetCampaignProgressRequest)(nil),   // 32: breachline.dispatch.v1.GetCampaignProgressRequest
+	(*GetCampaignProgressResponse)(nil),  // 33: breachline.dispatch.v1.GetCampaignProgressResponse
+	(*CreateDraftCampaignsRequest)(nil),  // 34: breachline.dispatch.v1.CreateDraftCampaignsRequest
+	(*CreateDraftCampaignsResponse)(nil), // 35: breachline.dispatch.v1.CreateDraftCampaignsResponse
+	(*GetCampaignRequest)(nil),           // 36: breachline.dispatch.v1.GetCampaignRequest
+	(*ListCampaignsRequest)(nil),         // 37: breachline.dispatch.v1.ListCampaignsRequest
+	(*ListCampaignsResponse)(nil),        // 38: breachline.dispatch.v1.ListCampaignsResponse
+	(*GetCampaignResponse)(nil),          // 39: breachline.dispatch.v1.GetCampaignResponse
+	nil,                                  // 40: breachline.dispatch.v1.Campaign.ContentEntry
+	(*v1.Obligation)(nil),                // 41: breachline.classification.v1.Obligation
+	(*timestamppb.Timestamp)(nil),        // 42: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),        // 43: google.protobuf.FieldMask
 }
 var file_breachline_dispatch_v1_dispatch_proto_depIdxs = []int32{
-	9,  // 0: breachline.dispatch.v1.Campaign.obligation:type_name -> breachline.classification.v1.Obligation
+	41, // 0: breachline.dispatch.v1.Campaign.obligation:type_name -> breachline.classification.v1.Obligation
 	0,  // 1: breachline.dispatch.v1.Campaign.state:type_name -> breachline.dispatch.v1.CampaignState
 	1,  // 2: breachline.dispatch.v1.Campaign.channel:type_name -> breachline.dispatch.v1.Channel
-	10, // 3: breachline.dispatch.v1.Campaign.create_time:type_name -> google.protobuf.Timestamp
-	9,  // 4: breachline.dispatch.v1.CreateDraftCampaignsRequest.obligations:type_name -> breachline.classification.v1.Obligation
-	2,  // 5: breachline.dispatch.v1.CreateDraftCampaignsResponse.campaigns:type_name -> breachline.dispatch.v1.Campaign
-	2,  // 6: breachline.dispatch.v1.ListCampaignsResponse.campaigns:type_name -> breachline.dispatch.v1.Campaign
-	2,  // 7: breachline.dispatch.v1.GetCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
-	3,  // 8: breachline.dispatch.v1.DispatchService.CreateDraftCampaigns:input_type -> breachline.dispatch.v1.CreateDraftCampaignsRequest
-	5,  // 9: breachline.dispatch.v1.DispatchService.GetCampaign:input_type -> breachline.dispatch.v1.GetCampaignRequest
-	6,  // 10: breachline.dispatch.v1.DispatchService.ListCampaigns:input_type -> breachline.dispatch.v1.ListCampaignsRequest
-	4,  // 11: breachline.dispatch.v1.DispatchService.CreateDraftCampaigns:output_type -> breachline.dispatch.v1.CreateDraftCampaignsResponse
-	8,  // 12: breachline.dispatch.v1.DispatchService.GetCampaign:output_type -> breachline.dispatch.v1.GetCampaignResponse
-	7,  // 13: breachline.dispatch.v1.DispatchService.ListCampaigns:output_type -> breachline.dispatch.v1.ListCampaignsResponse
-	11, // [11:14] is the sub-list for method output_type
-	8,  // [8:11] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	42, // 3: breachline.dispatch.v1.Campaign.create_time:type_name -> google.protobuf.Timestamp
+	40, // 4: breachline.dispatch.v1.Campaign.content:type_name -> breachline.dispatch.v1.Campaign.ContentEntry
+	3,  // 5: breachline.dispatch.v1.Campaign.approvals:type_name -> breachline.dispatch.v1.Approval
+	42, // 6: breachline.dispatch.v1.Approval.approve_time:type_name -> google.protobuf.Timestamp
+	2,  // 7: breachline.dispatch.v1.UpdateCampaignRequest.campaign:type_name -> breachline.dispatch.v1.Campaign
+	43, // 8: breachline.dispatch.v1.UpdateCampaignRequest.update_mask:type_name -> google.protobuf.FieldMask
+	2,  // 9: breachline.dispatch.v1.UpdateCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
+	6,  // 10: breachline.dispatch.v1.PreviewCampaignRequest.recipient:type_name -> breachline.dispatch.v1.Recipient
+	9,  // 11: breachline.dispatch.v1.ListTemplatesResponse.templates:type_name -> breachline.dispatch.v1.Template
+	6,  // 12: breachline.dispatch.v1.AddRecipientsRequest.recipients:type_name -> breachline.dispatch.v1.Recipient
+	2,  // 13: breachline.dispatch.v1.AddRecipientsResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
+	2,  // 14: breachline.dispatch.v1.ResolveRecipientsResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
+	2,  // 15: breachline.dispatch.v1.ApproveCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
+	42, // 16: breachline.dispatch.v1.Hold.place_time:type_name -> google.protobuf.Timestamp
+	42, // 17: breachline.dispatch.v1.Hold.release_time:type_name -> google.protobuf.Timestamp
+	19, // 18: breachline.dispatch.v1.Hold.paused_deadlines:type_name -> breachline.dispatch.v1.PausedDeadline
+	42, // 19: breachline.dispatch.v1.PausedDeadline.deadline:type_name -> google.protobuf.Timestamp
+	18, // 20: breachline.dispatch.v1.PlaceHoldRequest.hold:type_name -> breachline.dispatch.v1.Hold
+	18, // 21: breachline.dispatch.v1.PlaceHoldResponse.hold:type_name -> breachline.dispatch.v1.Hold
+	18, // 22: breachline.dispatch.v1.ReleaseHoldResponse.hold:type_name -> breachline.dispatch.v1.Hold
+	18, // 23: breachline.dispatch.v1.ListHoldsResponse.holds:type_name -> breachline.dispatch.v1.Hold
+	2,  // 24: breachline.dispatch.v1.SendCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
+	2,  // 25: breachline.dispatch.v1.PauseCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
+	2,  // 26: breachline.dispatch.v1.ResumeCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
+	0,  // 27: breachline.dispatch.v1.GetCampaignProgressResponse.state:type_name -> breachline.dispatch.v1.CampaignState
+	41, // 28: breachline.dispatch.v1.CreateDraftCampaignsRequest.obligations:type_name -> breachline.classification.v1.Obligation
+	2,  // 29: breachline.dispatch.v1.CreateDraftCampaignsResponse.campaigns:type_name -> breachline.dispatch.v1.Campaign
+	2,  // 30: breachline.dispatch.v1.ListCampaignsResponse.campaigns:type_name -> breachline.dispatch.v1.Campaign
+	2,  // 31: breachline.dispatch.v1.GetCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
+	34, // 32: breachline.dispatch.v1.DispatchService.CreateDraftCampaigns:input_type -> breachline.dispatch.v1.CreateDraftCampaignsRequest
+	36, // 33: breachline.dispatch.v1.DispatchService.GetCampaign:input_type -> breachline.dispatch.v1.GetCampaignRequest
+	37, // 34: breachline.dispatch.v1.DispatchService.ListCampaigns:input_type -> breachline.dispatch.v1.ListCampaignsRequest
+	4,  // 35: breachline.dispatch.v1.DispatchService.UpdateCampaign:input_type -> breachline.dispatch.v1.UpdateCampaignRequest
+	7,  // 36: breachline.dispatch.v1.DispatchService.PreviewCampaign:input_type -> breachline.dispatch.v1.PreviewCampaignRequest
+	10, // 37: breachline.dispatch.v1.DispatchService.ListTemplates:input_type -> breachline.dispatch.v1.ListTemplatesRequest
+	12, // 38: breachline.dispatch.v1.DispatchService.AddRecipients:input_type -> breachline.dispatch.v1.AddRecipientsRequest
+	14, // 39: breachline.dispatch.v1.DispatchService.ResolveRecipients:input_type -> breachline.dispatch.v1.ResolveRecipientsRequest
+	16, // 40: breachline.dispatch.v1.DispatchService.ApproveCampaign:input_type -> breachline.dispatch.v1.ApproveCampaignRequest
+	20, // 41: breachline.dispatch.v1.DispatchService.PlaceHold:input_type -> breachline.dispatch.v1.PlaceHoldRequest
+	22, // 42: breachline.dispatch.v1.DispatchService.ReleaseHold:input_type -> breachline.dispatch.v1.ReleaseHoldRequest
+	24, // 43: breachline.dispatch.v1.DispatchService.ListHolds:input_type -> breachline.dispatch.v1.ListHoldsRequest
+	26, // 44: breachline.dispatch.v1.DispatchService.SendCampaign:input_type -> breachline.dispatch.v1.SendCampaignRequest
+	28, // 45: breachline.dispatch.v1.DispatchService.PauseCampaign:input_type -> breachline.dispatch.v1.PauseCampaignRequest
+	30, // 46: breachline.dispatch.v1.DispatchService.ResumeCampaign:input_type -> breachline.dispatch.v1.ResumeCampaignRequest
+	32, // 47: breachline.dispatch.v1.DispatchService.GetCampaignProgress:input_type -> breachline.dispatch.v1.GetCampaignProgressRequest
+	35, // 48: breachline.dispatch.v1.DispatchService.CreateDraftCampaigns:output_type -> breachline.dispatch.v1.CreateDraftCampaignsResponse
+	39, // 49: breachline.dispatch.v1.DispatchService.GetCampaign:output_type -> breachline.dispatch.v1.GetCampaignResponse
+	38, // 50: breachline.dispatch.v1.DispatchService.ListCampaigns:output_type -> breachline.dispatch.v1.ListCampaignsResponse
+	5,  // 51: breachline.dispatch.v1.DispatchService.UpdateCampaign:output_type -> breachline.dispatch.v1.UpdateCampaignResponse
+	8,  // 52: breachline.dispatch.v1.DispatchService.PreviewCampaign:output_type -> breachline.dispatch.v1.PreviewCampaignResponse
+	11, // 53: breachline.dispatch.v1.DispatchService.ListTemplates:output_type -> breachline.dispatch.v1.ListTemplatesResponse
+	13, // 54: breachline.dispatch.v1.DispatchService.AddRecipients:output_type -> breachline.dispatch.v1.AddRecipientsResponse
+	15, // 55: breachline.dispatch.v1.DispatchService.ResolveRecipients:output_type -> breachline.dispatch.v1.ResolveRecipientsResponse
+	17, // 56: breachline.dispatch.v1.DispatchService.ApproveCampaign:output_type -> breachline.dispatch.v1.ApproveCampaignResponse
+	21, // 57: breachline.dispatch.v1.DispatchService.PlaceHold:output_type -> breachline.dispatch.v1.PlaceHoldResponse
+	23, // 58: breachline.dispatch.v1.DispatchService.ReleaseHold:output_type -> breachline.dispatch.v1.ReleaseHoldResponse
+	25, // 59: breachline.dispatch.v1.DispatchService.ListHolds:output_type -> breachline.dispatch.v1.ListHoldsResponse
+	27, // 60: breachline.dispatch.v1.DispatchService.SendCampaign:output_type -> breachline.dispatch.v1.SendCampaignResponse
+	29, // 61: breachline.dispatch.v1.DispatchService.PauseCampaign:output_type -> breachline.dispatch.v1.PauseCampaignResponse
+	31, // 62: breachline.dispatch.v1.DispatchService.ResumeCampaign:output_type -> breachline.dispatch.v1.ResumeCampaignResponse
+	33, // 63: breachline.dispatch.v1.DispatchService.GetCampaignProgress:output_type -> breachline.dispatch.v1.GetCampaignProgressResponse
+	48, // [48:64] is the sub-list for method output_type
+	32, // [32:48] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_breachline_dispatch_v1_dispatch_proto_init() }
@@ -689,7 +2856,7 @@ func file_breachline_dispatch_v1_dispatch_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_breachline_dispatch_v1_dispatch_proto_rawDesc), len(file_breachline_dispatch_v1_dispatch_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   7,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,6 +22,19 @@ const (
 	DispatchService_CreateDraftCampaigns_FullMethodName = "/breachline.dispatch.v1.DispatchService/CreateDraftCampaigns"
 	DispatchService_GetCampaign_FullMethodName          = "/breachline.dispatch.v1.DispatchService/GetCampaign"
 	DispatchService_ListCampaigns_FullMethodName        = "/breachline.dispatch.v1.DispatchService/ListCampaigns"
+	DispatchService_UpdateCampaign_FullMethodName       = "/breachline.dispatch.v1.DispatchService/UpdateCampaign"
+	DispatchService_PreviewCampaign_FullMethodName      = "/breachline.dispatch.v1.DispatchService/PreviewCampaign"
+	DispatchService_ListTemplates_FullMethodName        = "/breachline.dispatch.v1.DispatchService/ListTemplates"
+	DispatchService_AddRecipients_FullMethodName        = "/breachline.dispatch.v1.DispatchService/AddRecipients"
+	DispatchService_ResolveRecipients_FullMethodName    = "/breachline.dispatch.v1.DispatchService/ResolveRecipients"
+	DispatchService_ApproveCampaign_FullMethodName      = "/breachline.dispatch.v1.DispatchService/ApproveCampaign"
+	DispatchService_PlaceHold_FullMethodName            = "/breachline.dispatch.v1.DispatchService/PlaceHold"
+	DispatchService_ReleaseHold_FullMethodName          = "/breachline.dispatch.v1.DispatchService/ReleaseHold"
+	DispatchService_ListHolds_FullMethodName            = "/breachline.dispatch.v1.DispatchService/ListHolds"
+	DispatchService_SendCampaign_FullMethodName         = "/breachline.dispatch.v1.DispatchService/SendCampaign"
+	DispatchService_PauseCampaign_FullMethodName        = "/breachline.dispatch.v1.DispatchService/PauseCampaign"
+	DispatchService_ResumeCampaign_FullMethodName       = "/breachline.dispatch.v1.DispatchService/ResumeCampaign"
+	DispatchService_GetCampaignProgress_FullMethodName  = "/breachline.dispatch.v1.DispatchService/GetCampaignProgress"
 )
 
 // DispatchServiceClient is the client API for DispatchService service.
@@ -39,6 +52,46 @@ type DispatchServiceClient interface {
 	// ListCampaigns returns campaigns in the order they were drafted, a page at
 	// a time.
 	ListCampaigns(ctx context.Context, in *ListCampaignsRequest, opts ...grpc.CallOption) (*ListCampaignsResponse, error)
+	// UpdateCampaign changes a draft's channel, template version or content
+	// overrides (AIP-134 update_mask). Every change makes a new rendered
+	// version and voids the approvals of the old one.
+	UpdateCampaign(ctx context.Context, in *UpdateCampaignRequest, opts ...grpc.CallOption) (*UpdateCampaignResponse, error)
+	// PreviewCampaign renders the campaign's current version for a sample
+	// recipient, exactly as it would be sent.
+	PreviewCampaign(ctx context.Context, in *PreviewCampaignRequest, opts ...grpc.CallOption) (*PreviewCampaignResponse, error)
+	// ListTemplates lists the notice templates (every version) per audience
+	// and jurisdiction.
+	ListTemplates(ctx context.Context, in *ListTemplatesRequest, opts ...grpc.CallOption) (*ListTemplatesResponse, error)
+	// AddRecipients adds up to 1,000 recipients to a draft campaign.
+	// Recipients are unique per campaign by address; adding a known address
+	// is a no-op. Idempotent on request_id. Adding recipients makes a new
+	// version (approvals bind to the recipient list too).
+	AddRecipients(ctx context.Context, in *AddRecipientsRequest, opts ...grpc.CallOption) (*AddRecipientsResponse, error)
+	// ResolveRecipients adds the recipients the campaign's audience implies:
+	// affected individuals of the obligation's jurisdiction (from intake), the
+	// customer's Notification Email Address (controller obligations), or the
+	// organisation's contacts and authority addresses (data). Idempotent.
+	ResolveRecipients(ctx context.Context, in *ResolveRecipientsRequest, opts ...grpc.CallOption) (*ResolveRecipientsResponse, error)
+	// ApproveCampaign records the caller's approval of one exact rendered
+	// version, in the role the caller claims. The drafter cannot approve.
+	ApproveCampaign(ctx context.Context, in *ApproveCampaignRequest, opts ...grpc.CallOption) (*ApproveCampaignResponse, error)
+	// PlaceHold records a law-enforcement hold on an incident or a campaign:
+	// nothing covered by it is sent until it is released.
+	PlaceHold(ctx context.Context, in *PlaceHoldRequest, opts ...grpc.CallOption) (*PlaceHoldResponse, error)
+	// ReleaseHold ends a hold; sending covered by it resumes.
+	ReleaseHold(ctx context.Context, in *ReleaseHoldRequest, opts ...grpc.CallOption) (*ReleaseHoldResponse, error)
+	// ListHolds lists holds, newest last, with the deadlines they pause.
+	ListHolds(ctx context.Context, in *ListHoldsRequest, opts ...grpc.CallOption) (*ListHoldsResponse, error)
+	// SendCampaign starts delivering an approved version. Refused unless the
+	// version is approved per policy and no hold covers the campaign.
+	// Repeating it for the same version is a no-op.
+	SendCampaign(ctx context.Context, in *SendCampaignRequest, opts ...grpc.CallOption) (*SendCampaignResponse, error)
+	// PauseCampaign stops a sending campaign after the messages in flight.
+	PauseCampaign(ctx context.Context, in *PauseCampaignRequest, opts ...grpc.CallOption) (*PauseCampaignResponse, error)
+	// ResumeCampaign continues a paused campaign where it stopped.
+	ResumeCampaign(ctx context.Context, in *ResumeCampaignRequest, opts ...grpc.CallOption) (*ResumeCampaignResponse, error)
+	// GetCampaignProgress counts the campaign's deliveries by status.
+	GetCampaignProgress(ctx context.Context, in *GetCampaignProgressRequest, opts ...grpc.CallOption) (*GetCampaignProgressResponse, error)
 }
 
 type dispatchServiceClient struct {
@@ -79,6 +132,136 @@ func (c *dispatchServiceClient) ListCampaigns(ctx context.Context, in *ListCampa
 	return out, nil
 }
 
+func (c *dispatchServiceClient) UpdateCampaign(ctx context.Context, in *UpdateCampaignRequest, opts ...grpc.CallOption) (*UpdateCampaignResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateCampaignResponse)
+	err := c.cc.Invoke(ctx, DispatchService_UpdateCampaign_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) PreviewCampaign(ctx context.Context, in *PreviewCampaignRequest, opts ...grpc.CallOption) (*PreviewCampaignResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PreviewCampaignResponse)
+	err := c.cc.Invoke(ctx, DispatchService_PreviewCampaign_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) ListTemplates(ctx context.Context, in *ListTemplatesRequest, opts ...grpc.CallOption) (*ListTemplatesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTemplatesResponse)
+	err := c.cc.Invoke(ctx, DispatchService_ListTemplates_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) AddRecipients(ctx context.Context, in *AddRecipientsRequest, opts ...grpc.CallOption) (*AddRecipientsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddRecipientsResponse)
+	err := c.cc.Invoke(ctx, DispatchService_AddRecipients_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) ResolveRecipients(ctx context.Context, in *ResolveRecipientsRequest, opts ...grpc.CallOption) (*ResolveRecipientsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResolveRecipientsResponse)
+	err := c.cc.Invoke(ctx, DispatchService_ResolveRecipients_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) ApproveCampaign(ctx context.Context, in *ApproveCampaignRequest, opts ...grpc.CallOption) (*ApproveCampaignResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ApproveCampaignResponse)
+	err := c.cc.Invoke(ctx, DispatchService_ApproveCampaign_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) PlaceHold(ctx context.Context, in *PlaceHoldRequest, opts ...grpc.CallOption) (*PlaceHoldResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PlaceHoldResponse)
+	err := c.cc.Invoke(ctx, DispatchService_PlaceHold_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) ReleaseHold(ctx context.Context, in *ReleaseHoldRequest, opts ...grpc.CallOption) (*ReleaseHoldResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReleaseHoldResponse)
+	err := c.cc.Invoke(ctx, DispatchService_ReleaseHold_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) ListHolds(ctx context.Context, in *ListHoldsRequest, opts ...grpc.CallOption) (*ListHoldsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListHoldsResponse)
+	err := c.cc.Invoke(ctx, DispatchService_ListHolds_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) SendCampaign(ctx context.Context, in *SendCampaignRequest, opts ...grpc.CallOption) (*SendCampaignResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SendCampaignResponse)
+	err := c.cc.Invoke(ctx, DispatchService_SendCampaign_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) PauseCampaign(ctx context.Context, in *PauseCampaignRequest, opts ...grpc.CallOption) (*PauseCampaignResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PauseCampaignResponse)
+	err := c.cc.Invoke(ctx, DispatchService_PauseCampaign_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) ResumeCampaign(ctx context.Context, in *ResumeCampaignRequest, opts ...grpc.CallOption) (*ResumeCampaignResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResumeCampaignResponse)
+	err := c.cc.Invoke(ctx, DispatchService_ResumeCampaign_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) GetCampaignProgress(ctx context.Context, in *GetCampaignProgressRequest, opts ...grpc.CallOption) (*GetCampaignProgressResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCampaignProgressResponse)
+	err := c.cc.Invoke(ctx, DispatchService_GetCampaignProgress_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DispatchServiceServer is the server API for DispatchService service.
 // All implementations must embed UnimplementedDispatchServiceServer
 // for forward compatibility.
@@ -94,6 +277,46 @@ type DispatchServiceServer interface {
 	// ListCampaigns returns campaigns in the order they were drafted, a page at
 	// a time.
 	ListCampaigns(context.Context, *ListCampaignsRequest) (*ListCampaignsResponse, error)
+	// UpdateCampaign changes a draft's channel, template version or content
+	// overrides (AIP-134 update_mask). Every change makes a new rendered
+	// version and voids the approvals of the old one.
+	UpdateCampaign(context.Context, *UpdateCampaignRequest) (*UpdateCampaignResponse, error)
+	// PreviewCampaign renders the campaign's current version for a sample
+	// recipient, exactly as it would be sent.
+	PreviewCampaign(context.Context, *PreviewCampaignRequest) (*PreviewCampaignResponse, error)
+	// ListTemplates lists the notice templates (every version) per audience
+	// and jurisdiction.
+	ListTemplates(context.Context, *ListTemplatesRequest) (*ListTemplatesResponse, error)
+	// AddRecipients adds up to 1,000 recipients to a draft campaign.
+	// Recipients are unique per campaign by address; adding a known address
+	// is a no-op. Idempotent on request_id. Adding recipients makes a new
+	// version (approvals bind to the recipient list too).
+	AddRecipients(context.Context, *AddRecipientsRequest) (*AddRecipientsResponse, error)
+	// ResolveRecipients adds the recipients the campaign's audience implies:
+	// affected individuals of the obligation's jurisdiction (from intake), the
+	// customer's Notification Email Address (controller obligations), or the
+	// organisation's contacts and authority addresses (data). Idempotent.
+	ResolveRecipients(context.Context, *ResolveRecipientsRequest) (*ResolveRecipientsResponse, error)
+	// ApproveCampaign records the caller's approval of one exact rendered
+	// version, in the role the caller claims. The drafter cannot approve.
+	ApproveCampaign(context.Context, *ApproveCampaignRequest) (*ApproveCampaignResponse, error)
+	// PlaceHold records a law-enforcement hold on an incident or a campaign:
+	// nothing covered by it is sent until it is released.
+	PlaceHold(context.Context, *PlaceHoldRequest) (*PlaceHoldResponse, error)
+	// ReleaseHold ends a hold; sending covered by it resumes.
+	ReleaseHold(context.Context, *ReleaseHoldRequest) (*ReleaseHoldResponse, error)
+	// ListHolds lists holds, newest last, with the deadlines they pause.
+	ListHolds(context.Context, *ListHoldsRequest) (*ListHoldsResponse, error)
+	// SendCampaign starts delivering an approved version. Refused unless the
+	// version is approved per policy and no hold covers the campaign.
+	// Repeating it for the same version is a no-op.
+	SendCampaign(context.Context, *SendCampaignRequest) (*SendCampaignResponse, error)
+	// PauseCampaign stops a sending campaign after the messages in flight.
+	PauseCampaign(context.Context, *PauseCampaignRequest) (*PauseCampaignResponse, error)
+	// ResumeCampaign continues a paused campaign where it stopped.
+	ResumeCampaign(context.Context, *ResumeCampaignRequest) (*ResumeCampaignResponse, error)
+	// GetCampaignProgress counts the campaign's deliveries by status.
+	GetCampaignProgress(context.Context, *GetCampaignProgressRequest) (*GetCampaignProgressResponse, error)
 	mustEmbedUnimplementedDispatchServiceServer()
 }
 
@@ -112,6 +335,45 @@ func (UnimplementedDispatchServiceServer) GetCampaign(context.Context, *GetCampa
 }
 func (UnimplementedDispatchServiceServer) ListCampaigns(context.Context, *ListCampaignsRequest) (*ListCampaignsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListCampaigns not implemented")
+}
+func (UnimplementedDispatchServiceServer) UpdateCampaign(context.Context, *UpdateCampaignRequest) (*UpdateCampaignResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateCampaign not implemented")
+}
+func (UnimplementedDispatchServiceServer) PreviewCampaign(context.Context, *PreviewCampaignRequest) (*PreviewCampaignResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PreviewCampaign not implemented")
+}
+func (UnimplementedDispatchServiceServer) ListTemplates(context.Context, *ListTemplatesRequest) (*ListTemplatesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTemplates not implemented")
+}
+func (UnimplementedDispatchServiceServer) AddRecipients(context.Context, *AddRecipientsRequest) (*AddRecipientsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddRecipients not implemented")
+}
+func (UnimplementedDispatchServiceServer) ResolveRecipients(context.Context, *ResolveRecipientsRequest) (*ResolveRecipientsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResolveRecipients not implemented")
+}
+func (UnimplementedDispatchServiceServer) ApproveCampaign(context.Context, *ApproveCampaignRequest) (*ApproveCampaignResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ApproveCampaign not implemented")
+}
+func (UnimplementedDispatchServiceServer) PlaceHold(context.Context, *PlaceHoldRequest) (*PlaceHoldResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PlaceHold not implemented")
+}
+func (UnimplementedDispatchServiceServer) ReleaseHold(context.Context, *ReleaseHoldRequest) (*ReleaseHoldResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReleaseHold not implemented")
+}
+func (UnimplementedDispatchServiceServer) ListHolds(context.Context, *ListHoldsRequest) (*ListHoldsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListHolds not implemented")
+}
+func (UnimplementedDispatchServiceServer) SendCampaign(context.Context, *SendCampaignRequest) (*SendCampaignResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SendCampaign not implemented")
+}
+func (UnimplementedDispatchServiceServer) PauseCampaign(context.Context, *PauseCampaignRequest) (*PauseCampaignResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PauseCampaign not implemented")
+}
+func (UnimplementedDispatchServiceServer) ResumeCampaign(context.Context, *ResumeCampaignRequest) (*ResumeCampaignResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResumeCampaign not implemented")
+}
+func (UnimplementedDispatchServiceServer) GetCampaignProgress(context.Context, *GetCampaignProgressRequest) (*GetCampaignProgressResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCampaignProgress not implemented")
 }
 func (UnimplementedDispatchServiceServer) mustEmbedUnimplementedDispatchServiceServer() {}
 func (UnimplementedDispatchServiceServer) testEmbeddedByValue()                         {}
@@ -188,6 +450,240 @@ func _DispatchService_ListCampaigns_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DispatchService_UpdateCampaign_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateCampaignRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).UpdateCampaign(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_UpdateCampaign_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).UpdateCampaign(ctx, req.(*UpdateCampaignRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_PreviewCampaign_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PreviewCampaignRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).PreviewCampaign(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_PreviewCampaign_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).PreviewCampaign(ctx, req.(*PreviewCampaignRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_ListTemplates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTemplatesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).ListTemplates(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_ListTemplates_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).ListTemplates(ctx, req.(*ListTemplatesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_AddRecipients_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddRecipientsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).AddRecipients(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_AddRecipients_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).AddRecipients(ctx, req.(*AddRecipientsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_ResolveRecipients_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResolveRecipientsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).ResolveRecipients(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_ResolveRecipients_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).ResolveRecipients(ctx, req.(*ResolveRecipientsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_ApproveCampaign_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ApproveCampaignRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).ApproveCampaign(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_ApproveCampaign_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).ApproveCampaign(ctx, req.(*ApproveCampaignRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_PlaceHold_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PlaceHoldRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).PlaceHold(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_PlaceHold_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).PlaceHold(ctx, req.(*PlaceHoldRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_ReleaseHold_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReleaseHoldRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).ReleaseHold(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_ReleaseHold_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).ReleaseHold(ctx, req.(*ReleaseHoldRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_ListHolds_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListHoldsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).ListHolds(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_ListHolds_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).ListHolds(ctx, req.(*ListHoldsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_SendCampaign_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SendCampaignRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).SendCampaign(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_SendCampaign_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).SendCampaign(ctx, req.(*SendCampaignRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_PauseCampaign_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PauseCampaignRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).PauseCampaign(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_PauseCampaign_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).PauseCampaign(ctx, req.(*PauseCampaignRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_ResumeCampaign_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResumeCampaignRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).ResumeCampaign(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_ResumeCampaign_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).ResumeCampaign(ctx, req.(*ResumeCampaignRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_GetCampaignProgress_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCampaignProgressRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).GetCampaignProgress(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_GetCampaignProgress_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).GetCampaignProgress(ctx, req.(*GetCampaignProgressRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DispatchService_ServiceDesc is the grpc.ServiceDesc for DispatchService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -206,6 +702,58 @@ var DispatchService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListCampaigns",
 			Handler:    _DispatchService_ListCampaigns_Handler,
+		},
+		{
+			MethodName: "UpdateCampaign",
+			Handler:    _DispatchService_UpdateCampaign_Handler,
+		},
+		{
+			MethodName: "PreviewCampaign",
+			Handler:    _DispatchService_PreviewCampaign_Handler,
+		},
+		{
+			MethodName: "ListTemplates",
+			Handler:    _DispatchService_ListTemplates_Handler,
+		},
+		{
+			MethodName: "AddRecipients",
+			Handler:    _DispatchService_AddRecipients_Handler,
+		},
+		{
+			MethodName: "ResolveRecipients",
+			Handler:    _DispatchService_ResolveRecipients_Handler,
+		},
+		{
+			MethodName: "ApproveCampaign",
+			Handler:    _DispatchService_ApproveCampaign_Handler,
+		},
+		{
+			MethodName: "PlaceHold",
+			Handler:    _DispatchService_PlaceHold_Handler,
+		},
+		{
+			MethodName: "ReleaseHold",
+			Handler:    _DispatchService_ReleaseHold_Handler,
+		},
+		{
+			MethodName: "ListHolds",
+			Handler:    _DispatchService_ListHolds_Handler,
+		},
+		{
+			MethodName: "SendCampaign",
+			Handler:    _DispatchService_SendCampaign_Handler,
+		},
+		{
+			MethodName: "PauseCampaign",
+			Handler:    _DispatchService_PauseCampaign_Handler,
+		},
+		{
+			MethodName: "ResumeCampaign",
+			Handler:    _DispatchService_ResumeCampaign_Handler,
+		},
+		{
+			MethodName: "GetCampaignProgress",
+			Handler:    _DispatchService_GetCampaignProgress_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
