@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -145,8 +146,8 @@ func TestBreachFlowEndToEnd(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if len(resp.GetCampaigns()) != len(a.GetObligations()) {
-			return fmt.Errorf("%d campaigns for %d obligations", len(resp.GetCampaigns()), len(a.GetObligations()))
+		if len(resp.GetCampaigns()) != notifyCount(a) {
+			return fmt.Errorf("%d campaigns for %d obligations to notify", len(resp.GetCampaigns()), notifyCount(a))
 		}
 		for _, c := range resp.GetCampaigns() {
 			if c.GetState() != dispatchv1.CampaignState_CAMPAIGN_STATE_DRAFT {
@@ -166,8 +167,48 @@ func TestBreachFlowEndToEnd(t *testing.T) {
 			t.Fatalf("GET assessment: %d %v", code, as)
 		}
 		code, cs := httpDo(t, http.MethodGet, base+"/v1/campaigns?incidentId="+incidentID+"&pageSize=500", nil)
-		if code != http.StatusOK || len(cs["campaigns"].([]any)) != len(a.GetObligations()) {
+		if code != http.StatusOK || len(cs["campaigns"].([]any)) != notifyCount(a) {
 			t.Fatalf("GET campaigns: %d %v", code, cs)
+		}
+	})
+
+	t.Run("case=rest-working-an-incident", func(t *testing.T) {
+		url := base + "/v1/incidents/" + incidentID
+		_, got := httpDo(t, http.MethodGet, url, nil)
+		etag := got["incident"].(map[string]any)["etag"]
+		// No update_mask: the gateway derives it from the fields in the body.
+		code, upd := httpDo(t, http.MethodPatch, url, map[string]any{
+			"etag": etag,
+			"record": map[string]any{
+				"location":  "eu-central-1, VPC prod",
+				"discovery": map[string]any{"discoveredBy": "SOC analyst on duty"},
+				"intrusion": map[string]any{"entryPoints": []string{"vpn-gw-2"}},
+			},
+		})
+		if rec, _ := upd["incident"].(map[string]any)["record"].(map[string]any); code != http.StatusOK || rec["location"] != "eu-central-1, VPC prod" {
+			t.Fatalf("PATCH incident: %d %v", code, upd)
+		}
+		if code, stale := httpDo(t, http.MethodPatch, url, map[string]any{"etag": etag, "title": "stale"}); code != http.StatusConflict {
+			t.Fatalf("PATCH with stale etag: %d %v, want 409", code, stale)
+		}
+		if code, n := httpDo(t, http.MethodPost, url+"/notes", map[string]any{"note": "Rotated VPN keys.", "requestId": "e2e-note-1"}); code != http.StatusOK {
+			t.Fatalf("POST note: %d %v", code, n)
+		}
+		if code, tr := httpDo(t, http.MethodPost, url+":transition", map[string]any{"state": "INCIDENT_STATE_INVESTIGATING", "reason": "skip triage"}); code != http.StatusBadRequest {
+			t.Fatalf("POST bad transition: %d %v, want 400 (FAILED_PRECONDITION)", code, tr)
+		}
+		code, tl := httpDo(t, http.MethodGet, url+"/timeline", nil)
+		entries, _ := tl["entries"].([]any)
+		if code != http.StatusOK || len(entries) < 3 || entries[0].(map[string]any)["action"] != "incident.created" {
+			t.Fatalf("GET timeline: %d %v", code, tl)
+		}
+		code, v := httpDo(t, http.MethodGet, url+"/timeline:verify", nil)
+		if code != http.StatusOK || v["ok"] != true {
+			t.Fatalf("GET timeline:verify: %d %v", code, v)
+		}
+		code, x := httpDo(t, http.MethodGet, url+":export", nil)
+		if code != http.StatusOK || x["headHash"] != v["headHash"] || len(x["timeline"].([]any)) != len(entries) {
+			t.Fatalf("GET export: %d %v", code, x)
 		}
 	})
 
@@ -204,6 +245,42 @@ func TestBreachFlowEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("case=rest-import-affected-individuals", func(t *testing.T) {
+		root, err := repoRoot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		file, err := os.ReadFile(filepath.Join(root, "docs", "examples", "affected.csv")) // the README's example
+		if err != nil {
+			t.Fatal(err)
+		}
+		url := base + "/v1/incidents/" + incidentID + "/affectedIndividuals:importCsv"
+		for range 2 { // the same upload twice (same Idempotency-Key) has one effect
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, url, bytes.NewReader(file))
+			req.Header.Set("Content-Type", "text/csv")
+			req.Header.Set("Idempotency-Key", "e2e-affected-1")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out map[string]any
+			_ = json.NewDecoder(resp.Body).Decode(&out)
+			_ = resp.Body.Close()
+			imp, _ := out["import"].(map[string]any)
+			if resp.StatusCode != http.StatusOK || imp["rowsAccepted"] != "5" || imp["rowsDuplicate"] != "1" || imp["rowsRejected"] != "1" {
+				t.Fatalf("POST importCsv: %d %v", resp.StatusCode, out)
+			}
+		}
+		code, c := httpDo(t, http.MethodGet, base+"/v1/incidents/"+incidentID+"/affectedCounts", nil)
+		if code != http.StatusOK || c["total"] != "5" || fmt.Sprint(c["byJurisdiction"]) != "[map[count:1 jurisdiction:DE] map[count:1 jurisdiction:US-CA] map[count:1 jurisdiction:US-NY] map[count:2 jurisdiction:US-TX]]" {
+			t.Fatalf("GET affectedCounts: %d %v", code, c)
+		}
+		code, l := httpDo(t, http.MethodGet, base+"/v1/incidents/"+incidentID+"/affectedIndividuals?jurisdiction=US-TX", nil)
+		if people, _ := l["affectedIndividuals"].([]any); code != http.StatusOK || len(people) != 2 {
+			t.Fatalf("GET affectedIndividuals: %d %v", code, l)
+		}
+	})
+
 	t.Run("case=healthz-and-openapi", func(t *testing.T) {
 		code, h := httpDo(t, http.MethodGet, base+"/healthz", nil)
 		if code != http.StatusOK || h["status"] != "ok" {
@@ -214,6 +291,18 @@ func TestBreachFlowEndToEnd(t *testing.T) {
 			t.Fatalf("openapi: %d", code)
 		}
 	})
+}
+
+// notifyCount is the number of obligations that become campaigns: those
+// with notify=false only explain a duty that did not fire.
+func notifyCount(a *classificationv1.Assessment) int {
+	n := 0
+	for _, o := range a.GetObligations() {
+		if o.GetNotify() {
+			n++
+		}
+	}
+	return n
 }
 
 // checkObligations asserts the three regimes the foundation must cover.

@@ -172,7 +172,7 @@ func startProcess(t *testing.T, name string, env ...string) *process {
 // stack is a set of addresses for one isolated Breachline deployment.
 type stack struct {
 	store, intake, classification, registry, dispatch, gateway string
-	data                                                         string
+	data                                                       string
 }
 
 func newStack(t *testing.T) stack {
@@ -203,7 +203,7 @@ func (s stack) startIntake(t *testing.T) *process {
 }
 
 func (s stack) startClassification(t *testing.T) *process {
-	p := startProcess(t, "classification", s.serviceEnv(s.classification, "DISPATCH_ADDR="+s.dispatch)...)
+	p := startProcess(t, "classification", s.serviceEnv(s.classification, "DISPATCH_ADDR="+s.dispatch, "REGISTRY_ADDR="+s.registry)...)
 	p.waitFor(t, "listening", 30*time.Second)
 	return p
 }
@@ -215,7 +215,7 @@ func (s stack) startRegistry(t *testing.T) *process {
 }
 
 func (s stack) startDispatch(t *testing.T) *process {
-	p := startProcess(t, "dispatch", s.serviceEnv(s.dispatch)...)
+	p := startProcess(t, "dispatch", s.serviceEnv(s.dispatch, "INTAKE_ADDR="+s.intake, "OUTBOX_DIR="+filepath.Join(s.data, "outbox"))...)
 	p.waitFor(t, "listening", 30*time.Second)
 	return p
 }

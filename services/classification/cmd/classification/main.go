@@ -32,6 +32,9 @@ type Config struct {
 	DispatchAddr string `env:"DISPATCH_ADDR" envDefault:"127.0.0.1:50054"`
 	// RelayInterval is how long the relay idles when nothing is due.
 	RelayInterval time.Duration `env:"RELAY_INTERVAL" envDefault:"500ms"`
+	// RelayLease is how long a replica holds a claimed assessment; a replica
+	// that dies delays that hand-over by at most this long.
+	RelayLease time.Duration `env:"RELAY_LEASE" envDefault:"30s"`
 	// RegistryAddr is the registry's address, for customers' contractual
 	// notification terms.
 	RegistryAddr string `env:"REGISTRY_ADDR" envDefault:"127.0.0.1:50053"`
@@ -45,6 +48,9 @@ type Config struct {
 // Validate reports every configuration problem at once.
 func (c Config) Validate() error {
 	errs := []error{c.Common.Validate()}
+	if c.RelayLease < time.Second {
+		errs = append(errs, errors.New("RELAY_LEASE must be at least 1s"))
+	}
 	if c.DispatchAddr == "" {
 		errs = append(errs, errors.New("DISPATCH_ADDR is required"))
 	}
@@ -107,7 +113,7 @@ func run(ctx context.Context) (err error) {
 	defer func() { err = errors.Join(err, registryConn.Close()) }()
 
 	svc := domain.NewService(st, engine, registryclient.New(registryConn, rt.Logger), time.Now)
-	relay := domain.NewRelay(st, dispatchclient.New(conn), time.Now, leaseOwner(), rt.Logger)
+	relay := domain.NewRelay(st, dispatchclient.New(conn), time.Now, leaseOwner(), rt.Logger).WithLease(cfg.RelayLease)
 
 	handler := server.New(svc, engine, time.Now)
 	scan := server.NewScanner(scanner.New())

@@ -18,13 +18,12 @@ type Dispatcher interface {
 	CreateDraftCampaigns(ctx context.Context, incidentID, assessmentID string, obligations []Obligation) error
 }
 
-// Relay backoff and lease: retries start after a second and back off to a
-// minute; a claim is held long enough for one dispatch call.
+// Relay backoff and default lease: retries start after a second and back off
+// to a minute; a claim is held long enough for one dispatch call.
 const (
 	relayBackoffBase = time.Second
 	relayBackoffMax  = time.Minute
 	relayLease       = 30 * time.Second
-	relayCallTimeout = 20 * time.Second
 )
 
 // Relay carries each new assessment's obligations to dispatch. The pending
@@ -36,12 +35,21 @@ type Relay struct {
 	now      func() time.Time
 	owner    string
 	logger   *slog.Logger
+	lease    time.Duration
 }
 
 // NewRelay returns a Relay. owner names this replica's leases (host and pid
 // in production, anything unique in tests).
 func NewRelay(store Store, dispatch Dispatcher, now func() time.Time, owner string, logger *slog.Logger) *Relay {
-	return &Relay{store: store, dispatch: dispatch, now: now, owner: owner, logger: logger}
+	return &Relay{store: store, dispatch: dispatch, now: now, owner: owner, logger: logger, lease: relayLease}
+}
+
+// WithLease sets how long a claimed assessment is held (default 30s). The
+// dispatch call is bounded to two thirds of it, so a slow call ends before
+// another replica may take the assessment over.
+func (r *Relay) WithLease(d time.Duration) *Relay {
+	r.lease = d
+	return r
 }
 
 // Step hands one due assessment to dispatch and reports whether it found
@@ -49,7 +57,7 @@ func NewRelay(store Store, dispatch Dispatcher, now func() time.Time, owner stri
 // (mongox.Backoff) and is not an error of Step: the next due assessment can
 // go ahead. Step returns an error only when the store fails.
 func (r *Relay) Step(ctx context.Context) (bool, error) {
-	p, ok, err := r.store.ClaimPendingCampaigns(ctx, r.owner, r.now().UTC(), relayLease)
+	p, ok, err := r.store.ClaimPendingCampaigns(ctx, r.owner, r.now().UTC(), r.lease)
 	if err != nil || !ok {
 		return false, err
 	}
@@ -58,7 +66,7 @@ func (r *Relay) Step(ctx context.Context) (bool, error) {
 	// explanations.
 	due := slices.DeleteFunc(slices.Clone(a.Obligations), func(o Obligation) bool { return !o.Notify })
 	if len(due) > 0 {
-		callCtx, cancel := context.WithTimeout(ctx, relayCallTimeout)
+		callCtx, cancel := context.WithTimeout(ctx, r.lease*2/3)
 		err = r.dispatch.CreateDraftCampaigns(callCtx, a.IncidentID, a.ID, due)
 		cancel()
 		if err != nil {

@@ -31,6 +31,9 @@ type Config struct {
 	// RelayInterval is how long the assessment relay waits when it finds
 	// nothing due (or the store fails) before looking again.
 	RelayInterval time.Duration `env:"RELAY_INTERVAL" envDefault:"500ms"`
+	// RelayLease is how long a replica holds a claimed incident; a replica
+	// that dies delays that incident by at most this long.
+	RelayLease time.Duration `env:"RELAY_LEASE" envDefault:"30s"`
 }
 
 // Validate reports every problem with the configuration.
@@ -41,6 +44,9 @@ func (c Config) Validate() error {
 	}
 	if c.RelayInterval <= 0 {
 		errs = append(errs, errors.New("RELAY_INTERVAL must be positive"))
+	}
+	if c.RelayLease < time.Second {
+		errs = append(errs, errors.New("RELAY_LEASE must be at least 1s"))
 	}
 	return errors.Join(errs...)
 }
@@ -73,6 +79,7 @@ func run(ctx context.Context) (err error) {
 	host, _ := os.Hostname()
 	relay := domain.NewRelay(st, classify.New(conn), time.Now, rt.Logger, domain.RelayOptions{
 		Owner: host + "/" + ids.New("relay"),
+		Lease: cfg.RelayLease,
 	})
 
 	handler := server.New(domain.NewIntake(st, time.Now))
