@@ -32,7 +32,11 @@ const (
 // then hold the same attempts count, so each inserts a fence record
 // "<_id>#<attempts>" into <coll>_leases, whose unique _id lets exactly one of
 // them win on either server. The code path is the same on both.
-func Claim(ctx context.Context, coll *mongo.Collection, filter bson.D, owner string, now time.Time, leaseFor time.Duration, out any) (bool, error) {
+func Claim(ctx context.Context, coll *mongo.Collection, filter bson.D, owner string, now time.Time, leaseFor time.Duration, out any, opts ...ClaimOption) (bool, error) {
+	co := claimOptions{sort: bson.D{{Key: "_id", Value: 1}}}
+	for _, o := range opts {
+		o(&co)
+	}
 	f := append(bson.D{}, filter...)
 	f = append(f, bson.E{Key: "$or", Value: bson.A{
 		bson.D{{Key: LeaseUntilField, Value: bson.D{{Key: "$exists", Value: false}}}},
@@ -45,10 +49,10 @@ func Claim(ctx context.Context, coll *mongo.Collection, filter bson.D, owner str
 		}},
 		{Key: "$inc", Value: bson.D{{Key: AttemptsField, Value: 1}}},
 	}
-	opts := options.FindOneAndUpdate().
-		SetSort(bson.D{{Key: "_id", Value: 1}}).
+	fopts := options.FindOneAndUpdate().
+		SetSort(co.sort).
 		SetReturnDocument(options.After)
-	raw, err := coll.FindOneAndUpdate(ctx, f, update, opts).Raw()
+	raw, err := coll.FindOneAndUpdate(ctx, f, update, fopts).Raw()
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return false, nil
 	}
@@ -89,6 +93,20 @@ func Claim(ctx context.Context, coll *mongo.Collection, filter bson.D, owner str
 		return false, fmt.Errorf("claim from %s: decode: %w", coll.Name(), err)
 	}
 	return true, nil
+}
+
+// ClaimOption changes how Claim picks among due documents.
+type ClaimOption func(*claimOptions)
+
+type claimOptions struct {
+	sort bson.D
+}
+
+// OrderBy makes Claim take the first due document in this order instead of
+// the lowest _id, e.g. bson.D{{"created_at", 1}, {"_id", 1}} for work whose
+// ids are not time-ordered but whose order matters.
+func OrderBy(sort bson.D) ClaimOption {
+	return func(o *claimOptions) { o.sort = sort }
 }
 
 // Backoff returns the delay before attempt n (1-based) of a retried side

@@ -1,6 +1,7 @@
 package mongox_test
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -109,5 +110,31 @@ func TestEnsureIndexesTwice(t *testing.T) {
 		if err := mongox.EnsureIndexes(t.Context(), db, idx); err != nil {
 			t.Fatalf("EnsureIndexes run %d: %v", i+1, err)
 		}
+	}
+}
+
+// TestClaimOrderBy checks that OrderBy picks due work in the given order
+// rather than by _id.
+func TestClaimOrderBy(t *testing.T) {
+	t.Parallel()
+	coll := mongotest.DB(t).Collection("jobs")
+	base := time.Now().UTC().Truncate(time.Millisecond)
+	for i, id := range []string{"c", "b", "a"} {
+		if _, err := coll.InsertOne(t.Context(), bson.M{"_id": id, "pending": true, "created_at": base.Add(time.Duration(i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for range 3 {
+		var j job
+		ok, err := mongox.Claim(t.Context(), coll, bson.D{{Key: "pending", Value: true}}, "w", base, time.Minute, &j,
+			mongox.OrderBy(bson.D{{Key: "created_at", Value: 1}}))
+		if err != nil || !ok {
+			t.Fatalf("claim = %v, %v", ok, err)
+		}
+		got = append(got, j.ID)
+	}
+	if fmt.Sprint(got) != "[c b a]" {
+		t.Fatalf("claimed %v, want creation order [c b a]", got)
 	}
 }

@@ -62,7 +62,11 @@ func (x *Escalator) escalate(ctx context.Context, c Campaign, now time.Time) err
 		return errors.New("no e-mail transport for escalations")
 	}
 	left := c.Obligation.Deadline.Sub(now).Round(time.Minute)
-	subject := fmt.Sprintf("DEADLINE: %s notice for %s due in %s", c.Obligation.Audience, c.Obligation.Jurisdiction, left)
+	when := "due in " + left.String()
+	if left < 0 {
+		when = "OVERDUE by " + (-left).String()
+	}
+	subject := fmt.Sprintf("DEADLINE: %s notice for %s %s", c.Obligation.Audience, c.Obligation.Jurisdiction, when)
 	body := fmt.Sprintf("Campaign %s (incident %s) is %s and has not been sent.\nDeadline: %s (%s)\nBasis: %s\nMissing approvals: %v\n",
 		c.ID, c.IncidentID, c.State, c.Obligation.Deadline.Format(time.RFC3339), c.Obligation.DeadlineText, c.Obligation.Citation,
 		x.svc.policy.QuorumFor(c.Obligation.Audience).Missing(c.Approvals))
@@ -84,5 +88,5 @@ func (x *Escalator) escalate(ctx context.Context, c Campaign, now time.Time) err
 		return errors.Join(sendErr, x.svc.store.DeleteEscalation(ctx, key))
 	}
 	return x.svc.note(ctx, c.IncidentID, "dispatch."+c.ID+".escalated", "dispatch.escalation",
-		fmt.Sprintf("Response team alerted: campaign %s (%s, %s) unsent %s before its deadline", c.ID, c.Obligation.Audience, c.Obligation.Jurisdiction, left))
+		fmt.Sprintf("Response team alerted: campaign %s (%s, %s) unsent, %s", c.ID, c.Obligation.Audience, c.Obligation.Jurisdiction, when))
 }

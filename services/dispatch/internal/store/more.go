@@ -383,18 +383,25 @@ type timelineDoc struct {
 	Pending       bool      `bson:"pending"`
 	NextAttemptAt time.Time `bson:"next_attempt_at"`
 	Attempts      int       `bson:"attempts"`
+	// CreatedAt orders the relay: entries reach the incident's timeline in
+	// the order dispatch recorded them (ids are request ids, not times).
+	CreatedAt time.Time `bson:"created_at"`
 }
 
 // EnqueueTimeline implements domain.Store.
 func (s *Store) EnqueueTimeline(ctx context.Context, e domain.TimelineEntry) error {
-	_, err := insertFence(ctx, s.timeline, timelineDoc{ID: e.RequestID, IncidentID: e.IncidentID, Action: e.Action, Summary: e.Summary, Pending: true, NextAttemptAt: time.Unix(0, 0).UTC()})
+	_, err := insertFence(ctx, s.timeline, timelineDoc{
+		ID: e.RequestID, IncidentID: e.IncidentID, Action: e.Action, Summary: e.Summary, Pending: true,
+		NextAttemptAt: time.Unix(0, 0).UTC(), CreatedAt: time.Now().UTC(),
+	})
 	return err
 }
 
 // ClaimTimeline implements domain.Store with mongox.Claim.
 func (s *Store) ClaimTimeline(ctx context.Context, owner string, now time.Time, leaseFor time.Duration) (domain.TimelineEntry, bool, error) {
 	var d timelineDoc
-	ok, err := mongox.Claim(ctx, s.timeline, bson.D{{Key: "pending", Value: true}, {Key: "next_attempt_at", Value: bson.D{{Key: "$lte", Value: now}}}}, owner, now, leaseFor, &d)
+	ok, err := mongox.Claim(ctx, s.timeline, bson.D{{Key: "pending", Value: true}, {Key: "next_attempt_at", Value: bson.D{{Key: "$lte", Value: now}}}}, owner, now, leaseFor, &d,
+		mongox.OrderBy(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}))
 	if err != nil || !ok {
 		return domain.TimelineEntry{}, false, err
 	}
