@@ -1,7 +1,8 @@
 // Command registry runs the Breachline registry service: customers
 // (controllers) and their notification preferences, the subprocessor
-// registry, and data subject requests, as three gRPC services on one port,
-// plus the worker that completes interrupted subprocessor history writes.
+// registry, data subject requests and sensitive-data removal requests, as
+// four gRPC services on one port, plus the workers that complete interrupted
+// subprocessor history writes and flag removal requests past their deadline.
 package main
 
 import (
@@ -24,6 +25,12 @@ type Config struct {
 	// when it finds nothing to repair (or the store fails) before looking
 	// again.
 	HistorySyncInterval time.Duration `env:"HISTORY_SYNC_INTERVAL" envDefault:"30s"`
+	// RemovalWindow is the time a customer is given to remove sensitive
+	// data it must not store with us, before we flag it for removal.
+	RemovalWindow time.Duration `env:"REMOVAL_WINDOW" envDefault:"336h"`
+	// RemovalCheckInterval is how long the removal-deadline worker waits
+	// when no open request is past its deadline.
+	RemovalCheckInterval time.Duration `env:"REMOVAL_CHECK_INTERVAL" envDefault:"1m"`
 }
 
 // Validate reports every problem with the configuration.
@@ -31,6 +38,12 @@ func (c Config) Validate() error {
 	errs := []error{c.Common.Validate()}
 	if c.HistorySyncInterval <= 0 {
 		errs = append(errs, errors.New("HISTORY_SYNC_INTERVAL must be positive"))
+	}
+	if c.RemovalWindow <= 0 {
+		errs = append(errs, errors.New("REMOVAL_WINDOW must be positive"))
+	}
+	if c.RemovalCheckInterval <= 0 {
+		errs = append(errs, errors.New("REMOVAL_CHECK_INTERVAL must be positive"))
 	}
 	return errors.Join(errs...)
 }
@@ -50,7 +63,7 @@ func run(ctx context.Context) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, rt.Close(ctx)) }()
-	svc := domain.NewService(store.New(rt.DB), time.Now)
+	svc := domain.NewService(store.New(rt.DB), time.Now, domain.WithRemovalWindow(cfg.RemovalWindow))
 
 	srv := grpcx.NewServer(grpcx.Options{
 		Service:       "registry",
@@ -61,5 +74,6 @@ func run(ctx context.Context) (err error) {
 	server.Register(srv.GRPC(), svc)
 
 	return rt.Serve(ctx, srv, cfg.ListenAddr,
-		app.Worker{Name: "subprocessor-history", Idle: cfg.HistorySyncInterval, Step: svc.SyncSubprocessorHistory})
+		app.Worker{Name: "subprocessor-history", Idle: cfg.HistorySyncInterval, Step: svc.SyncSubprocessorHistory},
+		app.Worker{Name: "removal-deadlines", Idle: cfg.RemovalCheckInterval, Step: svc.FlagOverdueRemovals})
 }

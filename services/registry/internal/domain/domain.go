@@ -20,6 +20,7 @@ type Store interface {
 	CustomerStore
 	SubprocessorStore
 	DataSubjectRequestStore
+	RemovalRequestStore
 }
 
 // Idempotency identifies a create request so that a retry has exactly one
@@ -36,15 +37,21 @@ type Idempotency struct {
 type Service struct {
 	store Store
 	clock func() time.Time
+	// removalWindow is a customer's time to remove sensitive data.
+	removalWindow time.Duration
 }
 
 // NewService returns a Service over store. clock is injected so tests can
 // pin "now" (receive-time limits, due dates); nil means time.Now.
-func NewService(store Store, clock func() time.Time) *Service {
+func NewService(store Store, clock func() time.Time, opts ...Option) *Service {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Service{store: store, clock: clock}
+	s := &Service{store: store, clock: clock, removalWindow: DefaultRemovalWindow}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // now returns the current time as stored: UTC, truncated to the millisecond

@@ -77,4 +77,24 @@ var (
 		registryv1.DataSubjectRequestStatus_DATA_SUBJECT_REQUEST_STATUS_COMPLETED:   domain.DSRCompleted,
 		registryv1.DataSubjectRequestStatus_DATA_SUBJECT_REQUEST_STATUS_REJECTED:    domain.DSRRejected,
 	})
+	sensitiveTypes = newEnumMap(map[registryv1.SensitiveDataType]domain.SensitiveType{
+		registryv1.SensitiveDataType_SENSITIVE_DATA_TYPE_SSN:                   domain.SensitiveSSN,
+		registryv1.SensitiveDataType_SENSITIVE_DATA_TYPE_PAYMENT_CARD:          domain.SensitivePaymentCard,
+		registryv1.SensitiveDataType_SENSITIVE_DATA_TYPE_BANK_ACCOUNT:          domain.SensitiveBankAccount,
+		registryv1.SensitiveDataType_SENSITIVE_DATA_TYPE_ROUTING_NUMBER:        domain.SensitiveRoutingNumber,
+		registryv1.SensitiveDataType_SENSITIVE_DATA_TYPE_IBAN:                  domain.SensitiveIBAN,
+		registryv1.SensitiveDataType_SENSITIVE_DATA_TYPE_MEDICAL_RECORD_NUMBER: domain.SensitiveMedicalRecord,
+		registryv1.SensitiveDataType_SENSITIVE_DATA_TYPE_HEALTH_INSURANCE_ID:   domain.SensitiveHealthInsurance,
+		registryv1.SensitiveDataType_SENSITIVE_DATA_TYPE_PROVIDER_ID:           domain.SensitiveProviderID,
+	})
+	removalStatuses = newEnumMap(map[registryv1.RemovalRequestStatus]domain.RemovalStatus{
+		registryv1.RemovalRequestStatus_REMOVAL_REQUEST_STATUS_OPEN:                domain.RemovalOpen,
+		registryv1.RemovalRequestStatus_REMOVAL_REQUEST_STATUS_FLAGGED_FOR_REMOVAL: domain.RemovalFlagged,
+		registryv1.RemovalRequestStatus_REMOVAL_REQUEST_STATUS_REMOVED_BY_CUSTOMER: domain.RemovalRemovedByCustomer,
+		registryv1.RemovalRequestStatus_REMOVAL_REQUEST_STATUS_REMOVED_BY_US:       domain.RemovalRemovedByUs,
+	})
+	removers = newEnumMap(map[registryv1.Remover]domain.Remover{
+		registryv1.Remover_REMOVER_CUSTOMER:  domain.RemoverCustomer,
+		registryv1.Remover_REMOVER_PROCESSOR: domain.RemoverProcessor,
+	})
 )

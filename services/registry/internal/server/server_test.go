@@ -73,6 +73,9 @@ type env struct {
 	customers     registryv1.CustomerServiceClient
 	subprocessors registryv1.SubprocessorServiceClient
 	dsrs          registryv1.DataSubjectRequestServiceClient
+	removals      registryv1.SensitiveDataRemovalServiceClient
+	svc           *domain.Service
+	st            *store.Store
 	clock         *clock
 	logs          *syncBuffer
 }
@@ -86,7 +89,8 @@ func newEnv(t *testing.T) *env {
 	clk := &clock{t: now}
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	svc := domain.NewService(store.New(db), clk.Now)
+	st := store.New(db)
+	svc := domain.NewService(st, clk.Now)
 	srv := grpcx.NewServer(grpcx.Options{Service: "registry", Logger: logger, Validator: server.NewValidator(svc)})
 	server.Register(srv.GRPC(), svc)
 
@@ -111,6 +115,9 @@ func newEnv(t *testing.T) *env {
 		customers:     registryv1.NewCustomerServiceClient(conn),
 		subprocessors: registryv1.NewSubprocessorServiceClient(conn),
 		dsrs:          registryv1.NewDataSubjectRequestServiceClient(conn),
+		removals:      registryv1.NewSensitiveDataRemovalServiceClient(conn),
+		svc:           svc,
+		st:            st,
 		clock:         clk,
 		logs:          logs,
 	}

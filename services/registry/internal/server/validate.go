@@ -34,6 +34,10 @@ func (v *Validator) ValidateRequest(_ context.Context, req any) error {
 		return v.svc.ValidateCreateSubprocessor(r.GetRequestId(), subprocessorFromProto(r.GetSubprocessor()))
 	case *registryv1.SubmitDataSubjectRequestRequest:
 		return v.svc.ValidateSubmitDataSubjectRequest(submitParamsFromProto(r))
+	case *registryv1.OpenRemovalRequestRequest:
+		return v.svc.ValidateOpenRemovalRequest(openRemovalFromProto(r))
+	case *registryv1.RecordRemovalRequest:
+		return v.svc.ValidateRecordRemoval(recordRemovalFromProto(r))
 	}
 	return nil
 }

@@ -35,6 +35,8 @@ const (
 	subprocsColl    = "subprocessors"
 	historyColl     = "subprocessor_history"
 	dsrColl         = "data_subject_requests"
+	removalsColl    = "removal_requests"
+	removalVerColl  = "removal_request_versions"
 	requestKeyField = "request_key"
 )
 
@@ -45,6 +47,10 @@ type Store struct {
 	subprocs  *mongo.Collection
 	history   *mongo.Collection
 	dsrs      *mongo.Collection
+	// removals and removalVersions hold sensitive-data removal requests
+	// and the fences (and history) of their changes.
+	removals        *mongo.Collection
+	removalVersions *mongo.Collection
 }
 
 var _ domain.Store = (*Store)(nil)
@@ -58,6 +64,9 @@ func New(db *mongo.Database) *Store {
 		subprocs:  db.Collection(subprocsColl),
 		history:   db.Collection(historyColl),
 		dsrs:      db.Collection(dsrColl),
+
+		removals:        db.Collection(removalsColl),
+		removalVersions: db.Collection(removalVerColl),
 	}
 }
 
@@ -93,6 +102,14 @@ func Indexes() mongox.Indexes {
 		dsrColl: {
 			uniqueKey,
 			{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "_id", Value: 1}}},
+		},
+		removalsColl: {
+			uniqueKey,
+			{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "_id", Value: 1}}},
+			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "deadline", Value: 1}}},
+		},
+		removalVerColl: {
+			{Keys: bson.D{{Key: "removal_request_id", Value: 1}, {Key: "version", Value: 1}}},
 		},
 	}
 }
