@@ -245,6 +245,34 @@ func TestBreachFlowEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("case=rest-sensitive-data-removal", func(t *testing.T) {
+		code, c := httpDo(t, http.MethodPost, base+"/v1/customers", map[string]any{
+			"customerId": "hosted-acme", "displayName": "Acme", "region": "REGION_US",
+			"notificationEmail": "privacy@acme.example", "employeeNotification": "EMPLOYEE_NOTIFICATION_CUSTOMER",
+		})
+		if code != http.StatusOK {
+			t.Fatalf("POST customer: %d %v", code, c)
+		}
+		code, scan := httpDo(t, http.MethodPost, base+"/v1/scans", map[string]any{
+			"text": "employee SSN: 536-22-1947", "customerId": "hosted-acme", "location": "hr / people / notes",
+		})
+		if code != http.StatusOK || scan["removalRequestPending"] != true {
+			t.Fatalf("POST scan: %d %v", code, scan)
+		}
+		eventually(t, 60*time.Second, func(context.Context) error {
+			code, l := httpDo(t, http.MethodGet, base+"/v1/customers/hosted-acme/removalRequests", nil)
+			list, _ := l["removalRequests"].([]any)
+			if code != http.StatusOK || len(list) != 1 {
+				return fmt.Errorf("GET removalRequests: %d %v", code, l)
+			}
+			r, _ := list[0].(map[string]any)
+			if r["status"] != "REMOVAL_REQUEST_STATUS_OPEN" || r["deadline"] == nil {
+				return fmt.Errorf("removal request %v", r)
+			}
+			return nil
+		})
+	})
+
 	t.Run("case=rest-import-affected-individuals", func(t *testing.T) {
 		root, err := repoRoot()
 		if err != nil {

@@ -77,6 +77,7 @@ func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
 		registryv1.RegisterCustomerServiceHandlerClient(ctx, gw, registryv1.NewCustomerServiceClient(b.Registry)),
 		registryv1.RegisterSubprocessorServiceHandlerClient(ctx, gw, registryv1.NewSubprocessorServiceClient(b.Registry)),
 		registryv1.RegisterDataSubjectRequestServiceHandlerClient(ctx, gw, registryv1.NewDataSubjectRequestServiceClient(b.Registry)),
+		registryv1.RegisterSensitiveDataRemovalServiceHandlerClient(ctx, gw, registryv1.NewSensitiveDataRemovalServiceClient(b.Registry)),
 		dispatchv1.RegisterDispatchServiceHandlerClient(ctx, gw, dispatchv1.NewDispatchServiceClient(b.Dispatch)),
 	}
 	for _, err := range regs {

@@ -1,5 +1,6 @@
 // Command classification runs the ClassificationService: breach assessments
-// from rule packs, and the relay that hands new obligations to dispatch.
+// from rule packs, the relay that hands new obligations to dispatch, and the
+// relay that opens sensitive-data removal requests in the registry.
 package main
 
 import (
@@ -116,7 +117,10 @@ func run(ctx context.Context) (err error) {
 	relay := domain.NewRelay(st, dispatchclient.New(conn), time.Now, leaseOwner(), rt.Logger).WithLease(cfg.RelayLease)
 
 	handler := server.New(svc, engine, time.Now)
-	scan := server.NewScanner(scanner.New())
+	handovers := store.NewHandovers(rt.DB)
+	registry := registryclient.New(registryConn, rt.Logger)
+	removals := domain.NewHandoverRelay(handovers, registry, time.Now, leaseOwner(), rt.Logger).WithLease(cfg.RelayLease)
+	scan := server.NewScanner(scanner.New()).WithHandovers(handovers, time.Now)
 	srv := grpcx.NewServer(grpcx.Options{
 		Service: service, Logger: rt.Logger, ShutdownGrace: cfg.ShutdownGrace,
 		Validator: server.Validators{handler, scan},
@@ -128,7 +132,9 @@ func run(ctx context.Context) (err error) {
 	classificationv1.RegisterScannerServiceServer(srv.GRPC(), scan)
 
 	rt.Logger.InfoContext(ctx, "rule packs loaded", "packs", len(engine.Library().Current(time.Now())), "dir", cfg.RulePacksDir)
-	workers = append(workers, app.Worker{Name: "campaigns-relay", Idle: cfg.RelayInterval, Step: relay.Step})
+	workers = append(workers,
+		app.Worker{Name: "campaigns-relay", Idle: cfg.RelayInterval, Step: relay.Step},
+		app.Worker{Name: "removal-handover-relay", Idle: cfg.RelayInterval, Step: removals.Step})
 	return rt.Serve(ctx, srv, cfg.ListenAddr, workers...)
 }
 

@@ -1,10 +1,13 @@
 // Package registryclient reads customers' contractual notification terms
-// from the registry's CustomerService for the contractual obligations.
+// from the registry's CustomerService for the contractual obligations, and
+// opens sensitive-data removal requests through its
+// SensitiveDataRemovalService.
 package registryclient
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -22,19 +25,27 @@ const callTimeout = 5 * time.Second
 
 // Client implements domain.Customers over a gRPC connection.
 type Client struct {
-	c      registryv1.CustomerServiceClient
-	logger *slog.Logger
+	c        registryv1.CustomerServiceClient
+	removals registryv1.SensitiveDataRemovalServiceClient
+	logger   *slog.Logger
 }
 
 // errNoAnswer is what callers see; the cause (addresses, transport detail)
 // is logged here and never reaches a client.
 var errNoAnswer = errors.New("the registry did not answer")
 
-var _ domain.Customers = (*Client)(nil)
+var (
+	_ domain.Customers       = (*Client)(nil)
+	_ domain.RemovalRequests = (*Client)(nil)
+)
 
 // New returns a Client on conn (from grpcx.Dial in production).
 func New(conn grpc.ClientConnInterface, logger *slog.Logger) *Client {
-	return &Client{c: registryv1.NewCustomerServiceClient(conn), logger: logger}
+	return &Client{
+		c:        registryv1.NewCustomerServiceClient(conn),
+		removals: registryv1.NewSensitiveDataRemovalServiceClient(conn),
+		logger:   logger,
+	}
 }
 
 // Lookup reads each customer. A customer the registry does not know (or an
@@ -78,4 +89,42 @@ func employees(e registryv1.EmployeeNotification) string {
 	default:
 		return ""
 	}
+}
+
+// OpenRemovalRequest opens the registry's removal request for h, with
+// request_id = h.ID so that a repeated hand-over opens one request. An
+// unknown customer or input the registry rejects is domain.ErrRemovalRejected
+// (not retried); anything else is retried by the relay.
+func (c *Client) OpenRemovalRequest(ctx context.Context, h domain.RemovalHandover) (string, error) {
+	req := &registryv1.OpenRemovalRequestRequest{
+		RequestId:    h.ID,
+		CustomerId:   h.CustomerID,
+		Location:     h.Location,
+		FindingCount: h.FindingCount,
+		Source:       "scan:" + h.ID,
+	}
+	for _, t := range h.Types {
+		req.FoundTypes = append(req.FoundTypes, sensitiveTypes[t])
+	}
+	resp, err := c.removals.OpenRemovalRequest(ctx, req)
+	switch status.Code(err) {
+	case codes.OK:
+		return resp.GetRemovalRequest().GetRemovalRequestId(), nil
+	case codes.NotFound, codes.InvalidArgument:
+		return "", fmt.Errorf("%w: %s", domain.ErrRemovalRejected, status.Code(err))
+	default:
+		return "", fmt.Errorf("open removal request: %s", status.Code(err))
+	}
+}
+
+// sensitiveTypes maps the domain's types to the registry's enum.
+var sensitiveTypes = map[domain.SensitiveType]registryv1.SensitiveDataType{
+	domain.SensitiveSSN:             registryv1.SensitiveDataType_SENSITIVE_DATA_TYPE_SSN,
+	domain.SensitivePaymentCard:     registryv1.SensitiveDataType_SENSITIVE_DATA_TYPE_PAYMENT_CARD,
+	domain.SensitiveBankAccount:     registryv1.SensitiveDataType_SENSITIVE_DATA_TYPE_BANK_ACCOUNT,
+	domain.SensitiveRoutingNumber:   registryv1.SensitiveDataType_SENSITIVE_DATA_TYPE_ROUTING_NUMBER,
+	domain.SensitiveIBAN:            registryv1.SensitiveDataType_SENSITIVE_DATA_TYPE_IBAN,
+	domain.SensitiveMedicalRecord:   registryv1.SensitiveDataType_SENSITIVE_DATA_TYPE_MEDICAL_RECORD_NUMBER,
+	domain.SensitiveHealthInsurance: registryv1.SensitiveDataType_SENSITIVE_DATA_TYPE_HEALTH_INSURANCE_ID,
+	domain.SensitiveProviderID:      registryv1.SensitiveDataType_SENSITIVE_DATA_TYPE_PROVIDER_ID,
 }

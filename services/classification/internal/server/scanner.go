@@ -2,19 +2,31 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
+	"github.com/breachline/breachline/pkg/apperr"
 	classificationv1 "github.com/breachline/breachline/pkg/gen/breachline/classification/v1"
 	commonv1 "github.com/breachline/breachline/pkg/gen/breachline/common/v1"
 	"github.com/breachline/breachline/pkg/grpcx"
+	"github.com/breachline/breachline/services/classification/internal/domain"
 	"github.com/breachline/breachline/services/classification/internal/scanner"
 )
 
 // ScannerServer implements classificationv1.ScannerServiceServer over the
-// personal-information scanner. It is stateless: content is scanned in
-// memory and only masked findings leave it.
+// personal-information scanner. Content is scanned in memory and only masked
+// findings leave it; the one thing it stores is a removal hand-over (kinds,
+// count and location, never values) when a customer's content holds data we
+// must not store.
 type ScannerServer struct {
 	classificationv1.UnimplementedScannerServiceServer
-	sc *scanner.Scanner
+	sc        *scanner.Scanner
+	handovers domain.HandoverStore
+	now       func() time.Time
 }
 
 var (
@@ -27,8 +39,17 @@ func NewScanner(sc *scanner.Scanner) *ScannerServer {
 	return &ScannerServer{sc: sc}
 }
 
-// ScanContent scans text or bytes and returns masked findings.
-func (s *ScannerServer) ScanContent(_ context.Context, req *classificationv1.ScanContentRequest) (*classificationv1.ScanContentResponse, error) {
+// WithHandovers lets scans with a customer_id record removal hand-overs in
+// store (the hand-over relay delivers them to the registry).
+func (s *ScannerServer) WithHandovers(store domain.HandoverStore, now func() time.Time) *ScannerServer {
+	s.handovers, s.now = store, now
+	return s
+}
+
+// ScanContent scans text or bytes and returns masked findings. With a
+// customer_id, prohibited findings are recorded as a removal hand-over
+// before the answer, so an acknowledged scan's removal request is durable.
+func (s *ScannerServer) ScanContent(ctx context.Context, req *classificationv1.ScanContentRequest) (*classificationv1.ScanContentResponse, error) {
 	if err := validateScan(req); err != nil {
 		return nil, err
 	}
@@ -65,7 +86,68 @@ func (s *ScannerServer) ScanContent(_ context.Context, req *classificationv1.Sca
 	}
 	resp.DataElements, resp.ProhibitedTypes = summarise(types)
 	resp.ProhibitedForHostedStorage = len(resp.ProhibitedTypes) > 0
+	if req.GetCustomerId() != "" && resp.ProhibitedForHostedStorage {
+		h, err := s.recordHandover(ctx, req.GetCustomerId(), req.GetLocation(), r)
+		if err != nil {
+			return nil, err
+		}
+		resp.RemovalRequestPending = true
+		resp.RemovalHandoverId = h.ID
+	}
 	return resp, nil
+}
+
+// recordHandover stores the removal hand-over for the prohibited types of
+// r (a repeat of the same customer, location and types finds the one
+// already stored).
+func (s *ScannerServer) recordHandover(ctx context.Context, customerID, location string, r scanner.Result) (domain.RemovalHandover, error) {
+	if s.handovers == nil {
+		return domain.RemovalHandover{}, fmt.Errorf("removal hand-overs are not configured: %w", apperr.ErrUnavailable)
+	}
+	var st []domain.SensitiveType
+	var n int64
+	for _, t := range scanner.Types() {
+		if c := r.Counts[t]; c > 0 && t.ProhibitedForHostedStorage() {
+			st = append(st, sensitiveType(t))
+			n += int64(c)
+		}
+	}
+	h := domain.RemovalHandover{
+		ID:           domain.HandoverID(customerID, location, st),
+		CustomerID:   customerID,
+		Location:     location,
+		Types:        st,
+		FindingCount: n,
+		CreateTime:   s.now().UTC().Truncate(time.Millisecond),
+	}
+	stored, _, err := s.handovers.RecordHandover(ctx, h)
+	if err != nil {
+		return domain.RemovalHandover{}, fmt.Errorf("record removal hand-over: %w", err)
+	}
+	return stored, nil
+}
+
+// sensitiveType is the removal request type of a prohibited scanner type.
+func sensitiveType(t scanner.Type) domain.SensitiveType {
+	switch t {
+	case scanner.SSN:
+		return domain.SensitiveSSN
+	case scanner.PaymentCard:
+		return domain.SensitivePaymentCard
+	case scanner.BankAccount:
+		return domain.SensitiveBankAccount
+	case scanner.RoutingNumber:
+		return domain.SensitiveRoutingNumber
+	case scanner.IBAN:
+		return domain.SensitiveIBAN
+	case scanner.MedicalRecord:
+		return domain.SensitiveMedicalRecord
+	case scanner.HealthInsurance:
+		return domain.SensitiveHealthInsurance
+	case scanner.NPI:
+		return domain.SensitiveProviderID
+	}
+	return ""
 }
 
 // ClassifyDataset classifies each column of a tabular sample.
@@ -128,7 +210,37 @@ func validateScan(req *classificationv1.ScanContentRequest) error {
 	case *classificationv1.ScanContentRequest_Data:
 		field, size = "data", len(c.Data)
 	}
-	return scanner.ValidateContent(field, size, len(req.GetContentName())).Err()
+	v := scanner.ValidateContent(field, size, len(req.GetContentName()))
+	checkRemovalTarget(&v, req.GetCustomerId(), req.GetLocation())
+	return v.Err()
+}
+
+// customerIDRE is the registry's customer id shape.
+var customerIDRE = regexp.MustCompile(`^[a-z][a-z0-9-]{2,62}$`)
+
+// maxLocationBytes bounds a scan's location (the registry's limit).
+const maxLocationBytes = 1024
+
+// checkRemovalTarget validates the optional customer_id and location of a
+// scan: a location needs a customer, a customer needs a location.
+func checkRemovalTarget(v *apperr.Violations, customerID, location string) {
+	if customerID == "" {
+		if location != "" {
+			v.Add("location", "needs customer_id")
+		}
+		return
+	}
+	if !customerIDRE.MatchString(customerID) {
+		v.Add("customer_id", "must be 3 to 63 lowercase letters, digits or '-', starting with a letter")
+	}
+	switch {
+	case strings.TrimSpace(location) == "":
+		v.Add("location", "is required with customer_id")
+	case len(location) > maxLocationBytes:
+		v.Add("location", "must be at most %d bytes", maxLocationBytes)
+	case !utf8.ValidString(location) || strings.IndexFunc(location, unicode.IsControl) >= 0:
+		v.Add("location", "must be one line of UTF-8 text without control characters")
+	}
 }
 
 func validateDataset(req *classificationv1.ClassifyDatasetRequest) error {

@@ -43,7 +43,7 @@ func Indexes() mongox.Indexes {
 		{Keys: bson.D{{Key: "request_id", Value: 1}}, Options: options.Index().SetUnique(true).SetName("request_id_unique")},
 		{Keys: bson.D{{Key: "incident_id", Value: 1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName("incident_newest")},
 		{Keys: bson.D{{Key: "campaigns_pending", Value: 1}, {Key: "next_attempt_at", Value: 1}}, Options: options.Index().SetName("campaigns_due")},
-	}}
+	}, HandoverCollection: handoverIndexes()}
 }
 
 type assessmentDoc struct {

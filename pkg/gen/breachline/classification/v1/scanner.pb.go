@@ -155,7 +155,17 @@ type ScanContentRequest struct {
 	// Where the content came from, e.g. a file name. Informational only: it
 	// is neither stored nor logged, and tabular (CSV) content is recognised
 	// from its header line, not its name. At most 1024 bytes.
-	ContentName   string `protobuf:"bytes,3,opt,name=content_name,json=contentName,proto3" json:"content_name,omitempty"`
+	ContentName string `protobuf:"bytes,3,opt,name=content_name,json=contentName,proto3" json:"content_name,omitempty"`
+	// The customer whose stored data this content is. When set and the scan
+	// finds data the hosted service must not store, a removal request for
+	// that customer is handed to the registry (SensitiveDataRemovalService).
+	// A customer id as the registry knows it.
+	CustomerId string `protobuf:"bytes,4,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Where in the customer's data the content was found, e.g.
+	// "product X / table Y / column Z". Required with customer_id; at most
+	// 1024 bytes; stored with the removal request, so it must not hold
+	// personal data.
+	Location      string `protobuf:"bytes,5,opt,name=location,proto3" json:"location,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -218,6 +228,20 @@ func (x *ScanContentRequest) GetData() []byte {
 func (x *ScanContentRequest) GetContentName() string {
 	if x != nil {
 		return x.ContentName
+	}
+	return ""
+}
+
+func (x *ScanContentRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *ScanContentRequest) GetLocation() string {
+	if x != nil {
+		return x.Location
 	}
 	return ""
 }
@@ -418,6 +442,14 @@ type ScanContentResponse struct {
 	ScannedBytes int64 `protobuf:"varint,6,opt,name=scanned_bytes,json=scannedBytes,proto3" json:"scanned_bytes,omitempty"`
 	// True when there were more findings than the returned list holds.
 	FindingsTruncated bool `protobuf:"varint,7,opt,name=findings_truncated,json=findingsTruncated,proto3" json:"findings_truncated,omitempty"`
+	// True when customer_id was set and prohibited data was found: a removal
+	// request is recorded for hand-over to the registry (delivered in the
+	// background, retried until the registry accepts it).
+	RemovalRequestPending bool `protobuf:"varint,8,opt,name=removal_request_pending,json=removalRequestPending,proto3" json:"removal_request_pending,omitempty"`
+	// The hand-over's id, also the registry request's request_id: the same
+	// customer, location and prohibited types always give the same id, so
+	// repeated scans of one place open one removal request.
+	RemovalHandoverId string `protobuf:"bytes,9,opt,name=removal_handover_id,json=removalHandoverId,proto3" json:"removal_handover_id,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
@@ -499,6 +531,20 @@ func (x *ScanContentResponse) GetFindingsTruncated() bool {
 		return x.FindingsTruncated
 	}
 	return false
+}
+
+func (x *ScanContentResponse) GetRemovalRequestPending() bool {
+	if x != nil {
+		return x.RemovalRequestPending
+	}
+	return false
+}
+
+func (x *ScanContentResponse) GetRemovalHandoverId() string {
+	if x != nil {
+		return x.RemovalHandoverId
+	}
+	return ""
 }
 
 // DatasetRow is one sample row: one value per column, in column order.
@@ -857,11 +903,14 @@ var File_breachline_classification_v1_scanner_proto protoreflect.FileDescriptor
 
 const file_breachline_classification_v1_scanner_proto_rawDesc = "" +
 	"\n" +
-	"*breachline/classification/v1/scanner.proto\x12\x1cbreachline.classification.v1\x1a!breachline/common/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"s\n" +
+	"*breachline/classification/v1/scanner.proto\x12\x1cbreachline.classification.v1\x1a!breachline/common/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"\xba\x01\n" +
 	"\x12ScanContentRequest\x12\x14\n" +
 	"\x04text\x18\x01 \x01(\tH\x00R\x04text\x12\x14\n" +
 	"\x04data\x18\x02 \x01(\fH\x00R\x04data\x12&\n" +
-	"\fcontent_name\x18\x03 \x01(\tB\x03\xe0A\x01R\vcontentNameB\t\n" +
+	"\fcontent_name\x18\x03 \x01(\tB\x03\xe0A\x01R\vcontentName\x12$\n" +
+	"\vcustomer_id\x18\x04 \x01(\tB\x03\xe0A\x01R\n" +
+	"customerId\x12\x1f\n" +
+	"\blocation\x18\x05 \x01(\tB\x03\xe0A\x01R\blocationB\t\n" +
 	"\acontent\"\xc3\x02\n" +
 	"\vScanFinding\x12B\n" +
 	"\x04type\x18\x01 \x01(\x0e2..breachline.classification.v1.PersonalDataTypeR\x04type\x12!\n" +
@@ -876,7 +925,7 @@ const file_breachline_classification_v1_scanner_proto_rawDesc = "" +
 	"\rdata_elements\x18\a \x03(\x0e2!.breachline.common.v1.DataElementR\fdataElements\"q\n" +
 	"\x15PersonalDataTypeCount\x12B\n" +
 	"\x04type\x18\x01 \x01(\x0e2..breachline.classification.v1.PersonalDataTypeR\x04type\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x03R\x05count\"\xe3\x03\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\xcb\x04\n" +
 	"\x13ScanContentResponse\x12E\n" +
 	"\bfindings\x18\x01 \x03(\v2).breachline.classification.v1.ScanFindingR\bfindings\x12K\n" +
 	"\x06counts\x18\x02 \x03(\v23.breachline.classification.v1.PersonalDataTypeCountR\x06counts\x12F\n" +
@@ -884,7 +933,9 @@ const file_breachline_classification_v1_scanner_proto_rawDesc = "" +
 	"\x1dprohibited_for_hosted_storage\x18\x04 \x01(\bR\x1aprohibitedForHostedStorage\x12Y\n" +
 	"\x10prohibited_types\x18\x05 \x03(\x0e2..breachline.classification.v1.PersonalDataTypeR\x0fprohibitedTypes\x12#\n" +
 	"\rscanned_bytes\x18\x06 \x01(\x03R\fscannedBytes\x12-\n" +
-	"\x12findings_truncated\x18\a \x01(\bR\x11findingsTruncated\"$\n" +
+	"\x12findings_truncated\x18\a \x01(\bR\x11findingsTruncated\x126\n" +
+	"\x17removal_request_pending\x18\b \x01(\bR\x15removalRequestPending\x12.\n" +
+	"\x13removal_handover_id\x18\t \x01(\tR\x11removalHandoverId\"$\n" +
 	"\n" +
 	"DatasetRow\x12\x16\n" +
 	"\x06values\x18\x01 \x03(\tR\x06values\"\x83\x01\n" +
