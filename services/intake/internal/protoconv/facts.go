@@ -16,8 +16,8 @@ import (
 // carried over unchanged so that domain validation can reject unknown ones.
 func FactsFromProto(f *commonv1.BreachFacts) domain.BreachFacts {
 	out := domain.BreachFacts{
-		DataElements:             elementsFromProto(f.GetDataElements()),
-		EncryptedElements:        elementsFromProto(f.GetEncryptedElements()),
+		DataElements:             ElementsFromProto(f.GetDataElements()),
+		EncryptedElements:        ElementsFromProto(f.GetEncryptedElements()),
 		EncryptionKeyCompromised: f.GetEncryptionKeyCompromised(),
 		RetrievedBeforeMisuse:    f.GetRetrievedBeforeMisuse(),
 		ProperlyDisposed:         f.GetProperlyDisposed(),
@@ -35,8 +35,8 @@ func FactsFromProto(f *commonv1.BreachFacts) domain.BreachFacts {
 // FactsToProto converts domain facts for a response or an outgoing call.
 func FactsToProto(f domain.BreachFacts) *commonv1.BreachFacts {
 	out := &commonv1.BreachFacts{
-		DataElements:             elementsToProto(f.DataElements),
-		EncryptedElements:        elementsToProto(f.EncryptedElements),
+		DataElements:             ElementsToProto(f.DataElements),
+		EncryptedElements:        ElementsToProto(f.EncryptedElements),
 		EncryptionKeyCompromised: f.EncryptionKeyCompromised,
 		RetrievedBeforeMisuse:    f.RetrievedBeforeMisuse,
 		ProperlyDisposed:         f.ProperlyDisposed,
@@ -67,7 +67,8 @@ func TimeToProto(t time.Time) *timestamppb.Timestamp {
 	return timestamppb.New(t)
 }
 
-func elementsFromProto(es []commonv1.DataElement) []domain.DataElement {
+// ElementsFromProto converts data elements; the enums share their numbers.
+func ElementsFromProto(es []commonv1.DataElement) []domain.DataElement {
 	if len(es) == 0 {
 		return nil
 	}
@@ -78,7 +79,8 @@ func elementsFromProto(es []commonv1.DataElement) []domain.DataElement {
 	return out
 }
 
-func elementsToProto(es []domain.DataElement) []commonv1.DataElement {
+// ElementsToProto converts data elements; the enums share their numbers.
+func ElementsToProto(es []domain.DataElement) []commonv1.DataElement {
 	if len(es) == 0 {
 		return nil
 	}

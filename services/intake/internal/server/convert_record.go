@@ -3,7 +3,6 @@ package server
 import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	commonv1 "github.com/breachline/breachline/pkg/gen/breachline/common/v1"
 	intakev1 "github.com/breachline/breachline/pkg/gen/breachline/intake/v1"
 	"github.com/breachline/breachline/services/intake/internal/domain"
 	"github.com/breachline/breachline/services/intake/internal/protoconv"
@@ -53,8 +52,8 @@ func recordFromProto(r *intakev1.IncidentRecord) domain.IncidentRecord {
 		PhysicalAssetsMissing: r.GetPhysicalAssetsMissing(),
 		RecordsForm:           domain.RecordsForm(r.GetRecordsForm()),
 		CompromisedData: domain.CompromisedData{
-			DataFields:      elementsFromProto(r.GetCompromisedData().GetDataFields()),
-			EncryptedFields: elementsFromProto(r.GetCompromisedData().GetEncryptedFields()),
+			DataFields:      protoconv.ElementsFromProto(r.GetCompromisedData().GetDataFields()),
+			EncryptedFields: protoconv.ElementsFromProto(r.GetCompromisedData().GetEncryptedFields()),
 			RecordCount:     r.GetCompromisedData().GetRecordCount(),
 		},
 	}
@@ -89,8 +88,8 @@ func recordToProto(r domain.IncidentRecord) *intakev1.IncidentRecord {
 		PhysicalAssetsMissing: r.PhysicalAssetsMissing,
 		RecordsForm:           intakev1.RecordsForm(r.RecordsForm),
 		CompromisedData: &intakev1.CompromisedData{
-			DataFields:      elementsToProto(r.CompromisedData.DataFields),
-			EncryptedFields: elementsToProto(r.CompromisedData.EncryptedFields),
+			DataFields:      protoconv.ElementsToProto(r.CompromisedData.DataFields),
+			EncryptedFields: protoconv.ElementsToProto(r.CompromisedData.EncryptedFields),
 			RecordCount:     r.CompromisedData.RecordCount,
 		},
 	}
@@ -99,28 +98,6 @@ func recordToProto(r domain.IncidentRecord) *intakev1.IncidentRecord {
 	}
 	if d := r.Duration(); d != 0 {
 		out.Duration = durationpb.New(d)
-	}
-	return out
-}
-
-func elementsFromProto(es []commonv1.DataElement) []domain.DataElement {
-	if len(es) == 0 {
-		return nil
-	}
-	out := make([]domain.DataElement, len(es))
-	for i, e := range es {
-		out[i] = domain.DataElement(e)
-	}
-	return out
-}
-
-func elementsToProto(es []domain.DataElement) []commonv1.DataElement {
-	if len(es) == 0 {
-		return nil
-	}
-	out := make([]commonv1.DataElement, len(es))
-	for i, e := range es {
-		out[i] = commonv1.DataElement(e)
 	}
 	return out
 }
