@@ -108,7 +108,8 @@ func run(ctx context.Context) (err error) {
 		RatePerSec: map[domain.Channel]float64{domain.ChannelEmail: cfg.EmailRatePerSec},
 	}, transports, rt.Logger)
 	rt.Logger.InfoContext(ctx, "outbox ready", "workers", cfg.OutboxWorkers, "smtp", cfg.SMTPAddr != "", "in_flight_bound", engine.InFlightBound())
-	handler := server.New(svc)
+	notices := domain.NewNotices(store.New(rt.DB), email, time.Now)
+	handler := server.New(svc).WithNotices(notices)
 	srv := grpcx.NewServer(grpcx.Options{
 		Service:       service,
 		Logger:        rt.Logger,
@@ -122,5 +123,6 @@ func run(ctx context.Context) (err error) {
 	}}
 	timeline := app.Worker{Name: "timeline-relay", Idle: cfg.RelayInterval, Step: svc.RelayTimeline(ids.New("wrk"))}
 	escalation := app.Worker{Name: "deadline-escalation", Idle: time.Minute, Step: domain.NewEscalator(svc, transports, cfg.EscalationWindow).Step}
-	return rt.Serve(ctx, srv, cfg.ListenAddr, outbox, timeline, escalation)
+	noticeWorker := app.Worker{Name: "notices", Idle: cfg.RelayInterval, Step: notices.Step(ids.New("wrk"))}
+	return rt.Serve(ctx, srv, cfg.ListenAddr, outbox, timeline, escalation, noticeWorker)
 }

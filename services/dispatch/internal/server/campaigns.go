@@ -15,12 +15,19 @@ import (
 // Server implements dispatchv1.DispatchServiceServer over a domain Service.
 type Server struct {
 	dispatchv1.UnimplementedDispatchServiceServer
-	svc *domain.Service
+	svc     *domain.Service
+	notices *domain.Notices
 }
 
 // New returns a Server backed by svc.
 func New(svc *domain.Service) *Server {
 	return &Server{svc: svc}
+}
+
+// WithNotices serves SendNotice and GetNotice from n.
+func (s *Server) WithNotices(n *domain.Notices) *Server {
+	s.notices = n
+	return s
 }
 
 // CreateDraftCampaigns drafts one campaign per obligation (idempotent on
@@ -88,6 +95,9 @@ func (s *Server) ValidateRequest(_ context.Context, req any) error {
 	if r, ok := req.(*dispatchv1.CreateDraftCampaignsRequest); ok {
 		in, bad := draftRequestFromProto(r)
 		return append(in.Validate(), bad...).Err()
+	}
+	if r, ok := req.(*dispatchv1.SendNoticeRequest); ok {
+		return noticeParams(r).Validate()
 	}
 	return nil
 }

@@ -76,6 +76,7 @@ func Indexes() mongox.Indexes {
 				Options: options.Index().SetName("pending_next_attempt"),
 			},
 		},
+		noticesColl: noticeIndexes(),
 		holdsColl: {
 			{
 				Keys:    bson.D{{Key: "request_id", Value: 1}},

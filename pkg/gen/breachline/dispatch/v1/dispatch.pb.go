@@ -155,6 +155,63 @@ func (Channel) EnumDescriptor() ([]byte, []int) {
 	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{1}
 }
 
+// NoticeStatus is where an operational notice's delivery is.
+type NoticeStatus int32
+
+const (
+	// Never set on a stored notice.
+	NoticeStatus_NOTICE_STATUS_UNSPECIFIED NoticeStatus = 0
+	// Stored; the notice worker has not delivered it yet (or is retrying).
+	NoticeStatus_NOTICE_STATUS_PENDING NoticeStatus = 1
+	// Handed to the e-mail transport (SMTP relay or .eml sink).
+	NoticeStatus_NOTICE_STATUS_SENT NoticeStatus = 2
+	// Delivery failed permanently (a 5xx reply, or too many attempts).
+	NoticeStatus_NOTICE_STATUS_FAILED NoticeStatus = 3
+)
+
+// Enum value maps for NoticeStatus.
+var (
+	NoticeStatus_name = map[int32]string{
+		0: "NOTICE_STATUS_UNSPECIFIED",
+		1: "NOTICE_STATUS_PENDING",
+		2: "NOTICE_STATUS_SENT",
+		3: "NOTICE_STATUS_FAILED",
+	}
+	NoticeStatus_value = map[string]int32{
+		"NOTICE_STATUS_UNSPECIFIED": 0,
+		"NOTICE_STATUS_PENDING":     1,
+		"NOTICE_STATUS_SENT":        2,
+		"NOTICE_STATUS_FAILED":      3,
+	}
+)
+
+func (x NoticeStatus) Enum() *NoticeStatus {
+	p := new(NoticeStatus)
+	*p = x
+	return p
+}
+
+func (x NoticeStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (NoticeStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_breachline_dispatch_v1_dispatch_proto_enumTypes[2].Descriptor()
+}
+
+func (NoticeStatus) Type() protoreflect.EnumType {
+	return &file_breachline_dispatch_v1_dispatch_proto_enumTypes[2]
+}
+
+func (x NoticeStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use NoticeStatus.Descriptor instead.
+func (NoticeStatus) EnumDescriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{2}
+}
+
 // Campaign is the notice to one audience for one obligation.
 type Campaign struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2496,6 +2553,391 @@ func (x *GetCampaignResponse) GetCampaign() *Campaign {
 	return nil
 }
 
+// Notice is a one-off operational e-mail to one recipient.
+type Notice struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Server-assigned id ("ntc_...").
+	NoticeId string `protobuf:"bytes,1,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
+	// The idempotency key the notice was created with.
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// What the notice is about, e.g. "sensitive-data-removal".
+	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	// The recipient's e-mail address.
+	To string `protobuf:"bytes,4,opt,name=to,proto3" json:"to,omitempty"`
+	// The subject line.
+	Subject string `protobuf:"bytes,5,opt,name=subject,proto3" json:"subject,omitempty"`
+	// The plain-text body.
+	Body string `protobuf:"bytes,6,opt,name=body,proto3" json:"body,omitempty"`
+	// The incident the notice belongs to, if any.
+	IncidentId string `protobuf:"bytes,7,opt,name=incident_id,json=incidentId,proto3" json:"incident_id,omitempty"`
+	// The customer the notice is for, if any.
+	CustomerId string `protobuf:"bytes,8,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Delivery status.
+	Status NoticeStatus `protobuf:"varint,9,opt,name=status,proto3,enum=breachline.dispatch.v1.NoticeStatus" json:"status,omitempty"`
+	// When the notice was accepted.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When the notice was handed to the transport (SENT only).
+	SendTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=send_time,json=sendTime,proto3" json:"send_time,omitempty"`
+	// Delivery attempts made so far.
+	Attempts      int32 `protobuf:"varint,12,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Notice) Reset() {
+	*x = Notice{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Notice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Notice) ProtoMessage() {}
+
+func (x *Notice) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Notice.ProtoReflect.Descriptor instead.
+func (*Notice) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *Notice) GetNoticeId() string {
+	if x != nil {
+		return x.NoticeId
+	}
+	return ""
+}
+
+func (x *Notice) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *Notice) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Notice) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *Notice) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *Notice) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+func (x *Notice) GetIncidentId() string {
+	if x != nil {
+		return x.IncidentId
+	}
+	return ""
+}
+
+func (x *Notice) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *Notice) GetStatus() NoticeStatus {
+	if x != nil {
+		return x.Status
+	}
+	return NoticeStatus_NOTICE_STATUS_UNSPECIFIED
+}
+
+func (x *Notice) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Notice) GetSendTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SendTime
+	}
+	return nil
+}
+
+func (x *Notice) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+// SendNoticeRequest queues one operational notice.
+type SendNoticeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Idempotency key (AIP-155), at most 128 characters. The same key never
+	// sends twice; reusing it with different content is ALREADY_EXISTS.
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The recipient's e-mail address.
+	To string `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	// The subject line: one line, at most 200 characters.
+	Subject string `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
+	// The plain-text body, at most 20,000 bytes.
+	Body string `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
+	// What the notice is about: lowercase letters, digits and "-", at most 64
+	// characters, e.g. "sensitive-data-removal".
+	Kind string `protobuf:"bytes,5,opt,name=kind,proto3" json:"kind,omitempty"`
+	// The incident the notice belongs to, for the record (optional).
+	IncidentId string `protobuf:"bytes,6,opt,name=incident_id,json=incidentId,proto3" json:"incident_id,omitempty"`
+	// The customer the notice is for, for the record (optional).
+	CustomerId    string `protobuf:"bytes,7,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendNoticeRequest) Reset() {
+	*x = SendNoticeRequest{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendNoticeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendNoticeRequest) ProtoMessage() {}
+
+func (x *SendNoticeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendNoticeRequest.ProtoReflect.Descriptor instead.
+func (*SendNoticeRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *SendNoticeRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *SendNoticeRequest) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *SendNoticeRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *SendNoticeRequest) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+func (x *SendNoticeRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *SendNoticeRequest) GetIncidentId() string {
+	if x != nil {
+		return x.IncidentId
+	}
+	return ""
+}
+
+func (x *SendNoticeRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+// SendNoticeResponse is the stored notice.
+type SendNoticeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The notice (PENDING when just queued).
+	Notice        *Notice `protobuf:"bytes,1,opt,name=notice,proto3" json:"notice,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendNoticeResponse) Reset() {
+	*x = SendNoticeResponse{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendNoticeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendNoticeResponse) ProtoMessage() {}
+
+func (x *SendNoticeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendNoticeResponse.ProtoReflect.Descriptor instead.
+func (*SendNoticeResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *SendNoticeResponse) GetNotice() *Notice {
+	if x != nil {
+		return x.Notice
+	}
+	return nil
+}
+
+// GetNoticeRequest names the notice to return.
+type GetNoticeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The notice id ("ntc_...").
+	NoticeId      string `protobuf:"bytes,1,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetNoticeRequest) Reset() {
+	*x = GetNoticeRequest{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetNoticeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetNoticeRequest) ProtoMessage() {}
+
+func (x *GetNoticeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetNoticeRequest.ProtoReflect.Descriptor instead.
+func (*GetNoticeRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *GetNoticeRequest) GetNoticeId() string {
+	if x != nil {
+		return x.NoticeId
+	}
+	return ""
+}
+
+// GetNoticeResponse is the notice.
+type GetNoticeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The notice.
+	Notice        *Notice `protobuf:"bytes,1,opt,name=notice,proto3" json:"notice,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetNoticeResponse) Reset() {
+	*x = GetNoticeResponse{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetNoticeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetNoticeResponse) ProtoMessage() {}
+
+func (x *GetNoticeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetNoticeResponse.ProtoReflect.Descriptor instead.
+func (*GetNoticeResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *GetNoticeResponse) GetNotice() *Notice {
+	if x != nil {
+		return x.Notice
+	}
+	return nil
+}
+
 var File_breachline_dispatch_v1_dispatch_proto protoreflect.FileDescriptor
 
 const file_breachline_dispatch_v1_dispatch_proto_rawDesc = "" +
@@ -2679,7 +3121,42 @@ const file_breachline_dispatch_v1_dispatch_proto_rawDesc = "" +
 	"\tcampaigns\x18\x01 \x03(\v2 .breachline.dispatch.v1.CampaignR\tcampaigns\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"S\n" +
 	"\x13GetCampaignResponse\x12<\n" +
-	"\bcampaign\x18\x01 \x01(\v2 .breachline.dispatch.v1.CampaignR\bcampaign*\x9e\x01\n" +
+	"\bcampaign\x18\x01 \x01(\v2 .breachline.dispatch.v1.CampaignR\bcampaign\"\xc1\x03\n" +
+	"\x06Notice\x12 \n" +
+	"\tnotice_id\x18\x01 \x01(\tB\x03\xe0A\x03R\bnoticeId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x0e\n" +
+	"\x02to\x18\x04 \x01(\tR\x02to\x12\x18\n" +
+	"\asubject\x18\x05 \x01(\tR\asubject\x12\x12\n" +
+	"\x04body\x18\x06 \x01(\tR\x04body\x12\x1f\n" +
+	"\vincident_id\x18\a \x01(\tR\n" +
+	"incidentId\x12\x1f\n" +
+	"\vcustomer_id\x18\b \x01(\tR\n" +
+	"customerId\x12A\n" +
+	"\x06status\x18\t \x01(\x0e2$.breachline.dispatch.v1.NoticeStatusB\x03\xe0A\x03R\x06status\x12@\n" +
+	"\vcreate_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12<\n" +
+	"\tsend_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\bsendTime\x12\x1f\n" +
+	"\battempts\x18\f \x01(\x05B\x03\xe0A\x03R\battempts\"\xdf\x01\n" +
+	"\x11SendNoticeRequest\x12\"\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tB\x03\xe0A\x02R\trequestId\x12\x13\n" +
+	"\x02to\x18\x02 \x01(\tB\x03\xe0A\x02R\x02to\x12\x1d\n" +
+	"\asubject\x18\x03 \x01(\tB\x03\xe0A\x02R\asubject\x12\x17\n" +
+	"\x04body\x18\x04 \x01(\tB\x03\xe0A\x02R\x04body\x12\x17\n" +
+	"\x04kind\x18\x05 \x01(\tB\x03\xe0A\x02R\x04kind\x12\x1f\n" +
+	"\vincident_id\x18\x06 \x01(\tR\n" +
+	"incidentId\x12\x1f\n" +
+	"\vcustomer_id\x18\a \x01(\tR\n" +
+	"customerId\"L\n" +
+	"\x12SendNoticeResponse\x126\n" +
+	"\x06notice\x18\x01 \x01(\v2\x1e.breachline.dispatch.v1.NoticeR\x06notice\"4\n" +
+	"\x10GetNoticeRequest\x12 \n" +
+	"\tnotice_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bnoticeId\"K\n" +
+	"\x11GetNoticeResponse\x126\n" +
+	"\x06notice\x18\x01 \x01(\v2\x1e.breachline.dispatch.v1.NoticeR\x06notice*\x9e\x01\n" +
 	"\rCampaignState\x12\x1e\n" +
 	"\x1aCAMPAIGN_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14CAMPAIGN_STATE_DRAFT\x10\x01\x12\x1a\n" +
@@ -2693,7 +3170,12 @@ const file_breachline_dispatch_v1_dispatch_proto_rawDesc = "" +
 	"\x0eCHANNEL_LETTER\x10\x03\x12\x13\n" +
 	"\x0fCHANNEL_WEBSITE\x10\x04\x12\x19\n" +
 	"\x15CHANNEL_MEDIA_RELEASE\x10\x05\x12\x1c\n" +
-	"\x18CHANNEL_REGULATOR_PACKET\x10\x062\xa6\x13\n" +
+	"\x18CHANNEL_REGULATOR_PACKET\x10\x06*z\n" +
+	"\fNoticeStatus\x12\x1d\n" +
+	"\x19NOTICE_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15NOTICE_STATUS_PENDING\x10\x01\x12\x16\n" +
+	"\x12NOTICE_STATUS_SENT\x10\x02\x12\x18\n" +
+	"\x14NOTICE_STATUS_FAILED\x10\x032\xa7\x15\n" +
 	"\x0fDispatchService\x12\xa1\x01\n" +
 	"\x14CreateDraftCampaigns\x123.breachline.dispatch.v1.CreateDraftCampaignsRequest\x1a4.breachline.dispatch.v1.CreateDraftCampaignsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/campaigns:draft\x12\x8b\x01\n" +
 	"\vGetCampaign\x12*.breachline.dispatch.v1.GetCampaignRequest\x1a+.breachline.dispatch.v1.GetCampaignResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/campaigns/{campaign_id}\x12\x83\x01\n" +
@@ -2710,7 +3192,10 @@ const file_breachline_dispatch_v1_dispatch_proto_rawDesc = "" +
 	"\fSendCampaign\x12+.breachline.dispatch.v1.SendCampaignRequest\x1a,.breachline.dispatch.v1.SendCampaignResponse\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/campaigns/{campaign_id}:send\x12\x9a\x01\n" +
 	"\rPauseCampaign\x12,.breachline.dispatch.v1.PauseCampaignRequest\x1a-.breachline.dispatch.v1.PauseCampaignResponse\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/campaigns/{campaign_id}:pause\x12\x9e\x01\n" +
 	"\x0eResumeCampaign\x12-.breachline.dispatch.v1.ResumeCampaignRequest\x1a..breachline.dispatch.v1.ResumeCampaignResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/campaigns/{campaign_id}:resume\x12\xac\x01\n" +
-	"\x13GetCampaignProgress\x122.breachline.dispatch.v1.GetCampaignProgressRequest\x1a3.breachline.dispatch.v1.GetCampaignProgressResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/campaigns/{campaign_id}/progressB\xf1\x01\n" +
+	"\x13GetCampaignProgress\x122.breachline.dispatch.v1.GetCampaignProgressRequest\x1a3.breachline.dispatch.v1.GetCampaignProgressResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/campaigns/{campaign_id}/progress\x12{\n" +
+	"\n" +
+	"SendNotice\x12).breachline.dispatch.v1.SendNoticeRequest\x1a*.breachline.dispatch.v1.SendNoticeResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/notices\x12\x81\x01\n" +
+	"\tGetNotice\x12(.breachline.dispatch.v1.GetNoticeRequest\x1a).breachline.dispatch.v1.GetNoticeResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/notices/{notice_id}B\xf1\x01\n" +
 	"\x1acom.breachline.dispatch.v1B\rDispatchProtoP\x01ZJgithub.com/breachline/breachline/pkg/gen/breachline/dispatch/v1;dispatchv1\xa2\x02\x03BDX\xaa\x02\x16Breachline.Dispatch.V1\xca\x02\x16Breachline\\Dispatch\\V1\xe2\x02\"Breachline\\Dispatch\\V1\\GPBMetadata\xea\x02\x18Breachline::Dispatch::V1b\x06proto3"
 
 var (
@@ -2725,124 +3210,139 @@ func file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP() []byte {
 	return file_breachline_dispatch_v1_dispatch_proto_rawDescData
 }
 
-var file_breachline_dispatch_v1_dispatch_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_breachline_dispatch_v1_dispatch_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_breachline_dispatch_v1_dispatch_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_breachline_dispatch_v1_dispatch_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_breachline_dispatch_v1_dispatch_proto_goTypes = []any{
 	(CampaignState)(0),                   // 0: breachline.dispatch.v1.CampaignState
 	(Channel)(0),                         // 1: breachline.dispatch.v1.Channel
-	(*Campaign)(nil),                     // 2: breachline.dispatch.v1.Campaign
-	(*Approval)(nil),                     // 3: breachline.dispatch.v1.Approval
-	(*UpdateCampaignRequest)(nil),        // 4: breachline.dispatch.v1.UpdateCampaignRequest
-	(*UpdateCampaignResponse)(nil),       // 5: breachline.dispatch.v1.UpdateCampaignResponse
-	(*Recipient)(nil),                    // 6: breachline.dispatch.v1.Recipient
-	(*PreviewCampaignRequest)(nil),       // 7: breachline.dispatch.v1.PreviewCampaignRequest
-	(*PreviewCampaignResponse)(nil),      // 8: breachline.dispatch.v1.PreviewCampaignResponse
-	(*Template)(nil),                     // 9: breachline.dispatch.v1.Template
-	(*ListTemplatesRequest)(nil),         // 10: breachline.dispatch.v1.ListTemplatesRequest
-	(*ListTemplatesResponse)(nil),        // 11: breachline.dispatch.v1.ListTemplatesResponse
-	(*AddRecipientsRequest)(nil),         // 12: breachline.dispatch.v1.AddRecipientsRequest
-	(*AddRecipientsResponse)(nil),        // 13: breachline.dispatch.v1.AddRecipientsResponse
-	(*ResolveRecipientsRequest)(nil),     // 14: breachline.dispatch.v1.ResolveRecipientsRequest
-	(*ResolveRecipientsResponse)(nil),    // 15: breachline.dispatch.v1.ResolveRecipientsResponse
-	(*ApproveCampaignRequest)(nil),       // 16: breachline.dispatch.v1.ApproveCampaignRequest
-	(*ApproveCampaignResponse)(nil),      // 17: breachline.dispatch.v1.ApproveCampaignResponse
-	(*Hold)(nil),                         // 18: breachline.dispatch.v1.Hold
-	(*PausedDeadline)(nil),               // 19: breachline.dispatch.v1.PausedDeadline
-	(*PlaceHoldRequest)(nil),             // 20: breachline.dispatch.v1.PlaceHoldRequest
-	(*PlaceHoldResponse)(nil),            // 21: breachline.dispatch.v1.PlaceHoldResponse
-	(*ReleaseHoldRequest)(nil),           // 22: breachline.dispatch.v1.ReleaseHoldRequest
-	(*ReleaseHoldResponse)(nil),          // 23: breachline.dispatch.v1.ReleaseHoldResponse
-	(*ListHoldsRequest)(nil),             // 24: breachline.dispatch.v1.ListHoldsRequest
-	(*ListHoldsResponse)(nil),            // 25: breachline.dispatch.v1.ListHoldsResponse
-	(*SendCampaignRequest)(nil),          // 26: breachline.dispatch.v1.SendCampaignRequest
-	(*SendCampaignResponse)(nil),         // 27: breachline.dispatch.v1.SendCampaignResponse
-	(*PauseCampaignRequest)(nil),         // 28: breachline.dispatch.v1.PauseCampaignRequest
-	(*PauseCampaignResponse)(nil),        // 29: breachline.dispatch.v1.PauseCampaignResponse
-	(*ResumeCampaignRequest)(nil),        // 30: breachline.dispatch.v1.ResumeCampaignRequest
-	(*ResumeCampaignResponse)(nil),       // 31: breachline.dispatch.v1.ResumeCampaignResponse
-	(*GetCampaignProgressRequest)(nil),   // 32: breachline.dispatch.v1.GetCampaignProgressRequest
-	(*GetCampaignProgressResponse)(nil),  // 33: breachline.dispatch.v1.GetCampaignProgressResponse
-	(*CreateDraftCampaignsRequest)(nil),  // 34: breachline.dispatch.v1.CreateDraftCampaignsRequest
-	(*CreateDraftCampaignsResponse)(nil), // 35: breachline.dispatch.v1.CreateDraftCampaignsResponse
-	(*GetCampaignRequest)(nil),           // 36: breachline.dispatch.v1.GetCampaignRequest
-	(*ListCampaignsRequest)(nil),         // 37: breachline.dispatch.v1.ListCampaignsRequest
-	(*ListCampaignsResponse)(nil),        // 38: breachline.dispatch.v1.ListCampaignsResponse
-	(*GetCampaignResponse)(nil),          // 39: breachline.dispatch.v1.GetCampaignResponse
-	nil,                                  // 40: breachline.dispatch.v1.Campaign.ContentEntry
-	(*v1.Obligation)(nil),                // 41: breachline.classification.v1.Obligation
-	(*timestamppb.Timestamp)(nil),        // 42: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),        // 43: google.protobuf.FieldMask
+	(NoticeStatus)(0),                    // 2: breachline.dispatch.v1.NoticeStatus
+	(*Campaign)(nil),                     // 3: breachline.dispatch.v1.Campaign
+	(*Approval)(nil),                     // 4: breachline.dispatch.v1.Approval
+	(*UpdateCampaignRequest)(nil),        // 5: breachline.dispatch.v1.UpdateCampaignRequest
+	(*UpdateCampaignResponse)(nil),       // 6: breachline.dispatch.v1.UpdateCampaignResponse
+	(*Recipient)(nil),                    // 7: breachline.dispatch.v1.Recipient
+	(*PreviewCampaignRequest)(nil),       // 8: breachline.dispatch.v1.PreviewCampaignRequest
+	(*PreviewCampaignResponse)(nil),      // 9: breachline.dispatch.v1.PreviewCampaignResponse
+	(*Template)(nil),                     // 10: breachline.dispatch.v1.Template
+	(*ListTemplatesRequest)(nil),         // 11: breachline.dispatch.v1.ListTemplatesRequest
+	(*ListTemplatesResponse)(nil),        // 12: breachline.dispatch.v1.ListTemplatesResponse
+	(*AddRecipientsRequest)(nil),         // 13: breachline.dispatch.v1.AddRecipientsRequest
+	(*AddRecipientsResponse)(nil),        // 14: breachline.dispatch.v1.AddRecipientsResponse
+	(*ResolveRecipientsRequest)(nil),     // 15: breachline.dispatch.v1.ResolveRecipientsRequest
+	(*ResolveRecipientsResponse)(nil),    // 16: breachline.dispatch.v1.ResolveRecipientsResponse
+	(*ApproveCampaignRequest)(nil),       // 17: breachline.dispatch.v1.ApproveCampaignRequest
+	(*ApproveCampaignResponse)(nil),      // 18: breachline.dispatch.v1.ApproveCampaignResponse
+	(*Hold)(nil),                         // 19: breachline.dispatch.v1.Hold
+	(*PausedDeadline)(nil),               // 20: breachline.dispatch.v1.PausedDeadline
+	(*PlaceHoldRequest)(nil),             // 21: breachline.dispatch.v1.PlaceHoldRequest
+	(*PlaceHoldResponse)(nil),            // 22: breachline.dispatch.v1.PlaceHoldResponse
+	(*ReleaseHoldRequest)(nil),           // 23: breachline.dispatch.v1.ReleaseHoldRequest
+	(*ReleaseHoldResponse)(nil),          // 24: breachline.dispatch.v1.ReleaseHoldResponse
+	(*ListHoldsRequest)(nil),             // 25: breachline.dispatch.v1.ListHoldsRequest
+	(*ListHoldsResponse)(nil),            // 26: breachline.dispatch.v1.ListHoldsResponse
+	(*SendCampaignRequest)(nil),          // 27: breachline.dispatch.v1.SendCampaignRequest
+	(*SendCampaignResponse)(nil),         // 28: breachline.dispatch.v1.SendCampaignResponse
+	(*PauseCampaignRequest)(nil),         // 29: breachline.dispatch.v1.PauseCampaignRequest
+	(*PauseCampaignResponse)(nil),        // 30: breachline.dispatch.v1.PauseCampaignResponse
+	(*ResumeCampaignRequest)(nil),        // 31: breachline.dispatch.v1.ResumeCampaignRequest
+	(*ResumeCampaignResponse)(nil),       // 32: breachline.dispatch.v1.ResumeCampaignResponse
+	(*GetCampaignProgressRequest)(nil),   // 33: breachline.dispatch.v1.GetCampaignProgressRequest
+	(*GetCampaignProgressResponse)(nil),  // 34: breachline.dispatch.v1.GetCampaignProgressResponse
+	(*CreateDraftCampaignsRequest)(nil),  // 35: breachline.dispatch.v1.CreateDraftCampaignsRequest
+	(*CreateDraftCampaignsResponse)(nil), // 36: breachline.dispatch.v1.CreateDraftCampaignsResponse
+	(*GetCampaignRequest)(nil),           // 37: breachline.dispatch.v1.GetCampaignRequest
+	(*ListCampaignsRequest)(nil),         // 38: breachline.dispatch.v1.ListCampaignsRequest
+	(*ListCampaignsResponse)(nil),        // 39: breachline.dispatch.v1.ListCampaignsResponse
+	(*GetCampaignResponse)(nil),          // 40: breachline.dispatch.v1.GetCampaignResponse
+	(*Notice)(nil),                       // 41: breachline.dispatch.v1.Notice
+	(*SendNoticeRequest)(nil),            // 42: breachline.dispatch.v1.SendNoticeRequest
+	(*SendNoticeResponse)(nil),           // 43: breachline.dispatch.v1.SendNoticeResponse
+	(*GetNoticeRequest)(nil),             // 44: breachline.dispatch.v1.GetNoticeRequest
+	(*GetNoticeResponse)(nil),            // 45: breachline.dispatch.v1.GetNoticeResponse
+	nil,                                  // 46: breachline.dispatch.v1.Campaign.ContentEntry
+	(*v1.Obligation)(nil),                // 47: breachline.classification.v1.Obligation
+	(*timestamppb.Timestamp)(nil),        // 48: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),        // 49: google.protobuf.FieldMask
 }
 var file_breachline_dispatch_v1_dispatch_proto_depIdxs = []int32{
-	41, // 0: breachline.dispatch.v1.Campaign.obligation:type_name -> breachline.classification.v1.Obligation
+	47, // 0: breachline.dispatch.v1.Campaign.obligation:type_name -> breachline.classification.v1.Obligation
 	0,  // 1: breachline.dispatch.v1.Campaign.state:type_name -> breachline.dispatch.v1.CampaignState
 	1,  // 2: breachline.dispatch.v1.Campaign.channel:type_name -> breachline.dispatch.v1.Channel
-	42, // 3: breachline.dispatch.v1.Campaign.create_time:type_name -> google.protobuf.Timestamp
-	40, // 4: breachline.dispatch.v1.Campaign.content:type_name -> breachline.dispatch.v1.Campaign.ContentEntry
-	3,  // 5: breachline.dispatch.v1.Campaign.approvals:type_name -> breachline.dispatch.v1.Approval
-	42, // 6: breachline.dispatch.v1.Approval.approve_time:type_name -> google.protobuf.Timestamp
-	2,  // 7: breachline.dispatch.v1.UpdateCampaignRequest.campaign:type_name -> breachline.dispatch.v1.Campaign
-	43, // 8: breachline.dispatch.v1.UpdateCampaignRequest.update_mask:type_name -> google.protobuf.FieldMask
-	2,  // 9: breachline.dispatch.v1.UpdateCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
-	6,  // 10: breachline.dispatch.v1.PreviewCampaignRequest.recipient:type_name -> breachline.dispatch.v1.Recipient
-	9,  // 11: breachline.dispatch.v1.ListTemplatesResponse.templates:type_name -> breachline.dispatch.v1.Template
-	6,  // 12: breachline.dispatch.v1.AddRecipientsRequest.recipients:type_name -> breachline.dispatch.v1.Recipient
-	2,  // 13: breachline.dispatch.v1.AddRecipientsResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
-	2,  // 14: breachline.dispatch.v1.ResolveRecipientsResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
-	2,  // 15: breachline.dispatch.v1.ApproveCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
-	42, // 16: breachline.dispatch.v1.Hold.place_time:type_name -> google.protobuf.Timestamp
-	42, // 17: breachline.dispatch.v1.Hold.release_time:type_name -> google.protobuf.Timestamp
-	19, // 18: breachline.dispatch.v1.Hold.paused_deadlines:type_name -> breachline.dispatch.v1.PausedDeadline
-	42, // 19: breachline.dispatch.v1.PausedDeadline.deadline:type_name -> google.protobuf.Timestamp
-	18, // 20: breachline.dispatch.v1.PlaceHoldRequest.hold:type_name -> breachline.dispatch.v1.Hold
-	18, // 21: breachline.dispatch.v1.PlaceHoldResponse.hold:type_name -> breachline.dispatch.v1.Hold
-	18, // 22: breachline.dispatch.v1.ReleaseHoldResponse.hold:type_name -> breachline.dispatch.v1.Hold
-	18, // 23: breachline.dispatch.v1.ListHoldsResponse.holds:type_name -> breachline.dispatch.v1.Hold
-	2,  // 24: breachline.dispatch.v1.SendCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
-	2,  // 25: breachline.dispatch.v1.PauseCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
-	2,  // 26: breachline.dispatch.v1.ResumeCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
+	48, // 3: breachline.dispatch.v1.Campaign.create_time:type_name -> google.protobuf.Timestamp
+	46, // 4: breachline.dispatch.v1.Campaign.content:type_name -> breachline.dispatch.v1.Campaign.ContentEntry
+	4,  // 5: breachline.dispatch.v1.Campaign.approvals:type_name -> breachline.dispatch.v1.Approval
+	48, // 6: breachline.dispatch.v1.Approval.approve_time:type_name -> google.protobuf.Timestamp
+	3,  // 7: breachline.dispatch.v1.UpdateCampaignRequest.campaign:type_name -> breachline.dispatch.v1.Campaign
+	49, // 8: breachline.dispatch.v1.UpdateCampaignRequest.update_mask:type_name -> google.protobuf.FieldMask
+	3,  // 9: breachline.dispatch.v1.UpdateCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
+	7,  // 10: breachline.dispatch.v1.PreviewCampaignRequest.recipient:type_name -> breachline.dispatch.v1.Recipient
+	10, // 11: breachline.dispatch.v1.ListTemplatesResponse.templates:type_name -> breachline.dispatch.v1.Template
+	7,  // 12: breachline.dispatch.v1.AddRecipientsRequest.recipients:type_name -> breachline.dispatch.v1.Recipient
+	3,  // 13: breachline.dispatch.v1.AddRecipientsResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
+	3,  // 14: breachline.dispatch.v1.ResolveRecipientsResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
+	3,  // 15: breachline.dispatch.v1.ApproveCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
+	48, // 16: breachline.dispatch.v1.Hold.place_time:type_name -> google.protobuf.Timestamp
+	48, // 17: breachline.dispatch.v1.Hold.release_time:type_name -> google.protobuf.Timestamp
+	20, // 18: breachline.dispatch.v1.Hold.paused_deadlines:type_name -> breachline.dispatch.v1.PausedDeadline
+	48, // 19: breachline.dispatch.v1.PausedDeadline.deadline:type_name -> google.protobuf.Timestamp
+	19, // 20: breachline.dispatch.v1.PlaceHoldRequest.hold:type_name -> breachline.dispatch.v1.Hold
+	19, // 21: breachline.dispatch.v1.PlaceHoldResponse.hold:type_name -> breachline.dispatch.v1.Hold
+	19, // 22: breachline.dispatch.v1.ReleaseHoldResponse.hold:type_name -> breachline.dispatch.v1.Hold
+	19, // 23: breachline.dispatch.v1.ListHoldsResponse.holds:type_name -> breachline.dispatch.v1.Hold
+	3,  // 24: breachline.dispatch.v1.SendCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
+	3,  // 25: breachline.dispatch.v1.PauseCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
+	3,  // 26: breachline.dispatch.v1.ResumeCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
 	0,  // 27: breachline.dispatch.v1.GetCampaignProgressResponse.state:type_name -> breachline.dispatch.v1.CampaignState
-	41, // 28: breachline.dispatch.v1.CreateDraftCampaignsRequest.obligations:type_name -> breachline.classification.v1.Obligation
-	2,  // 29: breachline.dispatch.v1.CreateDraftCampaignsResponse.campaigns:type_name -> breachline.dispatch.v1.Campaign
-	2,  // 30: breachline.dispatch.v1.ListCampaignsResponse.campaigns:type_name -> breachline.dispatch.v1.Campaign
-	2,  // 31: breachline.dispatch.v1.GetCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
-	34, // 32: breachline.dispatch.v1.DispatchService.CreateDraftCampaigns:input_type -> breachline.dispatch.v1.CreateDraftCampaignsRequest
-	36, // 33: breachline.dispatch.v1.DispatchService.GetCampaign:input_type -> breachline.dispatch.v1.GetCampaignRequest
-	37, // 34: breachline.dispatch.v1.DispatchService.ListCampaigns:input_type -> breachline.dispatch.v1.ListCampaignsRequest
-	4,  // 35: breachline.dispatch.v1.DispatchService.UpdateCampaign:input_type -> breachline.dispatch.v1.UpdateCampaignRequest
-	7,  // 36: breachline.dispatch.v1.DispatchService.PreviewCampaign:input_type -> breachline.dispatch.v1.PreviewCampaignRequest
-	10, // 37: breachline.dispatch.v1.DispatchService.ListTemplates:input_type -> breachline.dispatch.v1.ListTemplatesRequest
-	12, // 38: breachline.dispatch.v1.DispatchService.AddRecipients:input_type -> breachline.dispatch.v1.AddRecipientsRequest
-	14, // 39: breachline.dispatch.v1.DispatchService.ResolveRecipients:input_type -> breachline.dispatch.v1.ResolveRecipientsRequest
-	16, // 40: breachline.dispatch.v1.DispatchService.ApproveCampaign:input_type -> breachline.dispatch.v1.ApproveCampaignRequest
-	20, // 41: breachline.dispatch.v1.DispatchService.PlaceHold:input_type -> breachline.dispatch.v1.PlaceHoldRequest
-	22, // 42: breachline.dispatch.v1.DispatchService.ReleaseHold:input_type -> breachline.dispatch.v1.ReleaseHoldRequest
-	24, // 43: breachline.dispatch.v1.DispatchService.ListHolds:input_type -> breachline.dispatch.v1.ListHoldsRequest
-	26, // 44: breachline.dispatch.v1.DispatchService.SendCampaign:input_type -> breachline.dispatch.v1.SendCampaignRequest
-	28, // 45: breachline.dispatch.v1.DispatchService.PauseCampaign:input_type -> breachline.dispatch.v1.PauseCampaignRequest
-	30, // 46: breachline.dispatch.v1.DispatchService.ResumeCampaign:input_type -> breachline.dispatch.v1.ResumeCampaignRequest
-	32, // 47: breachline.dispatch.v1.DispatchService.GetCampaignProgress:input_type -> breachline.dispatch.v1.GetCampaignProgressRequest
-	35, // 48: breachline.dispatch.v1.DispatchService.CreateDraftCampaigns:output_type -> breachline.dispatch.v1.CreateDraftCampaignsResponse
-	39, // 49: breachline.dispatch.v1.DispatchService.GetCampaign:output_type -> breachline.dispatch.v1.GetCampaignResponse
-	38, // 50: breachline.dispatch.v1.DispatchService.ListCampaigns:output_type -> breachline.dispatch.v1.ListCampaignsResponse
-	5,  // 51: breachline.dispatch.v1.DispatchService.UpdateCampaign:output_type -> breachline.dispatch.v1.UpdateCampaignResponse
-	8,  // 52: breachline.dispatch.v1.DispatchService.PreviewCampaign:output_type -> breachline.dispatch.v1.PreviewCampaignResponse
-	11, // 53: breachline.dispatch.v1.DispatchService.ListTemplates:output_type -> breachline.dispatch.v1.ListTemplatesResponse
-	13, // 54: breachline.dispatch.v1.DispatchService.AddRecipients:output_type -> breachline.dispatch.v1.AddRecipientsResponse
-	15, // 55: breachline.dispatch.v1.DispatchService.ResolveRecipients:output_type -> breachline.dispatch.v1.ResolveRecipientsResponse
-	17, // 56: breachline.dispatch.v1.DispatchService.ApproveCampaign:output_type -> breachline.dispatch.v1.ApproveCampaignResponse
-	21, // 57: breachline.dispatch.v1.DispatchService.PlaceHold:output_type -> breachline.dispatch.v1.PlaceHoldResponse
-	23, // 58: breachline.dispatch.v1.DispatchService.ReleaseHold:output_type -> breachline.dispatch.v1.ReleaseHoldResponse
-	25, // 59: breachline.dispatch.v1.DispatchService.ListHolds:output_type -> breachline.dispatch.v1.ListHoldsResponse
-	27, // 60: breachline.dispatch.v1.DispatchService.SendCampaign:output_type -> breachline.dispatch.v1.SendCampaignResponse
-	29, // 61: breachline.dispatch.v1.DispatchService.PauseCampaign:output_type -> breachline.dispatch.v1.PauseCampaignResponse
-	31, // 62: breachline.dispatch.v1.DispatchService.ResumeCampaign:output_type -> breachline.dispatch.v1.ResumeCampaignResponse
-	33, // 63: breachline.dispatch.v1.DispatchService.GetCampaignProgress:output_type -> breachline.dispatch.v1.GetCampaignProgressResponse
-	48, // [48:64] is the sub-list for method output_type
-	32, // [32:48] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	47, // 28: breachline.dispatch.v1.CreateDraftCampaignsRequest.obligations:type_name -> breachline.classification.v1.Obligation
+	3,  // 29: breachline.dispatch.v1.CreateDraftCampaignsResponse.campaigns:type_name -> breachline.dispatch.v1.Campaign
+	3,  // 30: breachline.dispatch.v1.ListCampaignsResponse.campaigns:type_name -> breachline.dispatch.v1.Campaign
+	3,  // 31: breachline.dispatch.v1.GetCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
+	2,  // 32: breachline.dispatch.v1.Notice.status:type_name -> breachline.dispatch.v1.NoticeStatus
+	48, // 33: breachline.dispatch.v1.Notice.create_time:type_name -> google.protobuf.Timestamp
+	48, // 34: breachline.dispatch.v1.Notice.send_time:type_name -> google.protobuf.Timestamp
+	41, // 35: breachline.dispatch.v1.SendNoticeResponse.notice:type_name -> breachline.dispatch.v1.Notice
+	41, // 36: breachline.dispatch.v1.GetNoticeResponse.notice:type_name -> breachline.dispatch.v1.Notice
+	35, // 37: breachline.dispatch.v1.DispatchService.CreateDraftCampaigns:input_type -> breachline.dispatch.v1.CreateDraftCampaignsRequest
+	37, // 38: breachline.dispatch.v1.DispatchService.GetCampaign:input_type -> breachline.dispatch.v1.GetCampaignRequest
+	38, // 39: breachline.dispatch.v1.DispatchService.ListCampaigns:input_type -> breachline.dispatch.v1.ListCampaignsRequest
+	5,  // 40: breachline.dispatch.v1.DispatchService.UpdateCampaign:input_type -> breachline.dispatch.v1.UpdateCampaignRequest
+	8,  // 41: breachline.dispatch.v1.DispatchService.PreviewCampaign:input_type -> breachline.dispatch.v1.PreviewCampaignRequest
+	11, // 42: breachline.dispatch.v1.DispatchService.ListTemplates:input_type -> breachline.dispatch.v1.ListTemplatesRequest
+	13, // 43: breachline.dispatch.v1.DispatchService.AddRecipients:input_type -> breachline.dispatch.v1.AddRecipientsRequest
+	15, // 44: breachline.dispatch.v1.DispatchService.ResolveRecipients:input_type -> breachline.dispatch.v1.ResolveRecipientsRequest
+	17, // 45: breachline.dispatch.v1.DispatchService.ApproveCampaign:input_type -> breachline.dispatch.v1.ApproveCampaignRequest
+	21, // 46: breachline.dispatch.v1.DispatchService.PlaceHold:input_type -> breachline.dispatch.v1.PlaceHoldRequest
+	23, // 47: breachline.dispatch.v1.DispatchService.ReleaseHold:input_type -> breachline.dispatch.v1.ReleaseHoldRequest
+	25, // 48: breachline.dispatch.v1.DispatchService.ListHolds:input_type -> breachline.dispatch.v1.ListHoldsRequest
+	27, // 49: breachline.dispatch.v1.DispatchService.SendCampaign:input_type -> breachline.dispatch.v1.SendCampaignRequest
+	29, // 50: breachline.dispatch.v1.DispatchService.PauseCampaign:input_type -> breachline.dispatch.v1.PauseCampaignRequest
+	31, // 51: breachline.dispatch.v1.DispatchService.ResumeCampaign:input_type -> breachline.dispatch.v1.ResumeCampaignRequest
+	33, // 52: breachline.dispatch.v1.DispatchService.GetCampaignProgress:input_type -> breachline.dispatch.v1.GetCampaignProgressRequest
+	42, // 53: breachline.dispatch.v1.DispatchService.SendNotice:input_type -> breachline.dispatch.v1.SendNoticeRequest
+	44, // 54: breachline.dispatch.v1.DispatchService.GetNotice:input_type -> breachline.dispatch.v1.GetNoticeRequest
+	36, // 55: breachline.dispatch.v1.DispatchService.CreateDraftCampaigns:output_type -> breachline.dispatch.v1.CreateDraftCampaignsResponse
+	40, // 56: breachline.dispatch.v1.DispatchService.GetCampaign:output_type -> breachline.dispatch.v1.GetCampaignResponse
+	39, // 57: breachline.dispatch.v1.DispatchService.ListCampaigns:output_type -> breachline.dispatch.v1.ListCampaignsResponse
+	6,  // 58: breachline.dispatch.v1.DispatchService.UpdateCampaign:output_type -> breachline.dispatch.v1.UpdateCampaignResponse
+	9,  // 59: breachline.dispatch.v1.DispatchService.PreviewCampaign:output_type -> breachline.dispatch.v1.PreviewCampaignResponse
+	12, // 60: breachline.dispatch.v1.DispatchService.ListTemplates:output_type -> breachline.dispatch.v1.ListTemplatesResponse
+	14, // 61: breachline.dispatch.v1.DispatchService.AddRecipients:output_type -> breachline.dispatch.v1.AddRecipientsResponse
+	16, // 62: breachline.dispatch.v1.DispatchService.ResolveRecipients:output_type -> breachline.dispatch.v1.ResolveRecipientsResponse
+	18, // 63: breachline.dispatch.v1.DispatchService.ApproveCampaign:output_type -> breachline.dispatch.v1.ApproveCampaignResponse
+	22, // 64: breachline.dispatch.v1.DispatchService.PlaceHold:output_type -> breachline.dispatch.v1.PlaceHoldResponse
+	24, // 65: breachline.dispatch.v1.DispatchService.ReleaseHold:output_type -> breachline.dispatch.v1.ReleaseHoldResponse
+	26, // 66: breachline.dispatch.v1.DispatchService.ListHolds:output_type -> breachline.dispatch.v1.ListHoldsResponse
+	28, // 67: breachline.dispatch.v1.DispatchService.SendCampaign:output_type -> breachline.dispatch.v1.SendCampaignResponse
+	30, // 68: breachline.dispatch.v1.DispatchService.PauseCampaign:output_type -> breachline.dispatch.v1.PauseCampaignResponse
+	32, // 69: breachline.dispatch.v1.DispatchService.ResumeCampaign:output_type -> breachline.dispatch.v1.ResumeCampaignResponse
+	34, // 70: breachline.dispatch.v1.DispatchService.GetCampaignProgress:output_type -> breachline.dispatch.v1.GetCampaignProgressResponse
+	43, // 71: breachline.dispatch.v1.DispatchService.SendNotice:output_type -> breachline.dispatch.v1.SendNoticeResponse
+	45, // 72: breachline.dispatch.v1.DispatchService.GetNotice:output_type -> breachline.dispatch.v1.GetNoticeResponse
+	55, // [55:73] is the sub-list for method output_type
+	37, // [37:55] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_breachline_dispatch_v1_dispatch_proto_init() }
@@ -2855,8 +3355,8 @@ func file_breachline_dispatch_v1_dispatch_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_breachline_dispatch_v1_dispatch_proto_rawDesc), len(file_breachline_dispatch_v1_dispatch_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   39,
+			NumEnums:      3,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

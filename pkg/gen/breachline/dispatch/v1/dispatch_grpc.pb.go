@@ -35,6 +35,8 @@ const (
 	DispatchService_PauseCampaign_FullMethodName        = "/breachline.dispatch.v1.DispatchService/PauseCampaign"
 	DispatchService_ResumeCampaign_FullMethodName       = "/breachline.dispatch.v1.DispatchService/ResumeCampaign"
 	DispatchService_GetCampaignProgress_FullMethodName  = "/breachline.dispatch.v1.DispatchService/GetCampaignProgress"
+	DispatchService_SendNotice_FullMethodName           = "/breachline.dispatch.v1.DispatchService/SendNotice"
+	DispatchService_GetNotice_FullMethodName            = "/breachline.dispatch.v1.DispatchService/GetNotice"
 )
 
 // DispatchServiceClient is the client API for DispatchService service.
@@ -92,6 +94,15 @@ type DispatchServiceClient interface {
 	ResumeCampaign(ctx context.Context, in *ResumeCampaignRequest, opts ...grpc.CallOption) (*ResumeCampaignResponse, error)
 	// GetCampaignProgress counts the campaign's deliveries by status.
 	GetCampaignProgress(ctx context.Context, in *GetCampaignProgressRequest, opts ...grpc.CallOption) (*GetCampaignProgressResponse, error)
+	// SendNotice queues a one-off operational notice (plain-text e-mail) to a
+	// single recipient, e.g. telling a customer that sensitive data it must
+	// not store with us is to be removed. The notice is stored PENDING before
+	// the call returns and a worker delivers it through the e-mail transport
+	// the outbox uses. Idempotent on request_id: a repeated call returns the
+	// first notice and never sends a second e-mail.
+	SendNotice(ctx context.Context, in *SendNoticeRequest, opts ...grpc.CallOption) (*SendNoticeResponse, error)
+	// GetNotice returns one operational notice and its delivery status.
+	GetNotice(ctx context.Context, in *GetNoticeRequest, opts ...grpc.CallOption) (*GetNoticeResponse, error)
 }
 
 type dispatchServiceClient struct {
@@ -262,6 +273,26 @@ func (c *dispatchServiceClient) GetCampaignProgress(ctx context.Context, in *Get
 	return out, nil
 }
 
+func (c *dispatchServiceClient) SendNotice(ctx context.Context, in *SendNoticeRequest, opts ...grpc.CallOption) (*SendNoticeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SendNoticeResponse)
+	err := c.cc.Invoke(ctx, DispatchService_SendNotice_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) GetNotice(ctx context.Context, in *GetNoticeRequest, opts ...grpc.CallOption) (*GetNoticeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetNoticeResponse)
+	err := c.cc.Invoke(ctx, DispatchService_GetNotice_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DispatchServiceServer is the server API for DispatchService service.
 // All implementations must embed UnimplementedDispatchServiceServer
 // for forward compatibility.
@@ -317,6 +348,15 @@ type DispatchServiceServer interface {
 	ResumeCampaign(context.Context, *ResumeCampaignRequest) (*ResumeCampaignResponse, error)
 	// GetCampaignProgress counts the campaign's deliveries by status.
 	GetCampaignProgress(context.Context, *GetCampaignProgressRequest) (*GetCampaignProgressResponse, error)
+	// SendNotice queues a one-off operational notice (plain-text e-mail) to a
+	// single recipient, e.g. telling a customer that sensitive data it must
+	// not store with us is to be removed. The notice is stored PENDING before
+	// the call returns and a worker delivers it through the e-mail transport
+	// the outbox uses. Idempotent on request_id: a repeated call returns the
+	// first notice and never sends a second e-mail.
+	SendNotice(context.Context, *SendNoticeRequest) (*SendNoticeResponse, error)
+	// GetNotice returns one operational notice and its delivery status.
+	GetNotice(context.Context, *GetNoticeRequest) (*GetNoticeResponse, error)
 	mustEmbedUnimplementedDispatchServiceServer()
 }
 
@@ -374,6 +414,12 @@ func (UnimplementedDispatchServiceServer) ResumeCampaign(context.Context, *Resum
 }
 func (UnimplementedDispatchServiceServer) GetCampaignProgress(context.Context, *GetCampaignProgressRequest) (*GetCampaignProgressResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetCampaignProgress not implemented")
+}
+func (UnimplementedDispatchServiceServer) SendNotice(context.Context, *SendNoticeRequest) (*SendNoticeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SendNotice not implemented")
+}
+func (UnimplementedDispatchServiceServer) GetNotice(context.Context, *GetNoticeRequest) (*GetNoticeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetNotice not implemented")
 }
 func (UnimplementedDispatchServiceServer) mustEmbedUnimplementedDispatchServiceServer() {}
 func (UnimplementedDispatchServiceServer) testEmbeddedByValue()                         {}
@@ -684,6 +730,42 @@ func _DispatchService_GetCampaignProgress_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DispatchService_SendNotice_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SendNoticeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).SendNotice(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_SendNotice_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).SendNotice(ctx, req.(*SendNoticeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_GetNotice_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetNoticeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).GetNotice(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_GetNotice_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).GetNotice(ctx, req.(*GetNoticeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DispatchService_ServiceDesc is the grpc.ServiceDesc for DispatchService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -754,6 +836,14 @@ var DispatchService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetCampaignProgress",
 			Handler:    _DispatchService_GetCampaignProgress_Handler,
+		},
+		{
+			MethodName: "SendNotice",
+			Handler:    _DispatchService_SendNotice_Handler,
+		},
+		{
+			MethodName: "GetNotice",
+			Handler:    _DispatchService_GetNotice_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
