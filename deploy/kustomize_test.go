@@ -148,7 +148,7 @@ var allowedCalls = map[string][]string{
 	"intake":         {"classification"},
 	"classification": {"dispatch", "registry"},
 	"dispatch":       {"intake", "registry"},
-	"registry":       nil,
+	"registry":       {"dispatch"},
 }
 
 // TestNetworkPoliciesMatchTheCallGraph derives, from the rendered policies,

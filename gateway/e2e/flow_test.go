@@ -271,6 +271,33 @@ func TestBreachFlowEndToEnd(t *testing.T) {
 			}
 			return nil
 		})
+		// The registry's removal-notice worker has dispatch e-mail the
+		// customer; the e2e dispatch writes the e-mail as an .eml file.
+		var noticeID string
+		eventually(t, 60*time.Second, func(context.Context) error {
+			_, l := httpDo(t, http.MethodGet, base+"/v1/customers/hosted-acme/removalRequests", nil)
+			list, _ := l["removalRequests"].([]any)
+			if len(list) != 1 {
+				return fmt.Errorf("GET removalRequests: %v", l)
+			}
+			r, _ := list[0].(map[string]any)
+			if r["notifyTime"] == nil || r["notifyCustomerPending"] == true {
+				return fmt.Errorf("customer not told yet: %v", r)
+			}
+			noticeID, _ = r["noticeId"].(string)
+			return nil
+		})
+		eventually(t, 60*time.Second, func(context.Context) error {
+			eml, err := os.ReadFile(filepath.Join(s.data, "outbox", noticeID, "v1", "notice.eml"))
+			if err != nil {
+				return err
+			}
+			if !bytes.Contains(eml, []byte("To: privacy@acme.example")) || !bytes.Contains(eml, []byte("hr / people / notes")) ||
+				bytes.Contains(eml, []byte("536-22-1947")) {
+				return fmt.Errorf("notice e-mail:\n%s", eml)
+			}
+			return nil
+		})
 	})
 
 	t.Run("case=rest-import-affected-individuals", func(t *testing.T) {

@@ -209,7 +209,7 @@ func (s stack) startClassification(t *testing.T) *process {
 }
 
 func (s stack) startRegistry(t *testing.T) *process {
-	p := startProcess(t, "registry", s.serviceEnv(s.registry)...)
+	p := startProcess(t, "registry", s.serviceEnv(s.registry, "DISPATCH_ADDR="+s.dispatch)...)
 	p.waitFor(t, "listening", 30*time.Second)
 	return p
 }

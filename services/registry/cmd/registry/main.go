@@ -2,7 +2,8 @@
 // (controllers) and their notification preferences, the subprocessor
 // registry, data subject requests and sensitive-data removal requests, as
 // four gRPC services on one port, plus the workers that complete interrupted
-// subprocessor history writes and flag removal requests past their deadline.
+// subprocessor history writes, flag removal requests past their deadline
+// and have dispatch e-mail customers about removal requests.
 package main
 
 import (
@@ -13,7 +14,9 @@ import (
 	"github.com/breachline/breachline/pkg/app"
 	"github.com/breachline/breachline/pkg/config"
 	"github.com/breachline/breachline/pkg/grpcx"
+	"github.com/breachline/breachline/pkg/ids"
 	"github.com/breachline/breachline/services/registry/internal/domain"
+	"github.com/breachline/breachline/services/registry/internal/peers"
 	"github.com/breachline/breachline/services/registry/internal/server"
 	"github.com/breachline/breachline/services/registry/internal/store"
 )
@@ -31,6 +34,12 @@ type Config struct {
 	// RemovalCheckInterval is how long the removal-deadline worker waits
 	// when no open request is past its deadline.
 	RemovalCheckInterval time.Duration `env:"REMOVAL_CHECK_INTERVAL" envDefault:"1m"`
+	// DispatchAddr is dispatch's gRPC address: the e-mails telling
+	// customers to remove sensitive data go through its SendNotice.
+	DispatchAddr string `env:"DISPATCH_ADDR" envDefault:"127.0.0.1:50054"`
+	// RemovalNoticeInterval is how long the removal-notice worker waits
+	// when no customer is waiting to be told.
+	RemovalNoticeInterval time.Duration `env:"REMOVAL_NOTICE_INTERVAL" envDefault:"2s"`
 }
 
 // Validate reports every problem with the configuration.
@@ -44,6 +53,12 @@ func (c Config) Validate() error {
 	}
 	if c.RemovalCheckInterval <= 0 {
 		errs = append(errs, errors.New("REMOVAL_CHECK_INTERVAL must be positive"))
+	}
+	if c.RemovalNoticeInterval <= 0 {
+		errs = append(errs, errors.New("REMOVAL_NOTICE_INTERVAL must be positive"))
+	}
+	if c.DispatchAddr == "" {
+		errs = append(errs, errors.New("DISPATCH_ADDR is required"))
 	}
 	return errors.Join(errs...)
 }
@@ -63,7 +78,13 @@ func run(ctx context.Context) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, rt.Close(ctx)) }()
-	svc := domain.NewService(store.New(rt.DB), time.Now, domain.WithRemovalWindow(cfg.RemovalWindow))
+	dispatchConn, err := grpcx.Dial(cfg.DispatchAddr)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, dispatchConn.Close()) }()
+	svc := domain.NewService(store.New(rt.DB), time.Now, domain.WithRemovalWindow(cfg.RemovalWindow),
+		domain.WithNotifier(peers.NewDispatch(dispatchConn)))
 
 	srv := grpcx.NewServer(grpcx.Options{
 		Service:       "registry",
@@ -75,5 +96,6 @@ func run(ctx context.Context) (err error) {
 
 	return rt.Serve(ctx, srv, cfg.ListenAddr,
 		app.Worker{Name: "subprocessor-history", Idle: cfg.HistorySyncInterval, Step: svc.SyncSubprocessorHistory},
-		app.Worker{Name: "removal-deadlines", Idle: cfg.RemovalCheckInterval, Step: svc.FlagOverdueRemovals})
+		app.Worker{Name: "removal-deadlines", Idle: cfg.RemovalCheckInterval, Step: svc.FlagOverdueRemovals},
+		app.Worker{Name: "removal-notices", Idle: cfg.RemovalNoticeInterval, Step: svc.NotifyRemovalCustomers(ids.New("wrk"))})
 }

@@ -39,6 +39,8 @@ type Service struct {
 	clock func() time.Time
 	// removalWindow is a customer's time to remove sensitive data.
 	removalWindow time.Duration
+	// notifier sends the e-mails telling customers (nil: not sent).
+	notifier Notifier
 }
 
 // NewService returns a Service over store. clock is injected so tests can

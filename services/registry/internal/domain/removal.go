@@ -93,8 +93,12 @@ type RemovalRequest struct {
 	OpenTime     time.Time
 	Deadline     time.Time
 	// NotifyCustomerPending says the customer has not been told yet; the
-	// e-mail through dispatch is not built, so it stays true for now.
+	// removal-notice worker clears it once dispatch accepted the e-mail.
 	NotifyCustomerPending bool
+	// NotifyTime is when dispatch accepted the e-mail (NoticeID) telling
+	// the customer.
+	NotifyTime time.Time
+	NoticeID   string
 	// NotificationEmail is the customer's address when the request opened.
 	NotificationEmail string
 	FlagTime          time.Time
@@ -133,6 +137,13 @@ type RemovalRequestStore interface {
 	// NextOverdueRemovalRequest returns an OPEN request whose deadline is at
 	// or before now (the earliest deadline first), if any.
 	NextOverdueRemovalRequest(ctx context.Context, now time.Time) (RemovalRequest, bool, error)
+	// ClaimRemovalNotice leases one request whose customer is still to be
+	// told to owner until now+leaseFor (mongox.Claim), with the number of
+	// claims so far.
+	ClaimRemovalNotice(ctx context.Context, owner string, now time.Time, leaseFor time.Duration) (RemovalRequest, int, bool, error)
+	// RetryRemovalNotice keeps a request owner holds leased until next, so
+	// it is tried again then.
+	RetryRemovalNotice(ctx context.Context, id, owner string, next time.Time) error
 }
 
 // Limits and defaults of removal requests.

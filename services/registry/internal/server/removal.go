@@ -98,6 +98,8 @@ func removalToProto(r domain.RemovalRequest) *registryv1.RemovalRequest {
 		NotificationEmail:     r.NotificationEmail,
 		FlagTime:              timestamp(r.FlagTime),
 		UpdateTime:            timestamp(r.UpdateTime),
+		NotifyTime:            timestamp(r.NotifyTime),
+		NoticeId:              r.NoticeID,
 	}
 	for _, t := range r.FoundTypes {
 		out.FoundTypes = append(out.FoundTypes, sensitiveTypes.proto(t))

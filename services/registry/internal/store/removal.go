@@ -28,6 +28,8 @@ type removalDoc struct {
 	Deadline              time.Time   `bson:"deadline"`
 	NotifyCustomerPending bool        `bson:"notify_customer_pending"`
 	NotificationEmail     string      `bson:"notification_email"`
+	NotifyTime            *time.Time  `bson:"notify_time,omitempty"`
+	NoticeID              string      `bson:"notice_id,omitempty"`
 	FlagTime              *time.Time  `bson:"flag_time,omitempty"`
 	Removal               *removalRec `bson:"removal,omitempty"`
 	UpdateTime            time.Time   `bson:"update_time"`
@@ -80,6 +82,11 @@ func removalToDoc(r domain.RemovalRequest) removalDoc {
 		t := r.FlagTime
 		d.FlagTime = &t
 	}
+	if !r.NotifyTime.IsZero() {
+		t := r.NotifyTime
+		d.NotifyTime = &t
+	}
+	d.NoticeID = r.NoticeID
 	if r.Removal != nil {
 		d.Removal = &removalRec{
 			RemovedBy:  string(r.Removal.RemovedBy),
@@ -113,6 +120,10 @@ func (d removalDoc) toDomain() domain.RemovalRequest {
 	if d.FlagTime != nil {
 		r.FlagTime = utc(*d.FlagTime)
 	}
+	if d.NotifyTime != nil {
+		r.NotifyTime = utc(*d.NotifyTime)
+	}
+	r.NoticeID = d.NoticeID
 	if d.Removal != nil {
 		r.Removal = &domain.Removal{
 			RemovedBy:  domain.Remover(d.Removal.RemovedBy),
@@ -215,6 +226,9 @@ func (s *Store) applyRemovalVersion(ctx context.Context, state removalDoc, from 
 	if state.Removal != nil {
 		set = append(set, bson.E{Key: "removal", Value: state.Removal})
 	}
+	if state.NotifyTime != nil {
+		set = append(set, bson.E{Key: "notify_time", Value: *state.NotifyTime}, bson.E{Key: "notice_id", Value: state.NoticeID})
+	}
 	_, err := s.removals.UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: state.ID}, {Key: "version", Value: from}},
 		bson.D{{Key: "$set", Value: set}})
@@ -237,6 +251,35 @@ func (s *Store) NextOverdueRemovalRequest(ctx context.Context, now time.Time) (d
 		return domain.RemovalRequest{}, false, fmt.Errorf("find overdue removal request: %w", err)
 	}
 	return doc.toDomain(), true, nil
+}
+
+// ClaimRemovalNotice implements domain.RemovalRequestStore with
+// mongox.Claim: the lease fields live on the request document beside (and
+// outside) its versioned state, so claiming never races a status change.
+func (s *Store) ClaimRemovalNotice(ctx context.Context, owner string, now time.Time, leaseFor time.Duration) (domain.RemovalRequest, int, bool, error) {
+	var raw bson.Raw
+	ok, err := mongox.Claim(ctx, s.removals, bson.D{{Key: "notify_customer_pending", Value: true}}, owner, now, leaseFor, &raw)
+	if err != nil || !ok {
+		return domain.RemovalRequest{}, 0, false, err
+	}
+	var doc removalDoc
+	var lease struct {
+		Attempts int `bson:"attempts"`
+	}
+	if err := errors.Join(bson.Unmarshal(raw, &doc), bson.Unmarshal(raw, &lease)); err != nil {
+		return domain.RemovalRequest{}, 0, false, fmt.Errorf("decode claimed removal request: %w", err)
+	}
+	return doc.toDomain(), lease.Attempts, true, nil
+}
+
+// RetryRemovalNotice implements domain.RemovalRequestStore: the lease is
+// extended to next, which is when Claim finds the request due again.
+func (s *Store) RetryRemovalNotice(ctx context.Context, id, owner string, next time.Time) error {
+	if _, err := s.removals.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: mongox.LeaseOwnerField, Value: owner}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: mongox.LeaseUntilField, Value: next}}}}); err != nil {
+		return fmt.Errorf("retry notice of removal request %s: %w", id, err)
+	}
+	return nil
 }
 
 // RemovalHistory returns the recorded changes of a removal request (its

@@ -107,6 +107,7 @@ func Indexes() mongox.Indexes {
 			uniqueKey,
 			{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "_id", Value: 1}}},
 			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "deadline", Value: 1}}},
+			{Keys: bson.D{{Key: "notify_customer_pending", Value: 1}, {Key: "_id", Value: 1}}},
 		},
 		removalVerColl: {
 			{Keys: bson.D{{Key: "removal_request_id", Value: 1}, {Key: "version", Value: 1}}},

@@ -323,9 +323,9 @@ type RemovalRequest struct {
 	OpenTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=open_time,json=openTime,proto3" json:"open_time,omitempty"`
 	// When the customer's time to remove the data ends.
 	Deadline *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=deadline,proto3" json:"deadline,omitempty"`
-	// True while the customer has not yet been told. The e-mail to the
-	// customer is not sent by this release (dispatch delivery is not built
-	// yet); the flag and address say who must be told.
+	// True while the customer has not yet been told. The registry's
+	// removal-notice worker asks dispatch to e-mail notification_email and
+	// then clears it and sets notify_time.
 	NotifyCustomerPending bool `protobuf:"varint,10,opt,name=notify_customer_pending,json=notifyCustomerPending,proto3" json:"notify_customer_pending,omitempty"`
 	// The customer's Notification Email Address when the request was opened.
 	NotificationEmail string `protobuf:"bytes,11,opt,name=notification_email,json=notificationEmail,proto3" json:"notification_email,omitempty"`
@@ -334,7 +334,13 @@ type RemovalRequest struct {
 	// The removal, once recorded.
 	Removal *Removal `protobuf:"bytes,13,opt,name=removal,proto3" json:"removal,omitempty"`
 	// When the request last changed.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// When dispatch accepted the e-mail telling the customer (unset while
+	// notify_customer_pending, or when the data was removed before the
+	// customer was told).
+	NotifyTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=notify_time,json=notifyTime,proto3" json:"notify_time,omitempty"`
+	// The dispatch notice carrying the e-mail ("ntc_..."), once accepted.
+	NoticeId      string `protobuf:"bytes,16,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -465,6 +471,20 @@ func (x *RemovalRequest) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *RemovalRequest) GetNotifyTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NotifyTime
+	}
+	return nil
+}
+
+func (x *RemovalRequest) GetNoticeId() string {
+	if x != nil {
+		return x.NoticeId
+	}
+	return ""
 }
 
 // OpenRemovalRequestRequest opens a removal request.
@@ -988,7 +1008,7 @@ const file_breachline_registry_v1_removal_proto_rawDesc = "" +
 	"\vrecord_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"recordTime\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x05 \x01(\tR\trequestId\"\xfb\x05\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\"\xdf\x06\n" +
 	"\x0eRemovalRequest\x121\n" +
 	"\x12removal_request_id\x18\x01 \x01(\tB\x03\xe0A\x03R\x10removalRequestId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -1007,7 +1027,10 @@ const file_breachline_registry_v1_removal_proto_rawDesc = "" +
 	"\tflag_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\bflagTime\x12>\n" +
 	"\aremoval\x18\r \x01(\v2\x1f.breachline.registry.v1.RemovalB\x03\xe0A\x03R\aremoval\x12@\n" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"updateTime\"\xc7\x02\n" +
+	"updateTime\x12@\n" +
+	"\vnotify_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"notifyTime\x12 \n" +
+	"\tnotice_id\x18\x10 \x01(\tB\x03\xe0A\x03R\bnoticeId\"\xc7\x02\n" +
 	"\x19OpenRemovalRequestRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12$\n" +
@@ -1115,28 +1138,29 @@ var file_breachline_registry_v1_removal_proto_depIdxs = []int32{
 	13, // 7: breachline.registry.v1.RemovalRequest.flag_time:type_name -> google.protobuf.Timestamp
 	3,  // 8: breachline.registry.v1.RemovalRequest.removal:type_name -> breachline.registry.v1.Removal
 	13, // 9: breachline.registry.v1.RemovalRequest.update_time:type_name -> google.protobuf.Timestamp
-	0,  // 10: breachline.registry.v1.OpenRemovalRequestRequest.found_types:type_name -> breachline.registry.v1.SensitiveDataType
-	13, // 11: breachline.registry.v1.OpenRemovalRequestRequest.deadline:type_name -> google.protobuf.Timestamp
-	4,  // 12: breachline.registry.v1.OpenRemovalRequestResponse.removal_request:type_name -> breachline.registry.v1.RemovalRequest
-	4,  // 13: breachline.registry.v1.GetRemovalRequestResponse.removal_request:type_name -> breachline.registry.v1.RemovalRequest
-	1,  // 14: breachline.registry.v1.ListRemovalRequestsRequest.status:type_name -> breachline.registry.v1.RemovalRequestStatus
-	4,  // 15: breachline.registry.v1.ListRemovalRequestsResponse.removal_requests:type_name -> breachline.registry.v1.RemovalRequest
-	2,  // 16: breachline.registry.v1.RecordRemovalRequest.removed_by:type_name -> breachline.registry.v1.Remover
-	13, // 17: breachline.registry.v1.RecordRemovalRequest.remove_time:type_name -> google.protobuf.Timestamp
-	4,  // 18: breachline.registry.v1.RecordRemovalResponse.removal_request:type_name -> breachline.registry.v1.RemovalRequest
-	5,  // 19: breachline.registry.v1.SensitiveDataRemovalService.OpenRemovalRequest:input_type -> breachline.registry.v1.OpenRemovalRequestRequest
-	7,  // 20: breachline.registry.v1.SensitiveDataRemovalService.GetRemovalRequest:input_type -> breachline.registry.v1.GetRemovalRequestRequest
-	9,  // 21: breachline.registry.v1.SensitiveDataRemovalService.ListRemovalRequests:input_type -> breachline.registry.v1.ListRemovalRequestsRequest
-	11, // 22: breachline.registry.v1.SensitiveDataRemovalService.RecordRemoval:input_type -> breachline.registry.v1.RecordRemovalRequest
-	6,  // 23: breachline.registry.v1.SensitiveDataRemovalService.OpenRemovalRequest:output_type -> breachline.registry.v1.OpenRemovalRequestResponse
-	8,  // 24: breachline.registry.v1.SensitiveDataRemovalService.GetRemovalRequest:output_type -> breachline.registry.v1.GetRemovalRequestResponse
-	10, // 25: breachline.registry.v1.SensitiveDataRemovalService.ListRemovalRequests:output_type -> breachline.registry.v1.ListRemovalRequestsResponse
-	12, // 26: breachline.registry.v1.SensitiveDataRemovalService.RecordRemoval:output_type -> breachline.registry.v1.RecordRemovalResponse
-	23, // [23:27] is the sub-list for method output_type
-	19, // [19:23] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	13, // 10: breachline.registry.v1.RemovalRequest.notify_time:type_name -> google.protobuf.Timestamp
+	0,  // 11: breachline.registry.v1.OpenRemovalRequestRequest.found_types:type_name -> breachline.registry.v1.SensitiveDataType
+	13, // 12: breachline.registry.v1.OpenRemovalRequestRequest.deadline:type_name -> google.protobuf.Timestamp
+	4,  // 13: breachline.registry.v1.OpenRemovalRequestResponse.removal_request:type_name -> breachline.registry.v1.RemovalRequest
+	4,  // 14: breachline.registry.v1.GetRemovalRequestResponse.removal_request:type_name -> breachline.registry.v1.RemovalRequest
+	1,  // 15: breachline.registry.v1.ListRemovalRequestsRequest.status:type_name -> breachline.registry.v1.RemovalRequestStatus
+	4,  // 16: breachline.registry.v1.ListRemovalRequestsResponse.removal_requests:type_name -> breachline.registry.v1.RemovalRequest
+	2,  // 17: breachline.registry.v1.RecordRemovalRequest.removed_by:type_name -> breachline.registry.v1.Remover
+	13, // 18: breachline.registry.v1.RecordRemovalRequest.remove_time:type_name -> google.protobuf.Timestamp
+	4,  // 19: breachline.registry.v1.RecordRemovalResponse.removal_request:type_name -> breachline.registry.v1.RemovalRequest
+	5,  // 20: breachline.registry.v1.SensitiveDataRemovalService.OpenRemovalRequest:input_type -> breachline.registry.v1.OpenRemovalRequestRequest
+	7,  // 21: breachline.registry.v1.SensitiveDataRemovalService.GetRemovalRequest:input_type -> breachline.registry.v1.GetRemovalRequestRequest
+	9,  // 22: breachline.registry.v1.SensitiveDataRemovalService.ListRemovalRequests:input_type -> breachline.registry.v1.ListRemovalRequestsRequest
+	11, // 23: breachline.registry.v1.SensitiveDataRemovalService.RecordRemoval:input_type -> breachline.registry.v1.RecordRemovalRequest
+	6,  // 24: breachline.registry.v1.SensitiveDataRemovalService.OpenRemovalRequest:output_type -> breachline.registry.v1.OpenRemovalRequestResponse
+	8,  // 25: breachline.registry.v1.SensitiveDataRemovalService.GetRemovalRequest:output_type -> breachline.registry.v1.GetRemovalRequestResponse
+	10, // 26: breachline.registry.v1.SensitiveDataRemovalService.ListRemovalRequests:output_type -> breachline.registry.v1.ListRemovalRequestsResponse
+	12, // 27: breachline.registry.v1.SensitiveDataRemovalService.RecordRemoval:output_type -> breachline.registry.v1.RecordRemovalResponse
+	24, // [24:28] is the sub-list for method output_type
+	20, // [20:24] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_breachline_registry_v1_removal_proto_init() }
