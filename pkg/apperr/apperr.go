@@ -39,6 +39,9 @@ type FieldViolation struct {
 // InvalidError is bad input: it carries every field violation found, so the
 // caller can fix them all at once (codes.InvalidArgument with BadRequest).
 type InvalidError struct {
+	// Message, when set, leads the error text (e.g. where the rejected
+	// input was kept); it must hold no personal data.
+	Message    string
 	Violations []FieldViolation
 }
 
@@ -46,6 +49,9 @@ func (e *InvalidError) Error() string {
 	parts := make([]string, 0, len(e.Violations))
 	for _, v := range e.Violations {
 		parts = append(parts, v.Field+": "+v.Description)
+	}
+	if e.Message != "" {
+		return "invalid argument: " + e.Message + ": " + strings.Join(parts, "; ")
 	}
 	return "invalid argument: " + strings.Join(parts, "; ")
 }

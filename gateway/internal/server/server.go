@@ -64,10 +64,10 @@ func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
 	}
 	gw := runtime.NewServeMux(
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, rawBodyJSON{&runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		}}),
 	)
 	regs := []error{
 		intakev1.RegisterIntakeServiceHandlerClient(ctx, gw, intakev1.NewIntakeServiceClient(b.Intake)),

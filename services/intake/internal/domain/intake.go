@@ -84,7 +84,7 @@ func (in *Intake) ReportSignal(ctx context.Context, caller Caller, s Signal) (Re
 	if err != nil {
 		return ReportResult{}, fmt.Errorf("report signal %s: %w", s.ID, err)
 	}
-	return ReportResult{SignalID: s.ID, Outcome: outcome, Incident: inc}, nil
+	return ReportResult{SignalID: s.ID, Signal: s, Outcome: outcome, Incident: inc}, nil
 }
 
 // GetIncident returns one incident, as its timeline says it is.

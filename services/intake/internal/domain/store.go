@@ -64,4 +64,11 @@ type Store interface {
 	// ListEntries returns up to limit entries with seq above afterSeq, in
 	// seq order (limit 0: all).
 	ListEntries(ctx context.Context, incidentID string, afterSeq int64, limit int) ([]TimelineEntry, error)
+
+	// InsertQuarantined stores a rejected SIEM payload.
+	InsertQuarantined(ctx context.Context, q QuarantinedPayload) error
+	// GetQuarantined returns one quarantined payload, or apperr.ErrNotFound.
+	GetQuarantined(ctx context.Context, id string) (QuarantinedPayload, error)
+	// ListQuarantined returns a page of quarantined payloads, newest first.
+	ListQuarantined(ctx context.Context, p PageRequest) (QuarantinePage, error)
 }

@@ -262,6 +262,8 @@ const (
 // ReportResult is the result of ReportSignal.
 type ReportResult struct {
 	SignalID string
+	// Signal is the stored signal (the first report's, on a duplicate).
+	Signal   Signal
 	Outcome  ReportOutcome
 	Incident Incident
 }

@@ -35,6 +35,8 @@ type Store struct {
 	signals   *mongo.Collection
 	incidents *mongo.Collection
 	timeline  *mongo.Collection
+
+	quarantine *mongo.Collection
 }
 
 var _ domain.Store = (*Store)(nil)
@@ -46,6 +48,8 @@ func New(db *mongo.Database) *Store {
 		signals:   db.Collection(SignalsCollection),
 		incidents: db.Collection(IncidentsCollection),
 		timeline:  db.Collection(TimelineCollection),
+
+		quarantine: db.Collection(QuarantineCollection),
 	}
 }
 

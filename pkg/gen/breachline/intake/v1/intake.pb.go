@@ -27,6 +27,75 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// SiemFormat is the format of a payload sent to IngestSiemPayload.
+type SiemFormat int32
+
+const (
+	// Not given; rejected.
+	SiemFormat_SIEM_FORMAT_UNSPECIFIED SiemFormat = 0
+	// An OCSF finding: Detection Finding (class_uid 2004), Incident Finding
+	// (2005) or Data Security Finding (2006).
+	SiemFormat_SIEM_FORMAT_OCSF SiemFormat = 1
+	// An Elastic Common Schema alert document (a Kibana security alert or any
+	// ECS event with event.id, a rule name and @timestamp).
+	SiemFormat_SIEM_FORMAT_ECS SiemFormat = 2
+	// The JSON a Splunk webhook alert action posts: sid, search_name, result.
+	SiemFormat_SIEM_FORMAT_SPLUNK_WEBHOOK SiemFormat = 3
+	// The JSON an Elastic (Kibana) rule's webhook connector or a Watcher
+	// webhook action posts: one ECS alert document, or {"alerts": [one alert]}.
+	SiemFormat_SIEM_FORMAT_ELASTIC_WEBHOOK SiemFormat = 4
+	// The JSON a Microsoft Sentinel automation (Logic App) posts: an incident
+	// ({"properties": {...}}) or a SecurityAlert row.
+	SiemFormat_SIEM_FORMAT_SENTINEL_WEBHOOK SiemFormat = 5
+)
+
+// Enum value maps for SiemFormat.
+var (
+	SiemFormat_name = map[int32]string{
+		0: "SIEM_FORMAT_UNSPECIFIED",
+		1: "SIEM_FORMAT_OCSF",
+		2: "SIEM_FORMAT_ECS",
+		3: "SIEM_FORMAT_SPLUNK_WEBHOOK",
+		4: "SIEM_FORMAT_ELASTIC_WEBHOOK",
+		5: "SIEM_FORMAT_SENTINEL_WEBHOOK",
+	}
+	SiemFormat_value = map[string]int32{
+		"SIEM_FORMAT_UNSPECIFIED":      0,
+		"SIEM_FORMAT_OCSF":             1,
+		"SIEM_FORMAT_ECS":              2,
+		"SIEM_FORMAT_SPLUNK_WEBHOOK":   3,
+		"SIEM_FORMAT_ELASTIC_WEBHOOK":  4,
+		"SIEM_FORMAT_SENTINEL_WEBHOOK": 5,
+	}
+)
+
+func (x SiemFormat) Enum() *SiemFormat {
+	p := new(SiemFormat)
+	*p = x
+	return p
+}
+
+func (x SiemFormat) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SiemFormat) Descriptor() protoreflect.EnumDescriptor {
+	return file_breachline_intake_v1_intake_proto_enumTypes[0].Descriptor()
+}
+
+func (SiemFormat) Type() protoreflect.EnumType {
+	return &file_breachline_intake_v1_intake_proto_enumTypes[0]
+}
+
+func (x SiemFormat) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SiemFormat.Descriptor instead.
+func (SiemFormat) EnumDescriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{0}
+}
+
 // Severity is the SIEM's view of how serious a signal is.
 type Severity int32
 
@@ -76,11 +145,11 @@ func (x Severity) String() string {
 }
 
 func (Severity) Descriptor() protoreflect.EnumDescriptor {
-	return file_breachline_intake_v1_intake_proto_enumTypes[0].Descriptor()
+	return file_breachline_intake_v1_intake_proto_enumTypes[1].Descriptor()
 }
 
 func (Severity) Type() protoreflect.EnumType {
-	return &file_breachline_intake_v1_intake_proto_enumTypes[0]
+	return &file_breachline_intake_v1_intake_proto_enumTypes[1]
 }
 
 func (x Severity) Number() protoreflect.EnumNumber {
@@ -89,7 +158,7 @@ func (x Severity) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Severity.Descriptor instead.
 func (Severity) EnumDescriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{0}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{1}
 }
 
 // IncidentType is the kind of incident, from the types of breaches the
@@ -154,11 +223,11 @@ func (x IncidentType) String() string {
 }
 
 func (IncidentType) Descriptor() protoreflect.EnumDescriptor {
-	return file_breachline_intake_v1_intake_proto_enumTypes[1].Descriptor()
+	return file_breachline_intake_v1_intake_proto_enumTypes[2].Descriptor()
 }
 
 func (IncidentType) Type() protoreflect.EnumType {
-	return &file_breachline_intake_v1_intake_proto_enumTypes[1]
+	return &file_breachline_intake_v1_intake_proto_enumTypes[2]
 }
 
 func (x IncidentType) Number() protoreflect.EnumNumber {
@@ -167,7 +236,7 @@ func (x IncidentType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use IncidentType.Descriptor instead.
 func (IncidentType) EnumDescriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{1}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{2}
 }
 
 // IncidentState is where an incident is in its lifecycle.
@@ -223,11 +292,11 @@ func (x IncidentState) String() string {
 }
 
 func (IncidentState) Descriptor() protoreflect.EnumDescriptor {
-	return file_breachline_intake_v1_intake_proto_enumTypes[2].Descriptor()
+	return file_breachline_intake_v1_intake_proto_enumTypes[3].Descriptor()
 }
 
 func (IncidentState) Type() protoreflect.EnumType {
-	return &file_breachline_intake_v1_intake_proto_enumTypes[2]
+	return &file_breachline_intake_v1_intake_proto_enumTypes[3]
 }
 
 func (x IncidentState) Number() protoreflect.EnumNumber {
@@ -236,7 +305,7 @@ func (x IncidentState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use IncidentState.Descriptor instead.
 func (IncidentState) EnumDescriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{2}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{3}
 }
 
 // AssessmentStatus tracks the request intake makes to classification for a
@@ -278,11 +347,11 @@ func (x AssessmentStatus) String() string {
 }
 
 func (AssessmentStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_breachline_intake_v1_intake_proto_enumTypes[3].Descriptor()
+	return file_breachline_intake_v1_intake_proto_enumTypes[4].Descriptor()
 }
 
 func (AssessmentStatus) Type() protoreflect.EnumType {
-	return &file_breachline_intake_v1_intake_proto_enumTypes[3]
+	return &file_breachline_intake_v1_intake_proto_enumTypes[4]
 }
 
 func (x AssessmentStatus) Number() protoreflect.EnumNumber {
@@ -291,7 +360,7 @@ func (x AssessmentStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AssessmentStatus.Descriptor instead.
 func (AssessmentStatus) EnumDescriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{3}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{4}
 }
 
 // ReportSignalOutcome says what reporting a signal did.
@@ -332,11 +401,11 @@ func (x ReportSignalOutcome) String() string {
 }
 
 func (ReportSignalOutcome) Descriptor() protoreflect.EnumDescriptor {
-	return file_breachline_intake_v1_intake_proto_enumTypes[4].Descriptor()
+	return file_breachline_intake_v1_intake_proto_enumTypes[5].Descriptor()
 }
 
 func (ReportSignalOutcome) Type() protoreflect.EnumType {
-	return &file_breachline_intake_v1_intake_proto_enumTypes[4]
+	return &file_breachline_intake_v1_intake_proto_enumTypes[5]
 }
 
 func (x ReportSignalOutcome) Number() protoreflect.EnumNumber {
@@ -345,7 +414,7 @@ func (x ReportSignalOutcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ReportSignalOutcome.Descriptor instead.
 func (ReportSignalOutcome) EnumDescriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{4}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{5}
 }
 
 // Determination is what the investigation has established about one
@@ -386,11 +455,11 @@ func (x Determination) String() string {
 }
 
 func (Determination) Descriptor() protoreflect.EnumDescriptor {
-	return file_breachline_intake_v1_intake_proto_enumTypes[5].Descriptor()
+	return file_breachline_intake_v1_intake_proto_enumTypes[6].Descriptor()
 }
 
 func (Determination) Type() protoreflect.EnumType {
-	return &file_breachline_intake_v1_intake_proto_enumTypes[5]
+	return &file_breachline_intake_v1_intake_proto_enumTypes[6]
 }
 
 func (x Determination) Number() protoreflect.EnumNumber {
@@ -399,7 +468,7 @@ func (x Determination) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Determination.Descriptor instead.
 func (Determination) EnumDescriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{5}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{6}
 }
 
 // RecordsForm is whether the compromised records were electronic, physical
@@ -446,11 +515,11 @@ func (x RecordsForm) String() string {
 }
 
 func (RecordsForm) Descriptor() protoreflect.EnumDescriptor {
-	return file_breachline_intake_v1_intake_proto_enumTypes[6].Descriptor()
+	return file_breachline_intake_v1_intake_proto_enumTypes[7].Descriptor()
 }
 
 func (RecordsForm) Type() protoreflect.EnumType {
-	return &file_breachline_intake_v1_intake_proto_enumTypes[6]
+	return &file_breachline_intake_v1_intake_proto_enumTypes[7]
 }
 
 func (x RecordsForm) Number() protoreflect.EnumNumber {
@@ -459,7 +528,7 @@ func (x RecordsForm) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RecordsForm.Descriptor instead.
 func (RecordsForm) EnumDescriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{6}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{7}
 }
 
 // Relationship is how affected individuals relate to the organisation.
@@ -507,11 +576,11 @@ func (x Relationship) String() string {
 }
 
 func (Relationship) Descriptor() protoreflect.EnumDescriptor {
-	return file_breachline_intake_v1_intake_proto_enumTypes[7].Descriptor()
+	return file_breachline_intake_v1_intake_proto_enumTypes[8].Descriptor()
 }
 
 func (Relationship) Type() protoreflect.EnumType {
-	return &file_breachline_intake_v1_intake_proto_enumTypes[7]
+	return &file_breachline_intake_v1_intake_proto_enumTypes[8]
 }
 
 func (x Relationship) Number() protoreflect.EnumNumber {
@@ -520,7 +589,7 @@ func (x Relationship) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Relationship.Descriptor instead.
 func (Relationship) EnumDescriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{7}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{8}
 }
 
 // ActorKind says whether a timeline entry was made by a person or a service.
@@ -560,11 +629,11 @@ func (x ActorKind) String() string {
 }
 
 func (ActorKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_breachline_intake_v1_intake_proto_enumTypes[8].Descriptor()
+	return file_breachline_intake_v1_intake_proto_enumTypes[9].Descriptor()
 }
 
 func (ActorKind) Type() protoreflect.EnumType {
-	return &file_breachline_intake_v1_intake_proto_enumTypes[8]
+	return &file_breachline_intake_v1_intake_proto_enumTypes[9]
 }
 
 func (x ActorKind) Number() protoreflect.EnumNumber {
@@ -573,7 +642,7 @@ func (x ActorKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ActorKind.Descriptor instead.
 func (ActorKind) EnumDescriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{8}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{9}
 }
 
 // TimelineBreakKind is how the hash chain is broken.
@@ -623,11 +692,11 @@ func (x TimelineBreakKind) String() string {
 }
 
 func (TimelineBreakKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_breachline_intake_v1_intake_proto_enumTypes[9].Descriptor()
+	return file_breachline_intake_v1_intake_proto_enumTypes[10].Descriptor()
 }
 
 func (TimelineBreakKind) Type() protoreflect.EnumType {
-	return &file_breachline_intake_v1_intake_proto_enumTypes[9]
+	return &file_breachline_intake_v1_intake_proto_enumTypes[10]
 }
 
 func (x TimelineBreakKind) Number() protoreflect.EnumNumber {
@@ -636,7 +705,525 @@ func (x TimelineBreakKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TimelineBreakKind.Descriptor instead.
 func (TimelineBreakKind) EnumDescriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{9}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{10}
+}
+
+// IngestSiemPayloadRequest carries one SIEM alert as the SIEM sent it.
+type IngestSiemPayloadRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The reporting SIEM instance, as Signal.source: lowercase letters, digits,
+	// '.', '_' and '-', at most 64 characters.
+	Source string `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	// The payload's format. Required; it is checked by intake, not marked
+	// REQUIRED, so that a call without it is quarantined like any other
+	// rejected payload.
+	Format SiemFormat `protobuf:"varint,2,opt,name=format,proto3,enum=breachline.intake.v1.SiemFormat" json:"format,omitempty"`
+	// The payload: one JSON object, at most 1 MiB. Over REST it is the request
+	// body, taken verbatim. Required (checked by intake, as format).
+	Payload       []byte `protobuf:"bytes,3,opt,name=payload,proto3" json:"payload,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestSiemPayloadRequest) Reset() {
+	*x = IngestSiemPayloadRequest{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestSiemPayloadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestSiemPayloadRequest) ProtoMessage() {}
+
+func (x *IngestSiemPayloadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestSiemPayloadRequest.ProtoReflect.Descriptor instead.
+func (*IngestSiemPayloadRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *IngestSiemPayloadRequest) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *IngestSiemPayloadRequest) GetFormat() SiemFormat {
+	if x != nil {
+		return x.Format
+	}
+	return SiemFormat_SIEM_FORMAT_UNSPECIFIED
+}
+
+func (x *IngestSiemPayloadRequest) GetPayload() []byte {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+// IngestSiemPayloadResponse is the result of reporting the mapped signal.
+type IngestSiemPayloadResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id assigned to the signal.
+	SignalId string `protobuf:"bytes,1,opt,name=signal_id,json=signalId,proto3" json:"signal_id,omitempty"`
+	// What happened: a new incident, or a duplicate of an earlier report of the
+	// same (source, source_event_id).
+	Outcome ReportSignalOutcome `protobuf:"varint,2,opt,name=outcome,proto3,enum=breachline.intake.v1.ReportSignalOutcome" json:"outcome,omitempty"`
+	// The incident the signal belongs to.
+	Incident *Incident `protobuf:"bytes,3,opt,name=incident,proto3" json:"incident,omitempty"`
+	// The signal the payload was mapped to, as stored on first report.
+	Signal        *Signal `protobuf:"bytes,4,opt,name=signal,proto3" json:"signal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestSiemPayloadResponse) Reset() {
+	*x = IngestSiemPayloadResponse{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestSiemPayloadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestSiemPayloadResponse) ProtoMessage() {}
+
+func (x *IngestSiemPayloadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestSiemPayloadResponse.ProtoReflect.Descriptor instead.
+func (*IngestSiemPayloadResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *IngestSiemPayloadResponse) GetSignalId() string {
+	if x != nil {
+		return x.SignalId
+	}
+	return ""
+}
+
+func (x *IngestSiemPayloadResponse) GetOutcome() ReportSignalOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return ReportSignalOutcome_REPORT_SIGNAL_OUTCOME_UNSPECIFIED
+}
+
+func (x *IngestSiemPayloadResponse) GetIncident() *Incident {
+	if x != nil {
+		return x.Incident
+	}
+	return nil
+}
+
+func (x *IngestSiemPayloadResponse) GetSignal() *Signal {
+	if x != nil {
+		return x.Signal
+	}
+	return nil
+}
+
+// PayloadViolation is one reason a payload was rejected.
+type PayloadViolation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Path of the offending field, e.g. "payload.finding_info.uid".
+	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	// What is wrong with it.
+	Description   string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PayloadViolation) Reset() {
+	*x = PayloadViolation{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PayloadViolation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PayloadViolation) ProtoMessage() {}
+
+func (x *PayloadViolation) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PayloadViolation.ProtoReflect.Descriptor instead.
+func (*PayloadViolation) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PayloadViolation) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *PayloadViolation) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+// QuarantinedPayload is a SIEM payload intake could not accept, kept for
+// triage. It may hold personal data; it is never logged.
+type QuarantinedPayload struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Server-assigned id.
+	QuarantinedPayloadId string `protobuf:"bytes,1,opt,name=quarantined_payload_id,json=quarantinedPayloadId,proto3" json:"quarantined_payload_id,omitempty"`
+	// When intake received it.
+	ReceiveTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=receive_time,json=receiveTime,proto3" json:"receive_time,omitempty"`
+	// The source the caller named (cut to 64 characters).
+	Source string `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
+	// The format the caller named.
+	Format SiemFormat `protobuf:"varint,4,opt,name=format,proto3,enum=breachline.intake.v1.SiemFormat" json:"format,omitempty"`
+	// The payload as given, cut to its first 1 MiB.
+	Payload []byte `protobuf:"bytes,5,opt,name=payload,proto3" json:"payload,omitempty"`
+	// Size of the payload as given, in bytes.
+	PayloadSize int64 `protobuf:"varint,6,opt,name=payload_size,json=payloadSize,proto3" json:"payload_size,omitempty"`
+	// Whether payload was cut.
+	PayloadTruncated bool `protobuf:"varint,7,opt,name=payload_truncated,json=payloadTruncated,proto3" json:"payload_truncated,omitempty"`
+	// Why it was rejected: the same violations the caller was told.
+	Violations []*PayloadViolation `protobuf:"bytes,8,rep,name=violations,proto3" json:"violations,omitempty"`
+	// The request id of the call (x-request-id), to find it in the logs.
+	RequestId     string `protobuf:"bytes,9,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QuarantinedPayload) Reset() {
+	*x = QuarantinedPayload{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QuarantinedPayload) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QuarantinedPayload) ProtoMessage() {}
+
+func (x *QuarantinedPayload) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QuarantinedPayload.ProtoReflect.Descriptor instead.
+func (*QuarantinedPayload) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *QuarantinedPayload) GetQuarantinedPayloadId() string {
+	if x != nil {
+		return x.QuarantinedPayloadId
+	}
+	return ""
+}
+
+func (x *QuarantinedPayload) GetReceiveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceiveTime
+	}
+	return nil
+}
+
+func (x *QuarantinedPayload) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *QuarantinedPayload) GetFormat() SiemFormat {
+	if x != nil {
+		return x.Format
+	}
+	return SiemFormat_SIEM_FORMAT_UNSPECIFIED
+}
+
+func (x *QuarantinedPayload) GetPayload() []byte {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+func (x *QuarantinedPayload) GetPayloadSize() int64 {
+	if x != nil {
+		return x.PayloadSize
+	}
+	return 0
+}
+
+func (x *QuarantinedPayload) GetPayloadTruncated() bool {
+	if x != nil {
+		return x.PayloadTruncated
+	}
+	return false
+}
+
+func (x *QuarantinedPayload) GetViolations() []*PayloadViolation {
+	if x != nil {
+		return x.Violations
+	}
+	return nil
+}
+
+func (x *QuarantinedPayload) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// ListQuarantinedPayloadsRequest asks for a page of quarantined payloads.
+type ListQuarantinedPayloadsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Maximum payloads to return (AIP-158): 0 means 50, at most 500.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response, to continue.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListQuarantinedPayloadsRequest) Reset() {
+	*x = ListQuarantinedPayloadsRequest{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListQuarantinedPayloadsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListQuarantinedPayloadsRequest) ProtoMessage() {}
+
+func (x *ListQuarantinedPayloadsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListQuarantinedPayloadsRequest.ProtoReflect.Descriptor instead.
+func (*ListQuarantinedPayloadsRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListQuarantinedPayloadsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListQuarantinedPayloadsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListQuarantinedPayloadsResponse is one page of quarantined payloads.
+type ListQuarantinedPayloadsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The payloads, newest first.
+	QuarantinedPayloads []*QuarantinedPayload `protobuf:"bytes,1,rep,name=quarantined_payloads,json=quarantinedPayloads,proto3" json:"quarantined_payloads,omitempty"`
+	// Token for the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListQuarantinedPayloadsResponse) Reset() {
+	*x = ListQuarantinedPayloadsResponse{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListQuarantinedPayloadsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListQuarantinedPayloadsResponse) ProtoMessage() {}
+
+func (x *ListQuarantinedPayloadsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListQuarantinedPayloadsResponse.ProtoReflect.Descriptor instead.
+func (*ListQuarantinedPayloadsResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ListQuarantinedPayloadsResponse) GetQuarantinedPayloads() []*QuarantinedPayload {
+	if x != nil {
+		return x.QuarantinedPayloads
+	}
+	return nil
+}
+
+func (x *ListQuarantinedPayloadsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// GetQuarantinedPayloadRequest names one quarantined payload.
+type GetQuarantinedPayloadRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Its id.
+	QuarantinedPayloadId string `protobuf:"bytes,1,opt,name=quarantined_payload_id,json=quarantinedPayloadId,proto3" json:"quarantined_payload_id,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *GetQuarantinedPayloadRequest) Reset() {
+	*x = GetQuarantinedPayloadRequest{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetQuarantinedPayloadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetQuarantinedPayloadRequest) ProtoMessage() {}
+
+func (x *GetQuarantinedPayloadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetQuarantinedPayloadRequest.ProtoReflect.Descriptor instead.
+func (*GetQuarantinedPayloadRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetQuarantinedPayloadRequest) GetQuarantinedPayloadId() string {
+	if x != nil {
+		return x.QuarantinedPayloadId
+	}
+	return ""
+}
+
+// GetQuarantinedPayloadResponse carries one quarantined payload.
+type GetQuarantinedPayloadResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The payload.
+	QuarantinedPayload *QuarantinedPayload `protobuf:"bytes,1,opt,name=quarantined_payload,json=quarantinedPayload,proto3" json:"quarantined_payload,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *GetQuarantinedPayloadResponse) Reset() {
+	*x = GetQuarantinedPayloadResponse{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetQuarantinedPayloadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetQuarantinedPayloadResponse) ProtoMessage() {}
+
+func (x *GetQuarantinedPayloadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetQuarantinedPayloadResponse.ProtoReflect.Descriptor instead.
+func (*GetQuarantinedPayloadResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetQuarantinedPayloadResponse) GetQuarantinedPayload() *QuarantinedPayload {
+	if x != nil {
+		return x.QuarantinedPayload
+	}
+	return nil
 }
 
 // Signal is one security signal as a SIEM reports it.
@@ -672,7 +1259,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[0]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -684,7 +1271,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[0]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -697,7 +1284,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{0}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Signal) GetSource() string {
@@ -788,7 +1375,7 @@ type ReportSignalRequest struct {
 
 func (x *ReportSignalRequest) Reset() {
 	*x = ReportSignalRequest{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[1]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -800,7 +1387,7 @@ func (x *ReportSignalRequest) String() string {
 func (*ReportSignalRequest) ProtoMessage() {}
 
 func (x *ReportSignalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[1]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -813,7 +1400,7 @@ func (x *ReportSignalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportSignalRequest.ProtoReflect.Descriptor instead.
 func (*ReportSignalRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{1}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ReportSignalRequest) GetSignal() *Signal {
@@ -838,7 +1425,7 @@ type ReportSignalResponse struct {
 
 func (x *ReportSignalResponse) Reset() {
 	*x = ReportSignalResponse{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[2]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -850,7 +1437,7 @@ func (x *ReportSignalResponse) String() string {
 func (*ReportSignalResponse) ProtoMessage() {}
 
 func (x *ReportSignalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[2]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -863,7 +1450,7 @@ func (x *ReportSignalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportSignalResponse.ProtoReflect.Descriptor instead.
 func (*ReportSignalResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{2}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ReportSignalResponse) GetSignalId() string {
@@ -931,7 +1518,7 @@ type Incident struct {
 
 func (x *Incident) Reset() {
 	*x = Incident{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[3]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -943,7 +1530,7 @@ func (x *Incident) String() string {
 func (*Incident) ProtoMessage() {}
 
 func (x *Incident) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[3]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -956,7 +1543,7 @@ func (x *Incident) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Incident.ProtoReflect.Descriptor instead.
 func (*Incident) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{3}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Incident) GetIncidentId() string {
@@ -1088,7 +1675,7 @@ type Discovery struct {
 
 func (x *Discovery) Reset() {
 	*x = Discovery{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[4]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1100,7 +1687,7 @@ func (x *Discovery) String() string {
 func (*Discovery) ProtoMessage() {}
 
 func (x *Discovery) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[4]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1113,7 +1700,7 @@ func (x *Discovery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Discovery.ProtoReflect.Descriptor instead.
 func (*Discovery) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{4}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Discovery) GetDiscoveredAt() *timestamppb.Timestamp {
@@ -1158,7 +1745,7 @@ type Intrusion struct {
 
 func (x *Intrusion) Reset() {
 	*x = Intrusion{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[5]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1170,7 +1757,7 @@ func (x *Intrusion) String() string {
 func (*Intrusion) ProtoMessage() {}
 
 func (x *Intrusion) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[5]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1183,7 +1770,7 @@ func (x *Intrusion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Intrusion.ProtoReflect.Descriptor instead.
 func (*Intrusion) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{5}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Intrusion) GetMethod() string {
@@ -1236,7 +1823,7 @@ type DataImpact struct {
 
 func (x *DataImpact) Reset() {
 	*x = DataImpact{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[6]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1248,7 +1835,7 @@ func (x *DataImpact) String() string {
 func (*DataImpact) ProtoMessage() {}
 
 func (x *DataImpact) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[6]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1261,7 +1848,7 @@ func (x *DataImpact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataImpact.ProtoReflect.Descriptor instead.
 func (*DataImpact) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{6}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DataImpact) GetDeleted() Determination {
@@ -1304,7 +1891,7 @@ type CompromisedData struct {
 
 func (x *CompromisedData) Reset() {
 	*x = CompromisedData{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[7]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1316,7 +1903,7 @@ func (x *CompromisedData) String() string {
 func (*CompromisedData) ProtoMessage() {}
 
 func (x *CompromisedData) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[7]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1329,7 +1916,7 @@ func (x *CompromisedData) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompromisedData.ProtoReflect.Descriptor instead.
 func (*CompromisedData) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{7}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CompromisedData) GetRelationships() []Relationship {
@@ -1392,7 +1979,7 @@ type IncidentRecord struct {
 
 func (x *IncidentRecord) Reset() {
 	*x = IncidentRecord{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[8]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1404,7 +1991,7 @@ func (x *IncidentRecord) String() string {
 func (*IncidentRecord) ProtoMessage() {}
 
 func (x *IncidentRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[8]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1417,7 +2004,7 @@ func (x *IncidentRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IncidentRecord.ProtoReflect.Descriptor instead.
 func (*IncidentRecord) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{8}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *IncidentRecord) GetOccurredStartTime() *timestamppb.Timestamp {
@@ -1516,7 +2103,7 @@ type UpdateIncidentRequest struct {
 
 func (x *UpdateIncidentRequest) Reset() {
 	*x = UpdateIncidentRequest{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[9]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1528,7 +2115,7 @@ func (x *UpdateIncidentRequest) String() string {
 func (*UpdateIncidentRequest) ProtoMessage() {}
 
 func (x *UpdateIncidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[9]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1541,7 +2128,7 @@ func (x *UpdateIncidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateIncidentRequest.ProtoReflect.Descriptor instead.
 func (*UpdateIncidentRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{9}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UpdateIncidentRequest) GetIncident() *Incident {
@@ -1571,7 +2158,7 @@ type UpdateIncidentResponse struct {
 
 func (x *UpdateIncidentResponse) Reset() {
 	*x = UpdateIncidentResponse{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[10]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1583,7 +2170,7 @@ func (x *UpdateIncidentResponse) String() string {
 func (*UpdateIncidentResponse) ProtoMessage() {}
 
 func (x *UpdateIncidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[10]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1596,7 +2183,7 @@ func (x *UpdateIncidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateIncidentResponse.ProtoReflect.Descriptor instead.
 func (*UpdateIncidentResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{10}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *UpdateIncidentResponse) GetIncident() *Incident {
@@ -1631,7 +2218,7 @@ type TransitionIncidentRequest struct {
 
 func (x *TransitionIncidentRequest) Reset() {
 	*x = TransitionIncidentRequest{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[11]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1643,7 +2230,7 @@ func (x *TransitionIncidentRequest) String() string {
 func (*TransitionIncidentRequest) ProtoMessage() {}
 
 func (x *TransitionIncidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[11]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1656,7 +2243,7 @@ func (x *TransitionIncidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransitionIncidentRequest.ProtoReflect.Descriptor instead.
 func (*TransitionIncidentRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{11}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TransitionIncidentRequest) GetIncidentId() string {
@@ -1700,7 +2287,7 @@ type TransitionIncidentResponse struct {
 
 func (x *TransitionIncidentResponse) Reset() {
 	*x = TransitionIncidentResponse{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[12]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1712,7 +2299,7 @@ func (x *TransitionIncidentResponse) String() string {
 func (*TransitionIncidentResponse) ProtoMessage() {}
 
 func (x *TransitionIncidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[12]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1725,7 +2312,7 @@ func (x *TransitionIncidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransitionIncidentResponse.ProtoReflect.Descriptor instead.
 func (*TransitionIncidentResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{12}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TransitionIncidentResponse) GetIncident() *Incident {
@@ -1756,7 +2343,7 @@ type Actor struct {
 
 func (x *Actor) Reset() {
 	*x = Actor{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[13]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1768,7 +2355,7 @@ func (x *Actor) String() string {
 func (*Actor) ProtoMessage() {}
 
 func (x *Actor) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[13]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1781,7 +2368,7 @@ func (x *Actor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Actor.ProtoReflect.Descriptor instead.
 func (*Actor) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{13}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Actor) GetKind() ActorKind {
@@ -1816,7 +2403,7 @@ type FieldChange struct {
 
 func (x *FieldChange) Reset() {
 	*x = FieldChange{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[14]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1828,7 +2415,7 @@ func (x *FieldChange) String() string {
 func (*FieldChange) ProtoMessage() {}
 
 func (x *FieldChange) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[14]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1841,7 +2428,7 @@ func (x *FieldChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldChange.ProtoReflect.Descriptor instead.
 func (*FieldChange) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{14}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *FieldChange) GetField() string {
@@ -1904,7 +2491,7 @@ type TimelineEntry struct {
 
 func (x *TimelineEntry) Reset() {
 	*x = TimelineEntry{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[15]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1916,7 +2503,7 @@ func (x *TimelineEntry) String() string {
 func (*TimelineEntry) ProtoMessage() {}
 
 func (x *TimelineEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[15]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1929,7 +2516,7 @@ func (x *TimelineEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimelineEntry.ProtoReflect.Descriptor instead.
 func (*TimelineEntry) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{15}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *TimelineEntry) GetIncidentId() string {
@@ -2039,7 +2626,7 @@ type AddIncidentNoteRequest struct {
 
 func (x *AddIncidentNoteRequest) Reset() {
 	*x = AddIncidentNoteRequest{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[16]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2051,7 +2638,7 @@ func (x *AddIncidentNoteRequest) String() string {
 func (*AddIncidentNoteRequest) ProtoMessage() {}
 
 func (x *AddIncidentNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[16]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2064,7 +2651,7 @@ func (x *AddIncidentNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddIncidentNoteRequest.ProtoReflect.Descriptor instead.
 func (*AddIncidentNoteRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{16}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AddIncidentNoteRequest) GetIncidentId() string {
@@ -2099,7 +2686,7 @@ type AddIncidentNoteResponse struct {
 
 func (x *AddIncidentNoteResponse) Reset() {
 	*x = AddIncidentNoteResponse{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[17]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2111,7 +2698,7 @@ func (x *AddIncidentNoteResponse) String() string {
 func (*AddIncidentNoteResponse) ProtoMessage() {}
 
 func (x *AddIncidentNoteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[17]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2124,7 +2711,7 @@ func (x *AddIncidentNoteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddIncidentNoteResponse.ProtoReflect.Descriptor instead.
 func (*AddIncidentNoteResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{17}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AddIncidentNoteResponse) GetEntry() *TimelineEntry {
@@ -2152,7 +2739,7 @@ type AppendTimelineEntryRequest struct {
 
 func (x *AppendTimelineEntryRequest) Reset() {
 	*x = AppendTimelineEntryRequest{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[18]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2164,7 +2751,7 @@ func (x *AppendTimelineEntryRequest) String() string {
 func (*AppendTimelineEntryRequest) ProtoMessage() {}
 
 func (x *AppendTimelineEntryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[18]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2177,7 +2764,7 @@ func (x *AppendTimelineEntryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendTimelineEntryRequest.ProtoReflect.Descriptor instead.
 func (*AppendTimelineEntryRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{18}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AppendTimelineEntryRequest) GetIncidentId() string {
@@ -2212,7 +2799,7 @@ type AppendTimelineEntryResponse struct {
 
 func (x *AppendTimelineEntryResponse) Reset() {
 	*x = AppendTimelineEntryResponse{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[19]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2224,7 +2811,7 @@ func (x *AppendTimelineEntryResponse) String() string {
 func (*AppendTimelineEntryResponse) ProtoMessage() {}
 
 func (x *AppendTimelineEntryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[19]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2237,7 +2824,7 @@ func (x *AppendTimelineEntryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendTimelineEntryResponse.ProtoReflect.Descriptor instead.
 func (*AppendTimelineEntryResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{19}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *AppendTimelineEntryResponse) GetEntry() *TimelineEntry {
@@ -2262,7 +2849,7 @@ type ListTimelineRequest struct {
 
 func (x *ListTimelineRequest) Reset() {
 	*x = ListTimelineRequest{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[20]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2274,7 +2861,7 @@ func (x *ListTimelineRequest) String() string {
 func (*ListTimelineRequest) ProtoMessage() {}
 
 func (x *ListTimelineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[20]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2287,7 +2874,7 @@ func (x *ListTimelineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTimelineRequest.ProtoReflect.Descriptor instead.
 func (*ListTimelineRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{20}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListTimelineRequest) GetIncidentId() string {
@@ -2324,7 +2911,7 @@ type ListTimelineResponse struct {
 
 func (x *ListTimelineResponse) Reset() {
 	*x = ListTimelineResponse{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[21]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2336,7 +2923,7 @@ func (x *ListTimelineResponse) String() string {
 func (*ListTimelineResponse) ProtoMessage() {}
 
 func (x *ListTimelineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[21]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2349,7 +2936,7 @@ func (x *ListTimelineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTimelineResponse.ProtoReflect.Descriptor instead.
 func (*ListTimelineResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{21}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListTimelineResponse) GetEntries() []*TimelineEntry {
@@ -2377,7 +2964,7 @@ type VerifyTimelineRequest struct {
 
 func (x *VerifyTimelineRequest) Reset() {
 	*x = VerifyTimelineRequest{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[22]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2389,7 +2976,7 @@ func (x *VerifyTimelineRequest) String() string {
 func (*VerifyTimelineRequest) ProtoMessage() {}
 
 func (x *VerifyTimelineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[22]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2402,7 +2989,7 @@ func (x *VerifyTimelineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyTimelineRequest.ProtoReflect.Descriptor instead.
 func (*VerifyTimelineRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{22}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *VerifyTimelineRequest) GetIncidentId() string {
@@ -2432,7 +3019,7 @@ type TimelineBreak struct {
 
 func (x *TimelineBreak) Reset() {
 	*x = TimelineBreak{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[23]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2444,7 +3031,7 @@ func (x *TimelineBreak) String() string {
 func (*TimelineBreak) ProtoMessage() {}
 
 func (x *TimelineBreak) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[23]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2457,7 +3044,7 @@ func (x *TimelineBreak) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimelineBreak.ProtoReflect.Descriptor instead.
 func (*TimelineBreak) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{23}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *TimelineBreak) GetSeq() int64 {
@@ -2515,7 +3102,7 @@ type VerifyTimelineResponse struct {
 
 func (x *VerifyTimelineResponse) Reset() {
 	*x = VerifyTimelineResponse{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[24]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2527,7 +3114,7 @@ func (x *VerifyTimelineResponse) String() string {
 func (*VerifyTimelineResponse) ProtoMessage() {}
 
 func (x *VerifyTimelineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[24]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2540,7 +3127,7 @@ func (x *VerifyTimelineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyTimelineResponse.ProtoReflect.Descriptor instead.
 func (*VerifyTimelineResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{24}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *VerifyTimelineResponse) GetOk() bool {
@@ -2589,7 +3176,7 @@ type ExportIncidentRequest struct {
 
 func (x *ExportIncidentRequest) Reset() {
 	*x = ExportIncidentRequest{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[25]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2601,7 +3188,7 @@ func (x *ExportIncidentRequest) String() string {
 func (*ExportIncidentRequest) ProtoMessage() {}
 
 func (x *ExportIncidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[25]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2614,7 +3201,7 @@ func (x *ExportIncidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportIncidentRequest.ProtoReflect.Descriptor instead.
 func (*ExportIncidentRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{25}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ExportIncidentRequest) GetIncidentId() string {
@@ -2650,7 +3237,7 @@ type ExportIncidentResponse struct {
 
 func (x *ExportIncidentResponse) Reset() {
 	*x = ExportIncidentResponse{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[26]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2662,7 +3249,7 @@ func (x *ExportIncidentResponse) String() string {
 func (*ExportIncidentResponse) ProtoMessage() {}
 
 func (x *ExportIncidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[26]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2675,7 +3262,7 @@ func (x *ExportIncidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportIncidentResponse.ProtoReflect.Descriptor instead.
 func (*ExportIncidentResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{26}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ExportIncidentResponse) GetFormat() string {
@@ -2738,7 +3325,7 @@ type GetIncidentRequest struct {
 
 func (x *GetIncidentRequest) Reset() {
 	*x = GetIncidentRequest{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[27]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2750,7 +3337,7 @@ func (x *GetIncidentRequest) String() string {
 func (*GetIncidentRequest) ProtoMessage() {}
 
 func (x *GetIncidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[27]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2763,7 +3350,7 @@ func (x *GetIncidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetIncidentRequest.ProtoReflect.Descriptor instead.
 func (*GetIncidentRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{27}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetIncidentRequest) GetIncidentId() string {
@@ -2790,7 +3377,7 @@ type ListIncidentsRequest struct {
 
 func (x *ListIncidentsRequest) Reset() {
 	*x = ListIncidentsRequest{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[28]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2802,7 +3389,7 @@ func (x *ListIncidentsRequest) String() string {
 func (*ListIncidentsRequest) ProtoMessage() {}
 
 func (x *ListIncidentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[28]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2815,7 +3402,7 @@ func (x *ListIncidentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListIncidentsRequest.ProtoReflect.Descriptor instead.
 func (*ListIncidentsRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{28}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListIncidentsRequest) GetPageSize() int32 {
@@ -2859,7 +3446,7 @@ type ListIncidentsResponse struct {
 
 func (x *ListIncidentsResponse) Reset() {
 	*x = ListIncidentsResponse{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[29]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2871,7 +3458,7 @@ func (x *ListIncidentsResponse) String() string {
 func (*ListIncidentsResponse) ProtoMessage() {}
 
 func (x *ListIncidentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[29]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2884,7 +3471,7 @@ func (x *ListIncidentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListIncidentsResponse.ProtoReflect.Descriptor instead.
 func (*ListIncidentsResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{29}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListIncidentsResponse) GetIncidents() []*Incident {
@@ -2912,7 +3499,7 @@ type GetIncidentResponse struct {
 
 func (x *GetIncidentResponse) Reset() {
 	*x = GetIncidentResponse{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[30]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2924,7 +3511,7 @@ func (x *GetIncidentResponse) String() string {
 func (*GetIncidentResponse) ProtoMessage() {}
 
 func (x *GetIncidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[30]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2937,7 +3524,7 @@ func (x *GetIncidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetIncidentResponse.ProtoReflect.Descriptor instead.
 func (*GetIncidentResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{30}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetIncidentResponse) GetIncident() *Incident {
@@ -2951,7 +3538,43 @@ var File_breachline_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_breachline_intake_v1_intake_proto_rawDesc = "" +
 	"\n" +
-	"!breachline/intake/v1/intake.proto\x12\x14breachline.intake.v1\x1a!breachline/common/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe8\x03\n" +
+	"!breachline/intake/v1/intake.proto\x12\x14breachline.intake.v1\x1a!breachline/common/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8b\x01\n" +
+	"\x18IngestSiemPayloadRequest\x12\x1b\n" +
+	"\x06source\x18\x01 \x01(\tB\x03\xe0A\x02R\x06source\x128\n" +
+	"\x06format\x18\x02 \x01(\x0e2 .breachline.intake.v1.SiemFormatR\x06format\x12\x18\n" +
+	"\apayload\x18\x03 \x01(\fR\apayload\"\x83\x02\n" +
+	"\x19IngestSiemPayloadResponse\x12 \n" +
+	"\tsignal_id\x18\x01 \x01(\tB\x03\xe0A\x03R\bsignalId\x12H\n" +
+	"\aoutcome\x18\x02 \x01(\x0e2).breachline.intake.v1.ReportSignalOutcomeB\x03\xe0A\x03R\aoutcome\x12?\n" +
+	"\bincident\x18\x03 \x01(\v2\x1e.breachline.intake.v1.IncidentB\x03\xe0A\x03R\bincident\x129\n" +
+	"\x06signal\x18\x04 \x01(\v2\x1c.breachline.intake.v1.SignalB\x03\xe0A\x03R\x06signal\"J\n" +
+	"\x10PayloadViolation\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\"\xd9\x03\n" +
+	"\x12QuarantinedPayload\x129\n" +
+	"\x16quarantined_payload_id\x18\x01 \x01(\tB\x03\xe0A\x03R\x14quarantinedPayloadId\x12B\n" +
+	"\freceive_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vreceiveTime\x12\x1b\n" +
+	"\x06source\x18\x03 \x01(\tB\x03\xe0A\x03R\x06source\x12=\n" +
+	"\x06format\x18\x04 \x01(\x0e2 .breachline.intake.v1.SiemFormatB\x03\xe0A\x03R\x06format\x12\x1d\n" +
+	"\apayload\x18\x05 \x01(\fB\x03\xe0A\x03R\apayload\x12&\n" +
+	"\fpayload_size\x18\x06 \x01(\x03B\x03\xe0A\x03R\vpayloadSize\x120\n" +
+	"\x11payload_truncated\x18\a \x01(\bB\x03\xe0A\x03R\x10payloadTruncated\x12K\n" +
+	"\n" +
+	"violations\x18\b \x03(\v2&.breachline.intake.v1.PayloadViolationB\x03\xe0A\x03R\n" +
+	"violations\x12\"\n" +
+	"\n" +
+	"request_id\x18\t \x01(\tB\x03\xe0A\x03R\trequestId\"\\\n" +
+	"\x1eListQuarantinedPayloadsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\xa6\x01\n" +
+	"\x1fListQuarantinedPayloadsResponse\x12[\n" +
+	"\x14quarantined_payloads\x18\x01 \x03(\v2(.breachline.intake.v1.QuarantinedPayloadR\x13quarantinedPayloads\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"Y\n" +
+	"\x1cGetQuarantinedPayloadRequest\x129\n" +
+	"\x16quarantined_payload_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x14quarantinedPayloadId\"z\n" +
+	"\x1dGetQuarantinedPayloadResponse\x12Y\n" +
+	"\x13quarantined_payload\x18\x01 \x01(\v2(.breachline.intake.v1.QuarantinedPayloadR\x12quarantinedPayload\"\xe8\x03\n" +
 	"\x06Signal\x12\x1b\n" +
 	"\x06source\x18\x01 \x01(\tB\x03\xe0A\x02R\x06source\x12+\n" +
 	"\x0fsource_event_id\x18\x02 \x01(\tB\x03\xe0A\x02R\rsourceEventId\x12\x19\n" +
@@ -3137,7 +3760,15 @@ const file_breachline_intake_v1_intake_proto_rawDesc = "" +
 	"\tincidents\x18\x01 \x03(\v2\x1e.breachline.intake.v1.IncidentR\tincidents\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"Q\n" +
 	"\x13GetIncidentResponse\x12:\n" +
-	"\bincident\x18\x01 \x01(\v2\x1e.breachline.intake.v1.IncidentR\bincident*\x88\x01\n" +
+	"\bincident\x18\x01 \x01(\v2\x1e.breachline.intake.v1.IncidentR\bincident*\xb7\x01\n" +
+	"\n" +
+	"SiemFormat\x12\x1b\n" +
+	"\x17SIEM_FORMAT_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10SIEM_FORMAT_OCSF\x10\x01\x12\x13\n" +
+	"\x0fSIEM_FORMAT_ECS\x10\x02\x12\x1e\n" +
+	"\x1aSIEM_FORMAT_SPLUNK_WEBHOOK\x10\x03\x12\x1f\n" +
+	"\x1bSIEM_FORMAT_ELASTIC_WEBHOOK\x10\x04\x12 \n" +
+	"\x1cSIEM_FORMAT_SENTINEL_WEBHOOK\x10\x05*\x88\x01\n" +
 	"\bSeverity\x12\x18\n" +
 	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSEVERITY_INFO\x10\x01\x12\x10\n" +
@@ -3195,7 +3826,7 @@ const file_breachline_intake_v1_intake_proto_rawDesc = "" +
 	"\x1bTIMELINE_BREAK_KIND_ALTERED\x10\x01\x12\x1f\n" +
 	"\x1bTIMELINE_BREAK_KIND_MISSING\x10\x02\x12!\n" +
 	"\x1dTIMELINE_BREAK_KIND_REORDERED\x10\x03\x12#\n" +
-	"\x1fTIMELINE_BREAK_KIND_BROKEN_LINK\x10\x042\x8c\f\n" +
+	"\x1fTIMELINE_BREAK_KIND_BROKEN_LINK\x10\x042\x95\x10\n" +
 	"\rIntakeService\x12}\n" +
 	"\fReportSignal\x12).breachline.intake.v1.ReportSignalRequest\x1a*.breachline.intake.v1.ReportSignalResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/signals\x12\x87\x01\n" +
 	"\vGetIncident\x12(.breachline.intake.v1.GetIncidentRequest\x1a).breachline.intake.v1.GetIncidentResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/incidents/{incident_id}\x12\x7f\n" +
@@ -3206,7 +3837,10 @@ const file_breachline_intake_v1_intake_proto_rawDesc = "" +
 	"\x0fAddIncidentNote\x12,.breachline.intake.v1.AddIncidentNoteRequest\x1a-.breachline.intake.v1.AddIncidentNoteResponse\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/incidents/{incident_id}/notes\x12\xab\x01\n" +
 	"\x13AppendTimelineEntry\x120.breachline.intake.v1.AppendTimelineEntryRequest\x1a1.breachline.intake.v1.AppendTimelineEntryResponse\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/incidents/{incident_id}/timeline\x12\x93\x01\n" +
 	"\fListTimeline\x12).breachline.intake.v1.ListTimelineRequest\x1a*.breachline.intake.v1.ListTimelineResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/incidents/{incident_id}/timeline\x12\xa0\x01\n" +
-	"\x0eVerifyTimeline\x12+.breachline.intake.v1.VerifyTimelineRequest\x1a,.breachline.intake.v1.VerifyTimelineResponse\"3\x82\xd3\xe4\x93\x02-\x12+/v1/incidents/{incident_id}/timeline:verifyB\xe1\x01\n" +
+	"\x0eVerifyTimeline\x12+.breachline.intake.v1.VerifyTimelineRequest\x1a,.breachline.intake.v1.VerifyTimelineResponse\"3\x82\xd3\xe4\x93\x02-\x12+/v1/incidents/{incident_id}/timeline:verify\x12\x9f\x01\n" +
+	"\x11IngestSiemPayload\x12..breachline.intake.v1.IngestSiemPayloadRequest\x1a/.breachline.intake.v1.IngestSiemPayloadResponse\")\x82\xd3\xe4\x93\x02#:\apayload\"\x18/v1/siem/{source}:ingest\x12\xa7\x01\n" +
+	"\x17ListQuarantinedPayloads\x124.breachline.intake.v1.ListQuarantinedPayloadsRequest\x1a5.breachline.intake.v1.ListQuarantinedPayloadsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/quarantinedPayloads\x12\xba\x01\n" +
+	"\x15GetQuarantinedPayload\x122.breachline.intake.v1.GetQuarantinedPayloadRequest\x1a3.breachline.intake.v1.GetQuarantinedPayloadResponse\"8\x82\xd3\xe4\x93\x022\x120/v1/quarantinedPayloads/{quarantined_payload_id}B\xe1\x01\n" +
 	"\x18com.breachline.intake.v1B\vIntakeProtoP\x01ZFgithub.com/breachline/breachline/pkg/gen/breachline/intake/v1;intakev1\xa2\x02\x03BIX\xaa\x02\x14Breachline.Intake.V1\xca\x02\x14Breachline\\Intake\\V1\xe2\x02 Breachline\\Intake\\V1\\GPBMetadata\xea\x02\x16Breachline::Intake::V1b\x06proto3"
 
 var (
@@ -3221,138 +3855,162 @@ func file_breachline_intake_v1_intake_proto_rawDescGZIP() []byte {
 	return file_breachline_intake_v1_intake_proto_rawDescData
 }
 
-var file_breachline_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_breachline_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_breachline_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 11)
+var file_breachline_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_breachline_intake_v1_intake_proto_goTypes = []any{
-	(Severity)(0),                       // 0: breachline.intake.v1.Severity
-	(IncidentType)(0),                   // 1: breachline.intake.v1.IncidentType
-	(IncidentState)(0),                  // 2: breachline.intake.v1.IncidentState
-	(AssessmentStatus)(0),               // 3: breachline.intake.v1.AssessmentStatus
-	(ReportSignalOutcome)(0),            // 4: breachline.intake.v1.ReportSignalOutcome
-	(Determination)(0),                  // 5: breachline.intake.v1.Determination
-	(RecordsForm)(0),                    // 6: breachline.intake.v1.RecordsForm
-	(Relationship)(0),                   // 7: breachline.intake.v1.Relationship
-	(ActorKind)(0),                      // 8: breachline.intake.v1.ActorKind
-	(TimelineBreakKind)(0),              // 9: breachline.intake.v1.TimelineBreakKind
-	(*Signal)(nil),                      // 10: breachline.intake.v1.Signal
-	(*ReportSignalRequest)(nil),         // 11: breachline.intake.v1.ReportSignalRequest
-	(*ReportSignalResponse)(nil),        // 12: breachline.intake.v1.ReportSignalResponse
-	(*Incident)(nil),                    // 13: breachline.intake.v1.Incident
-	(*Discovery)(nil),                   // 14: breachline.intake.v1.Discovery
-	(*Intrusion)(nil),                   // 15: breachline.intake.v1.Intrusion
-	(*DataImpact)(nil),                  // 16: breachline.intake.v1.DataImpact
-	(*CompromisedData)(nil),             // 17: breachline.intake.v1.CompromisedData
-	(*IncidentRecord)(nil),              // 18: breachline.intake.v1.IncidentRecord
-	(*UpdateIncidentRequest)(nil),       // 19: breachline.intake.v1.UpdateIncidentRequest
-	(*UpdateIncidentResponse)(nil),      // 20: breachline.intake.v1.UpdateIncidentResponse
-	(*TransitionIncidentRequest)(nil),   // 21: breachline.intake.v1.TransitionIncidentRequest
-	(*TransitionIncidentResponse)(nil),  // 22: breachline.intake.v1.TransitionIncidentResponse
-	(*Actor)(nil),                       // 23: breachline.intake.v1.Actor
-	(*FieldChange)(nil),                 // 24: breachline.intake.v1.FieldChange
-	(*TimelineEntry)(nil),               // 25: breachline.intake.v1.TimelineEntry
-	(*AddIncidentNoteRequest)(nil),      // 26: breachline.intake.v1.AddIncidentNoteRequest
-	(*AddIncidentNoteResponse)(nil),     // 27: breachline.intake.v1.AddIncidentNoteResponse
-	(*AppendTimelineEntryRequest)(nil),  // 28: breachline.intake.v1.AppendTimelineEntryRequest
-	(*AppendTimelineEntryResponse)(nil), // 29: breachline.intake.v1.AppendTimelineEntryResponse
-	(*ListTimelineRequest)(nil),         // 30: breachline.intake.v1.ListTimelineRequest
-	(*ListTimelineResponse)(nil),        // 31: breachline.intake.v1.ListTimelineResponse
-	(*VerifyTimelineRequest)(nil),       // 32: breachline.intake.v1.VerifyTimelineRequest
-	(*TimelineBreak)(nil),               // 33: breachline.intake.v1.TimelineBreak
-	(*VerifyTimelineResponse)(nil),      // 34: breachline.intake.v1.VerifyTimelineResponse
-	(*ExportIncidentRequest)(nil),       // 35: breachline.intake.v1.ExportIncidentRequest
-	(*ExportIncidentResponse)(nil),      // 36: breachline.intake.v1.ExportIncidentResponse
-	(*GetIncidentRequest)(nil),          // 37: breachline.intake.v1.GetIncidentRequest
-	(*ListIncidentsRequest)(nil),        // 38: breachline.intake.v1.ListIncidentsRequest
-	(*ListIncidentsResponse)(nil),       // 39: breachline.intake.v1.ListIncidentsResponse
-	(*GetIncidentResponse)(nil),         // 40: breachline.intake.v1.GetIncidentResponse
-	(*timestamppb.Timestamp)(nil),       // 41: google.protobuf.Timestamp
-	(*v1.BreachFacts)(nil),              // 42: breachline.common.v1.BreachFacts
-	(*structpb.Struct)(nil),             // 43: google.protobuf.Struct
-	(v1.DataElement)(0),                 // 44: breachline.common.v1.DataElement
-	(*durationpb.Duration)(nil),         // 45: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),       // 46: google.protobuf.FieldMask
+	(SiemFormat)(0),                         // 0: breachline.intake.v1.SiemFormat
+	(Severity)(0),                           // 1: breachline.intake.v1.Severity
+	(IncidentType)(0),                       // 2: breachline.intake.v1.IncidentType
+	(IncidentState)(0),                      // 3: breachline.intake.v1.IncidentState
+	(AssessmentStatus)(0),                   // 4: breachline.intake.v1.AssessmentStatus
+	(ReportSignalOutcome)(0),                // 5: breachline.intake.v1.ReportSignalOutcome
+	(Determination)(0),                      // 6: breachline.intake.v1.Determination
+	(RecordsForm)(0),                        // 7: breachline.intake.v1.RecordsForm
+	(Relationship)(0),                       // 8: breachline.intake.v1.Relationship
+	(ActorKind)(0),                          // 9: breachline.intake.v1.ActorKind
+	(TimelineBreakKind)(0),                  // 10: breachline.intake.v1.TimelineBreakKind
+	(*IngestSiemPayloadRequest)(nil),        // 11: breachline.intake.v1.IngestSiemPayloadRequest
+	(*IngestSiemPayloadResponse)(nil),       // 12: breachline.intake.v1.IngestSiemPayloadResponse
+	(*PayloadViolation)(nil),                // 13: breachline.intake.v1.PayloadViolation
+	(*QuarantinedPayload)(nil),              // 14: breachline.intake.v1.QuarantinedPayload
+	(*ListQuarantinedPayloadsRequest)(nil),  // 15: breachline.intake.v1.ListQuarantinedPayloadsRequest
+	(*ListQuarantinedPayloadsResponse)(nil), // 16: breachline.intake.v1.ListQuarantinedPayloadsResponse
+	(*GetQuarantinedPayloadRequest)(nil),    // 17: breachline.intake.v1.GetQuarantinedPayloadRequest
+	(*GetQuarantinedPayloadResponse)(nil),   // 18: breachline.intake.v1.GetQuarantinedPayloadResponse
+	(*Signal)(nil),                          // 19: breachline.intake.v1.Signal
+	(*ReportSignalRequest)(nil),             // 20: breachline.intake.v1.ReportSignalRequest
+	(*ReportSignalResponse)(nil),            // 21: breachline.intake.v1.ReportSignalResponse
+	(*Incident)(nil),                        // 22: breachline.intake.v1.Incident
+	(*Discovery)(nil),                       // 23: breachline.intake.v1.Discovery
+	(*Intrusion)(nil),                       // 24: breachline.intake.v1.Intrusion
+	(*DataImpact)(nil),                      // 25: breachline.intake.v1.DataImpact
+	(*CompromisedData)(nil),                 // 26: breachline.intake.v1.CompromisedData
+	(*IncidentRecord)(nil),                  // 27: breachline.intake.v1.IncidentRecord
+	(*UpdateIncidentRequest)(nil),           // 28: breachline.intake.v1.UpdateIncidentRequest
+	(*UpdateIncidentResponse)(nil),          // 29: breachline.intake.v1.UpdateIncidentResponse
+	(*TransitionIncidentRequest)(nil),       // 30: breachline.intake.v1.TransitionIncidentRequest
+	(*TransitionIncidentResponse)(nil),      // 31: breachline.intake.v1.TransitionIncidentResponse
+	(*Actor)(nil),                           // 32: breachline.intake.v1.Actor
+	(*FieldChange)(nil),                     // 33: breachline.intake.v1.FieldChange
+	(*TimelineEntry)(nil),                   // 34: breachline.intake.v1.TimelineEntry
+	(*AddIncidentNoteRequest)(nil),          // 35: breachline.intake.v1.AddIncidentNoteRequest
+	(*AddIncidentNoteResponse)(nil),         // 36: breachline.intake.v1.AddIncidentNoteResponse
+	(*AppendTimelineEntryRequest)(nil),      // 37: breachline.intake.v1.AppendTimelineEntryRequest
+	(*AppendTimelineEntryResponse)(nil),     // 38: breachline.intake.v1.AppendTimelineEntryResponse
+	(*ListTimelineRequest)(nil),             // 39: breachline.intake.v1.ListTimelineRequest
+	(*ListTimelineResponse)(nil),            // 40: breachline.intake.v1.ListTimelineResponse
+	(*VerifyTimelineRequest)(nil),           // 41: breachline.intake.v1.VerifyTimelineRequest
+	(*TimelineBreak)(nil),                   // 42: breachline.intake.v1.TimelineBreak
+	(*VerifyTimelineResponse)(nil),          // 43: breachline.intake.v1.VerifyTimelineResponse
+	(*ExportIncidentRequest)(nil),           // 44: breachline.intake.v1.ExportIncidentRequest
+	(*ExportIncidentResponse)(nil),          // 45: breachline.intake.v1.ExportIncidentResponse
+	(*GetIncidentRequest)(nil),              // 46: breachline.intake.v1.GetIncidentRequest
+	(*ListIncidentsRequest)(nil),            // 47: breachline.intake.v1.ListIncidentsRequest
+	(*ListIncidentsResponse)(nil),           // 48: breachline.intake.v1.ListIncidentsResponse
+	(*GetIncidentResponse)(nil),             // 49: breachline.intake.v1.GetIncidentResponse
+	(*timestamppb.Timestamp)(nil),           // 50: google.protobuf.Timestamp
+	(*v1.BreachFacts)(nil),                  // 51: breachline.common.v1.BreachFacts
+	(*structpb.Struct)(nil),                 // 52: google.protobuf.Struct
+	(v1.DataElement)(0),                     // 53: breachline.common.v1.DataElement
+	(*durationpb.Duration)(nil),             // 54: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),           // 55: google.protobuf.FieldMask
 }
 var file_breachline_intake_v1_intake_proto_depIdxs = []int32{
-	0,  // 0: breachline.intake.v1.Signal.severity:type_name -> breachline.intake.v1.Severity
-	1,  // 1: breachline.intake.v1.Signal.type:type_name -> breachline.intake.v1.IncidentType
-	41, // 2: breachline.intake.v1.Signal.observed_at:type_name -> google.protobuf.Timestamp
-	42, // 3: breachline.intake.v1.Signal.exposure:type_name -> breachline.common.v1.BreachFacts
-	43, // 4: breachline.intake.v1.Signal.raw:type_name -> google.protobuf.Struct
-	10, // 5: breachline.intake.v1.ReportSignalRequest.signal:type_name -> breachline.intake.v1.Signal
-	4,  // 6: breachline.intake.v1.ReportSignalResponse.outcome:type_name -> breachline.intake.v1.ReportSignalOutcome
-	13, // 7: breachline.intake.v1.ReportSignalResponse.incident:type_name -> breachline.intake.v1.Incident
-	1,  // 8: breachline.intake.v1.Incident.type:type_name -> breachline.intake.v1.IncidentType
-	2,  // 9: breachline.intake.v1.Incident.state:type_name -> breachline.intake.v1.IncidentState
-	0,  // 10: breachline.intake.v1.Incident.severity:type_name -> breachline.intake.v1.Severity
-	42, // 11: breachline.intake.v1.Incident.facts:type_name -> breachline.common.v1.BreachFacts
-	3,  // 12: breachline.intake.v1.Incident.assessment_status:type_name -> breachline.intake.v1.AssessmentStatus
-	41, // 13: breachline.intake.v1.Incident.create_time:type_name -> google.protobuf.Timestamp
-	41, // 14: breachline.intake.v1.Incident.update_time:type_name -> google.protobuf.Timestamp
-	18, // 15: breachline.intake.v1.Incident.record:type_name -> breachline.intake.v1.IncidentRecord
-	41, // 16: breachline.intake.v1.Discovery.discovered_at:type_name -> google.protobuf.Timestamp
-	5,  // 17: breachline.intake.v1.DataImpact.deleted:type_name -> breachline.intake.v1.Determination
-	5,  // 18: breachline.intake.v1.DataImpact.modified:type_name -> breachline.intake.v1.Determination
-	5,  // 19: breachline.intake.v1.DataImpact.viewed:type_name -> breachline.intake.v1.Determination
-	7,  // 20: breachline.intake.v1.CompromisedData.relationships:type_name -> breachline.intake.v1.Relationship
-	44, // 21: breachline.intake.v1.CompromisedData.data_fields:type_name -> breachline.common.v1.DataElement
-	44, // 22: breachline.intake.v1.CompromisedData.encrypted_fields:type_name -> breachline.common.v1.DataElement
-	41, // 23: breachline.intake.v1.IncidentRecord.occurred_start_time:type_name -> google.protobuf.Timestamp
-	41, // 24: breachline.intake.v1.IncidentRecord.occurred_end_time:type_name -> google.protobuf.Timestamp
-	45, // 25: breachline.intake.v1.IncidentRecord.duration:type_name -> google.protobuf.Duration
-	14, // 26: breachline.intake.v1.IncidentRecord.discovery:type_name -> breachline.intake.v1.Discovery
-	15, // 27: breachline.intake.v1.IncidentRecord.intrusion:type_name -> breachline.intake.v1.Intrusion
-	16, // 28: breachline.intake.v1.IncidentRecord.data_impact:type_name -> breachline.intake.v1.DataImpact
-	6,  // 29: breachline.intake.v1.IncidentRecord.records_form:type_name -> breachline.intake.v1.RecordsForm
-	17, // 30: breachline.intake.v1.IncidentRecord.compromised_data:type_name -> breachline.intake.v1.CompromisedData
-	13, // 31: breachline.intake.v1.UpdateIncidentRequest.incident:type_name -> breachline.intake.v1.Incident
-	46, // 32: breachline.intake.v1.UpdateIncidentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	13, // 33: breachline.intake.v1.UpdateIncidentResponse.incident:type_name -> breachline.intake.v1.Incident
-	25, // 34: breachline.intake.v1.UpdateIncidentResponse.entry:type_name -> breachline.intake.v1.TimelineEntry
-	2,  // 35: breachline.intake.v1.TransitionIncidentRequest.state:type_name -> breachline.intake.v1.IncidentState
-	13, // 36: breachline.intake.v1.TransitionIncidentResponse.incident:type_name -> breachline.intake.v1.Incident
-	25, // 37: breachline.intake.v1.TransitionIncidentResponse.entry:type_name -> breachline.intake.v1.TimelineEntry
-	8,  // 38: breachline.intake.v1.Actor.kind:type_name -> breachline.intake.v1.ActorKind
-	41, // 39: breachline.intake.v1.TimelineEntry.time:type_name -> google.protobuf.Timestamp
-	23, // 40: breachline.intake.v1.TimelineEntry.actor:type_name -> breachline.intake.v1.Actor
-	24, // 41: breachline.intake.v1.TimelineEntry.changes:type_name -> breachline.intake.v1.FieldChange
-	25, // 42: breachline.intake.v1.AddIncidentNoteResponse.entry:type_name -> breachline.intake.v1.TimelineEntry
-	25, // 43: breachline.intake.v1.AppendTimelineEntryRequest.entry:type_name -> breachline.intake.v1.TimelineEntry
-	25, // 44: breachline.intake.v1.AppendTimelineEntryResponse.entry:type_name -> breachline.intake.v1.TimelineEntry
-	25, // 45: breachline.intake.v1.ListTimelineResponse.entries:type_name -> breachline.intake.v1.TimelineEntry
-	9,  // 46: breachline.intake.v1.TimelineBreak.kind:type_name -> breachline.intake.v1.TimelineBreakKind
-	33, // 47: breachline.intake.v1.VerifyTimelineResponse.first_break:type_name -> breachline.intake.v1.TimelineBreak
-	41, // 48: breachline.intake.v1.ExportIncidentResponse.export_time:type_name -> google.protobuf.Timestamp
-	13, // 49: breachline.intake.v1.ExportIncidentResponse.incident:type_name -> breachline.intake.v1.Incident
-	25, // 50: breachline.intake.v1.ExportIncidentResponse.timeline:type_name -> breachline.intake.v1.TimelineEntry
-	34, // 51: breachline.intake.v1.ExportIncidentResponse.verification:type_name -> breachline.intake.v1.VerifyTimelineResponse
-	2,  // 52: breachline.intake.v1.ListIncidentsRequest.state:type_name -> breachline.intake.v1.IncidentState
-	13, // 53: breachline.intake.v1.ListIncidentsResponse.incidents:type_name -> breachline.intake.v1.Incident
-	13, // 54: breachline.intake.v1.GetIncidentResponse.incident:type_name -> breachline.intake.v1.Incident
-	11, // 55: breachline.intake.v1.IntakeService.ReportSignal:input_type -> breachline.intake.v1.ReportSignalRequest
-	37, // 56: breachline.intake.v1.IntakeService.GetIncident:input_type -> breachline.intake.v1.GetIncidentRequest
-	38, // 57: breachline.intake.v1.IntakeService.ListIncidents:input_type -> breachline.intake.v1.ListIncidentsRequest
-	19, // 58: breachline.intake.v1.IntakeService.UpdateIncident:input_type -> breachline.intake.v1.UpdateIncidentRequest
-	21, // 59: breachline.intake.v1.IntakeService.TransitionIncident:input_type -> breachline.intake.v1.TransitionIncidentRequest
-	35, // 60: breachline.intake.v1.IntakeService.ExportIncident:input_type -> breachline.intake.v1.ExportIncidentRequest
-	26, // 61: breachline.intake.v1.IntakeService.AddIncidentNote:input_type -> breachline.intake.v1.AddIncidentNoteRequest
-	28, // 62: breachline.intake.v1.IntakeService.AppendTimelineEntry:input_type -> breachline.intake.v1.AppendTimelineEntryRequest
-	30, // 63: breachline.intake.v1.IntakeService.ListTimeline:input_type -> breachline.intake.v1.ListTimelineRequest
-	32, // 64: breachline.intake.v1.IntakeService.VerifyTimeline:input_type -> breachline.intake.v1.VerifyTimelineRequest
-	12, // 65: breachline.intake.v1.IntakeService.ReportSignal:output_type -> breachline.intake.v1.ReportSignalResponse
-	40, // 66: breachline.intake.v1.IntakeService.GetIncident:output_type -> breachline.intake.v1.GetIncidentResponse
-	39, // 67: breachline.intake.v1.IntakeService.ListIncidents:output_type -> breachline.intake.v1.ListIncidentsResponse
-	20, // 68: breachline.intake.v1.IntakeService.UpdateIncident:output_type -> breachline.intake.v1.UpdateIncidentResponse
-	22, // 69: breachline.intake.v1.IntakeService.TransitionIncident:output_type -> breachline.intake.v1.TransitionIncidentResponse
-	36, // 70: breachline.intake.v1.IntakeService.ExportIncident:output_type -> breachline.intake.v1.ExportIncidentResponse
-	27, // 71: breachline.intake.v1.IntakeService.AddIncidentNote:output_type -> breachline.intake.v1.AddIncidentNoteResponse
-	29, // 72: breachline.intake.v1.IntakeService.AppendTimelineEntry:output_type -> breachline.intake.v1.AppendTimelineEntryResponse
-	31, // 73: breachline.intake.v1.IntakeService.ListTimeline:output_type -> breachline.intake.v1.ListTimelineResponse
-	34, // 74: breachline.intake.v1.IntakeService.VerifyTimeline:output_type -> breachline.intake.v1.VerifyTimelineResponse
-	65, // [65:75] is the sub-list for method output_type
-	55, // [55:65] is the sub-list for method input_type
-	55, // [55:55] is the sub-list for extension type_name
-	55, // [55:55] is the sub-list for extension extendee
-	0,  // [0:55] is the sub-list for field type_name
+	0,  // 0: breachline.intake.v1.IngestSiemPayloadRequest.format:type_name -> breachline.intake.v1.SiemFormat
+	5,  // 1: breachline.intake.v1.IngestSiemPayloadResponse.outcome:type_name -> breachline.intake.v1.ReportSignalOutcome
+	22, // 2: breachline.intake.v1.IngestSiemPayloadResponse.incident:type_name -> breachline.intake.v1.Incident
+	19, // 3: breachline.intake.v1.IngestSiemPayloadResponse.signal:type_name -> breachline.intake.v1.Signal
+	50, // 4: breachline.intake.v1.QuarantinedPayload.receive_time:type_name -> google.protobuf.Timestamp
+	0,  // 5: breachline.intake.v1.QuarantinedPayload.format:type_name -> breachline.intake.v1.SiemFormat
+	13, // 6: breachline.intake.v1.QuarantinedPayload.violations:type_name -> breachline.intake.v1.PayloadViolation
+	14, // 7: breachline.intake.v1.ListQuarantinedPayloadsResponse.quarantined_payloads:type_name -> breachline.intake.v1.QuarantinedPayload
+	14, // 8: breachline.intake.v1.GetQuarantinedPayloadResponse.quarantined_payload:type_name -> breachline.intake.v1.QuarantinedPayload
+	1,  // 9: breachline.intake.v1.Signal.severity:type_name -> breachline.intake.v1.Severity
+	2,  // 10: breachline.intake.v1.Signal.type:type_name -> breachline.intake.v1.IncidentType
+	50, // 11: breachline.intake.v1.Signal.observed_at:type_name -> google.protobuf.Timestamp
+	51, // 12: breachline.intake.v1.Signal.exposure:type_name -> breachline.common.v1.BreachFacts
+	52, // 13: breachline.intake.v1.Signal.raw:type_name -> google.protobuf.Struct
+	19, // 14: breachline.intake.v1.ReportSignalRequest.signal:type_name -> breachline.intake.v1.Signal
+	5,  // 15: breachline.intake.v1.ReportSignalResponse.outcome:type_name -> breachline.intake.v1.ReportSignalOutcome
+	22, // 16: breachline.intake.v1.ReportSignalResponse.incident:type_name -> breachline.intake.v1.Incident
+	2,  // 17: breachline.intake.v1.Incident.type:type_name -> breachline.intake.v1.IncidentType
+	3,  // 18: breachline.intake.v1.Incident.state:type_name -> breachline.intake.v1.IncidentState
+	1,  // 19: breachline.intake.v1.Incident.severity:type_name -> breachline.intake.v1.Severity
+	51, // 20: breachline.intake.v1.Incident.facts:type_name -> breachline.common.v1.BreachFacts
+	4,  // 21: breachline.intake.v1.Incident.assessment_status:type_name -> breachline.intake.v1.AssessmentStatus
+	50, // 22: breachline.intake.v1.Incident.create_time:type_name -> google.protobuf.Timestamp
+	50, // 23: breachline.intake.v1.Incident.update_time:type_name -> google.protobuf.Timestamp
+	27, // 24: breachline.intake.v1.Incident.record:type_name -> breachline.intake.v1.IncidentRecord
+	50, // 25: breachline.intake.v1.Discovery.discovered_at:type_name -> google.protobuf.Timestamp
+	6,  // 26: breachline.intake.v1.DataImpact.deleted:type_name -> breachline.intake.v1.Determination
+	6,  // 27: breachline.intake.v1.DataImpact.modified:type_name -> breachline.intake.v1.Determination
+	6,  // 28: breachline.intake.v1.DataImpact.viewed:type_name -> breachline.intake.v1.Determination
+	8,  // 29: breachline.intake.v1.CompromisedData.relationships:type_name -> breachline.intake.v1.Relationship
+	53, // 30: breachline.intake.v1.CompromisedData.data_fields:type_name -> breachline.common.v1.DataElement
+	53, // 31: breachline.intake.v1.CompromisedData.encrypted_fields:type_name -> breachline.common.v1.DataElement
+	50, // 32: breachline.intake.v1.IncidentRecord.occurred_start_time:type_name -> google.protobuf.Timestamp
+	50, // 33: breachline.intake.v1.IncidentRecord.occurred_end_time:type_name -> google.protobuf.Timestamp
+	54, // 34: breachline.intake.v1.IncidentRecord.duration:type_name -> google.protobuf.Duration
+	23, // 35: breachline.intake.v1.IncidentRecord.discovery:type_name -> breachline.intake.v1.Discovery
+	24, // 36: breachline.intake.v1.IncidentRecord.intrusion:type_name -> breachline.intake.v1.Intrusion
+	25, // 37: breachline.intake.v1.IncidentRecord.data_impact:type_name -> breachline.intake.v1.DataImpact
+	7,  // 38: breachline.intake.v1.IncidentRecord.records_form:type_name -> breachline.intake.v1.RecordsForm
+	26, // 39: breachline.intake.v1.IncidentRecord.compromised_data:type_name -> breachline.intake.v1.CompromisedData
+	22, // 40: breachline.intake.v1.UpdateIncidentRequest.incident:type_name -> breachline.intake.v1.Incident
+	55, // 41: breachline.intake.v1.UpdateIncidentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	22, // 42: breachline.intake.v1.UpdateIncidentResponse.incident:type_name -> breachline.intake.v1.Incident
+	34, // 43: breachline.intake.v1.UpdateIncidentResponse.entry:type_name -> breachline.intake.v1.TimelineEntry
+	3,  // 44: breachline.intake.v1.TransitionIncidentRequest.state:type_name -> breachline.intake.v1.IncidentState
+	22, // 45: breachline.intake.v1.TransitionIncidentResponse.incident:type_name -> breachline.intake.v1.Incident
+	34, // 46: breachline.intake.v1.TransitionIncidentResponse.entry:type_name -> breachline.intake.v1.TimelineEntry
+	9,  // 47: breachline.intake.v1.Actor.kind:type_name -> breachline.intake.v1.ActorKind
+	50, // 48: breachline.intake.v1.TimelineEntry.time:type_name -> google.protobuf.Timestamp
+	32, // 49: breachline.intake.v1.TimelineEntry.actor:type_name -> breachline.intake.v1.Actor
+	33, // 50: breachline.intake.v1.TimelineEntry.changes:type_name -> breachline.intake.v1.FieldChange
+	34, // 51: breachline.intake.v1.AddIncidentNoteResponse.entry:type_name -> breachline.intake.v1.TimelineEntry
+	34, // 52: breachline.intake.v1.AppendTimelineEntryRequest.entry:type_name -> breachline.intake.v1.TimelineEntry
+	34, // 53: breachline.intake.v1.AppendTimelineEntryResponse.entry:type_name -> breachline.intake.v1.TimelineEntry
+	34, // 54: breachline.intake.v1.ListTimelineResponse.entries:type_name -> breachline.intake.v1.TimelineEntry
+	10, // 55: breachline.intake.v1.TimelineBreak.kind:type_name -> breachline.intake.v1.TimelineBreakKind
+	42, // 56: breachline.intake.v1.VerifyTimelineResponse.first_break:type_name -> breachline.intake.v1.TimelineBreak
+	50, // 57: breachline.intake.v1.ExportIncidentResponse.export_time:type_name -> google.protobuf.Timestamp
+	22, // 58: breachline.intake.v1.ExportIncidentResponse.incident:type_name -> breachline.intake.v1.Incident
+	34, // 59: breachline.intake.v1.ExportIncidentResponse.timeline:type_name -> breachline.intake.v1.TimelineEntry
+	43, // 60: breachline.intake.v1.ExportIncidentResponse.verification:type_name -> breachline.intake.v1.VerifyTimelineResponse
+	3,  // 61: breachline.intake.v1.ListIncidentsRequest.state:type_name -> breachline.intake.v1.IncidentState
+	22, // 62: breachline.intake.v1.ListIncidentsResponse.incidents:type_name -> breachline.intake.v1.Incident
+	22, // 63: breachline.intake.v1.GetIncidentResponse.incident:type_name -> breachline.intake.v1.Incident
+	20, // 64: breachline.intake.v1.IntakeService.ReportSignal:input_type -> breachline.intake.v1.ReportSignalRequest
+	46, // 65: breachline.intake.v1.IntakeService.GetIncident:input_type -> breachline.intake.v1.GetIncidentRequest
+	47, // 66: breachline.intake.v1.IntakeService.ListIncidents:input_type -> breachline.intake.v1.ListIncidentsRequest
+	28, // 67: breachline.intake.v1.IntakeService.UpdateIncident:input_type -> breachline.intake.v1.UpdateIncidentRequest
+	30, // 68: breachline.intake.v1.IntakeService.TransitionIncident:input_type -> breachline.intake.v1.TransitionIncidentRequest
+	44, // 69: breachline.intake.v1.IntakeService.ExportIncident:input_type -> breachline.intake.v1.ExportIncidentRequest
+	35, // 70: breachline.intake.v1.IntakeService.AddIncidentNote:input_type -> breachline.intake.v1.AddIncidentNoteRequest
+	37, // 71: breachline.intake.v1.IntakeService.AppendTimelineEntry:input_type -> breachline.intake.v1.AppendTimelineEntryRequest
+	39, // 72: breachline.intake.v1.IntakeService.ListTimeline:input_type -> breachline.intake.v1.ListTimelineRequest
+	41, // 73: breachline.intake.v1.IntakeService.VerifyTimeline:input_type -> breachline.intake.v1.VerifyTimelineRequest
+	11, // 74: breachline.intake.v1.IntakeService.IngestSiemPayload:input_type -> breachline.intake.v1.IngestSiemPayloadRequest
+	15, // 75: breachline.intake.v1.IntakeService.ListQuarantinedPayloads:input_type -> breachline.intake.v1.ListQuarantinedPayloadsRequest
+	17, // 76: breachline.intake.v1.IntakeService.GetQuarantinedPayload:input_type -> breachline.intake.v1.GetQuarantinedPayloadRequest
+	21, // 77: breachline.intake.v1.IntakeService.ReportSignal:output_type -> breachline.intake.v1.ReportSignalResponse
+	49, // 78: breachline.intake.v1.IntakeService.GetIncident:output_type -> breachline.intake.v1.GetIncidentResponse
+	48, // 79: breachline.intake.v1.IntakeService.ListIncidents:output_type -> breachline.intake.v1.ListIncidentsResponse
+	29, // 80: breachline.intake.v1.IntakeService.UpdateIncident:output_type -> breachline.intake.v1.UpdateIncidentResponse
+	31, // 81: breachline.intake.v1.IntakeService.TransitionIncident:output_type -> breachline.intake.v1.TransitionIncidentResponse
+	45, // 82: breachline.intake.v1.IntakeService.ExportIncident:output_type -> breachline.intake.v1.ExportIncidentResponse
+	36, // 83: breachline.intake.v1.IntakeService.AddIncidentNote:output_type -> breachline.intake.v1.AddIncidentNoteResponse
+	38, // 84: breachline.intake.v1.IntakeService.AppendTimelineEntry:output_type -> breachline.intake.v1.AppendTimelineEntryResponse
+	40, // 85: breachline.intake.v1.IntakeService.ListTimeline:output_type -> breachline.intake.v1.ListTimelineResponse
+	43, // 86: breachline.intake.v1.IntakeService.VerifyTimeline:output_type -> breachline.intake.v1.VerifyTimelineResponse
+	12, // 87: breachline.intake.v1.IntakeService.IngestSiemPayload:output_type -> breachline.intake.v1.IngestSiemPayloadResponse
+	16, // 88: breachline.intake.v1.IntakeService.ListQuarantinedPayloads:output_type -> breachline.intake.v1.ListQuarantinedPayloadsResponse
+	18, // 89: breachline.intake.v1.IntakeService.GetQuarantinedPayload:output_type -> breachline.intake.v1.GetQuarantinedPayloadResponse
+	77, // [77:90] is the sub-list for method output_type
+	64, // [64:77] is the sub-list for method input_type
+	64, // [64:64] is the sub-list for extension type_name
+	64, // [64:64] is the sub-list for extension extendee
+	0,  // [0:64] is the sub-list for field type_name
 }
 
 func init() { file_breachline_intake_v1_intake_proto_init() }
@@ -3365,8 +4023,8 @@ func file_breachline_intake_v1_intake_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_breachline_intake_v1_intake_proto_rawDesc), len(file_breachline_intake_v1_intake_proto_rawDesc)),
-			NumEnums:      10,
-			NumMessages:   31,
+			NumEnums:      11,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,16 +19,19 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IntakeService_ReportSignal_FullMethodName        = "/breachline.intake.v1.IntakeService/ReportSignal"
-	IntakeService_GetIncident_FullMethodName         = "/breachline.intake.v1.IntakeService/GetIncident"
-	IntakeService_ListIncidents_FullMethodName       = "/breachline.intake.v1.IntakeService/ListIncidents"
-	IntakeService_UpdateIncident_FullMethodName      = "/breachline.intake.v1.IntakeService/UpdateIncident"
-	IntakeService_TransitionIncident_FullMethodName  = "/breachline.intake.v1.IntakeService/TransitionIncident"
-	IntakeService_ExportIncident_FullMethodName      = "/breachline.intake.v1.IntakeService/ExportIncident"
-	IntakeService_AddIncidentNote_FullMethodName     = "/breachline.intake.v1.IntakeService/AddIncidentNote"
-	IntakeService_AppendTimelineEntry_FullMethodName = "/breachline.intake.v1.IntakeService/AppendTimelineEntry"
-	IntakeService_ListTimeline_FullMethodName        = "/breachline.intake.v1.IntakeService/ListTimeline"
-	IntakeService_VerifyTimeline_FullMethodName      = "/breachline.intake.v1.IntakeService/VerifyTimeline"
+	IntakeService_ReportSignal_FullMethodName            = "/breachline.intake.v1.IntakeService/ReportSignal"
+	IntakeService_GetIncident_FullMethodName             = "/breachline.intake.v1.IntakeService/GetIncident"
+	IntakeService_ListIncidents_FullMethodName           = "/breachline.intake.v1.IntakeService/ListIncidents"
+	IntakeService_UpdateIncident_FullMethodName          = "/breachline.intake.v1.IntakeService/UpdateIncident"
+	IntakeService_TransitionIncident_FullMethodName      = "/breachline.intake.v1.IntakeService/TransitionIncident"
+	IntakeService_ExportIncident_FullMethodName          = "/breachline.intake.v1.IntakeService/ExportIncident"
+	IntakeService_AddIncidentNote_FullMethodName         = "/breachline.intake.v1.IntakeService/AddIncidentNote"
+	IntakeService_AppendTimelineEntry_FullMethodName     = "/breachline.intake.v1.IntakeService/AppendTimelineEntry"
+	IntakeService_ListTimeline_FullMethodName            = "/breachline.intake.v1.IntakeService/ListTimeline"
+	IntakeService_VerifyTimeline_FullMethodName          = "/breachline.intake.v1.IntakeService/VerifyTimeline"
+	IntakeService_IngestSiemPayload_FullMethodName       = "/breachline.intake.v1.IntakeService/IngestSiemPayload"
+	IntakeService_ListQuarantinedPayloads_FullMethodName = "/breachline.intake.v1.IntakeService/ListQuarantinedPayloads"
+	IntakeService_GetQuarantinedPayload_FullMethodName   = "/breachline.intake.v1.IntakeService/GetQuarantinedPayload"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -82,6 +85,22 @@ type IntakeServiceClient interface {
 	// VerifyTimeline recomputes the incident's hash chain from the stored
 	// entries and reports the first broken link, if any.
 	VerifyTimeline(ctx context.Context, in *VerifyTimelineRequest, opts ...grpc.CallOption) (*VerifyTimelineResponse, error)
+	// IngestSiemPayload accepts one alert in a SIEM's own format (OCSF, Elastic
+	// Common Schema, or the JSON webhook of a Splunk, Elastic or Microsoft
+	// Sentinel alert action), maps it to a signal and reports it exactly as
+	// ReportSignal does, keeping the payload as the signal's raw. Over REST the
+	// request body is the SIEM's JSON as it sends it, e.g.
+	// POST /v1/siem/splunk-prod:ingest?format=SIEM_FORMAT_SPLUNK_WEBHOOK.
+	// A payload that cannot be mapped is kept in the quarantine (see
+	// ListQuarantinedPayloads) before the call fails with INVALID_ARGUMENT,
+	// whose field violations name the JSON path at fault ("payload.sid") and
+	// whose message names the quarantined payload id.
+	IngestSiemPayload(ctx context.Context, in *IngestSiemPayloadRequest, opts ...grpc.CallOption) (*IngestSiemPayloadResponse, error)
+	// ListQuarantinedPayloads returns the SIEM payloads that were rejected,
+	// newest first, a page at a time, for triage.
+	ListQuarantinedPayloads(ctx context.Context, in *ListQuarantinedPayloadsRequest, opts ...grpc.CallOption) (*ListQuarantinedPayloadsResponse, error)
+	// GetQuarantinedPayload returns one rejected SIEM payload.
+	GetQuarantinedPayload(ctx context.Context, in *GetQuarantinedPayloadRequest, opts ...grpc.CallOption) (*GetQuarantinedPayloadResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -192,6 +211,36 @@ func (c *intakeServiceClient) VerifyTimeline(ctx context.Context, in *VerifyTime
 	return out, nil
 }
 
+func (c *intakeServiceClient) IngestSiemPayload(ctx context.Context, in *IngestSiemPayloadRequest, opts ...grpc.CallOption) (*IngestSiemPayloadResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IngestSiemPayloadResponse)
+	err := c.cc.Invoke(ctx, IntakeService_IngestSiemPayload_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) ListQuarantinedPayloads(ctx context.Context, in *ListQuarantinedPayloadsRequest, opts ...grpc.CallOption) (*ListQuarantinedPayloadsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListQuarantinedPayloadsResponse)
+	err := c.cc.Invoke(ctx, IntakeService_ListQuarantinedPayloads_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) GetQuarantinedPayload(ctx context.Context, in *GetQuarantinedPayloadRequest, opts ...grpc.CallOption) (*GetQuarantinedPayloadResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetQuarantinedPayloadResponse)
+	err := c.cc.Invoke(ctx, IntakeService_GetQuarantinedPayload_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -243,6 +292,22 @@ type IntakeServiceServer interface {
 	// VerifyTimeline recomputes the incident's hash chain from the stored
 	// entries and reports the first broken link, if any.
 	VerifyTimeline(context.Context, *VerifyTimelineRequest) (*VerifyTimelineResponse, error)
+	// IngestSiemPayload accepts one alert in a SIEM's own format (OCSF, Elastic
+	// Common Schema, or the JSON webhook of a Splunk, Elastic or Microsoft
+	// Sentinel alert action), maps it to a signal and reports it exactly as
+	// ReportSignal does, keeping the payload as the signal's raw. Over REST the
+	// request body is the SIEM's JSON as it sends it, e.g.
+	// POST /v1/siem/splunk-prod:ingest?format=SIEM_FORMAT_SPLUNK_WEBHOOK.
+	// A payload that cannot be mapped is kept in the quarantine (see
+	// ListQuarantinedPayloads) before the call fails with INVALID_ARGUMENT,
+	// whose field violations name the JSON path at fault ("payload.sid") and
+	// whose message names the quarantined payload id.
+	IngestSiemPayload(context.Context, *IngestSiemPayloadRequest) (*IngestSiemPayloadResponse, error)
+	// ListQuarantinedPayloads returns the SIEM payloads that were rejected,
+	// newest first, a page at a time, for triage.
+	ListQuarantinedPayloads(context.Context, *ListQuarantinedPayloadsRequest) (*ListQuarantinedPayloadsResponse, error)
+	// GetQuarantinedPayload returns one rejected SIEM payload.
+	GetQuarantinedPayload(context.Context, *GetQuarantinedPayloadRequest) (*GetQuarantinedPayloadResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -282,6 +347,15 @@ func (UnimplementedIntakeServiceServer) ListTimeline(context.Context, *ListTimel
 }
 func (UnimplementedIntakeServiceServer) VerifyTimeline(context.Context, *VerifyTimelineRequest) (*VerifyTimelineResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method VerifyTimeline not implemented")
+}
+func (UnimplementedIntakeServiceServer) IngestSiemPayload(context.Context, *IngestSiemPayloadRequest) (*IngestSiemPayloadResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method IngestSiemPayload not implemented")
+}
+func (UnimplementedIntakeServiceServer) ListQuarantinedPayloads(context.Context, *ListQuarantinedPayloadsRequest) (*ListQuarantinedPayloadsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListQuarantinedPayloads not implemented")
+}
+func (UnimplementedIntakeServiceServer) GetQuarantinedPayload(context.Context, *GetQuarantinedPayloadRequest) (*GetQuarantinedPayloadResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetQuarantinedPayload not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -484,6 +558,60 @@ func _IntakeService_VerifyTimeline_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_IngestSiemPayload_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IngestSiemPayloadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).IngestSiemPayload(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_IngestSiemPayload_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).IngestSiemPayload(ctx, req.(*IngestSiemPayloadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_ListQuarantinedPayloads_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListQuarantinedPayloadsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).ListQuarantinedPayloads(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_ListQuarantinedPayloads_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).ListQuarantinedPayloads(ctx, req.(*ListQuarantinedPayloadsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_GetQuarantinedPayload_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetQuarantinedPayloadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).GetQuarantinedPayload(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_GetQuarantinedPayload_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).GetQuarantinedPayload(ctx, req.(*GetQuarantinedPayloadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -530,6 +658,18 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "VerifyTimeline",
 			Handler:    _IntakeService_VerifyTimeline_Handler,
+		},
+		{
+			MethodName: "IngestSiemPayload",
+			Handler:    _IntakeService_IngestSiemPayload_Handler,
+		},
+		{
+			MethodName: "ListQuarantinedPayloads",
+			Handler:    _IntakeService_ListQuarantinedPayloads_Handler,
+		},
+		{
+			MethodName: "GetQuarantinedPayload",
+			Handler:    _IntakeService_GetQuarantinedPayload_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
