@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -229,6 +231,44 @@ func TestBreachFlowEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("case=rest-siem-webhooks", func(t *testing.T) {
+		// A Splunk webhook alert action posts its own JSON; the gateway
+		// forwards the body verbatim.
+		splunk := `{"sid": "scheduler__admin__search__RMD5_at_1779440000_42", "search_name": "Excessive failed logins",
+			"app": "search", "owner": "admin", "results_link": "https://splunk.example.com/app/search/@go?sid=x",
+			"result": {"_time": "1779440000", "host": "vpn-gw-01", "user": "jdoe", "urgency": "high"}}`
+		url := base + "/v1/siem/splunk-prod:ingest?format=SIEM_FORMAT_SPLUNK_WEBHOOK"
+		code, body := httpRaw(t, url, splunk)
+		if code != http.StatusOK || body["outcome"] != "REPORT_SIGNAL_OUTCOME_INCIDENT_CREATED" {
+			t.Fatalf("POST splunk webhook: %d %v", code, body)
+		}
+		inc, _ := body["incident"].(map[string]any)
+		if inc["title"] != "Excessive failed logins" || inc["asset"] != "vpn-gw-01" || inc["severity"] != "SEVERITY_HIGH" {
+			t.Errorf("incident = %v", inc)
+		}
+		code, again := httpRaw(t, url, splunk)
+		if code != http.StatusOK || again["outcome"] != "REPORT_SIGNAL_OUTCOME_DUPLICATE" {
+			t.Errorf("retry: %d %v", code, again)
+		}
+
+		broken := `{"sid": "1", "search_name": "s", "result": {"user": "jdoe"`
+		code, body = httpRaw(t, url, broken)
+		if code != http.StatusBadRequest || !slices.Equal(violationFields(body), []string{"payload"}) {
+			t.Fatalf("POST broken payload: %d %v", code, body)
+		}
+		msg, _ := body["message"].(string)
+		id := regexp.MustCompile(`qpl_[0-9a-z]+`).FindString(msg)
+		if id == "" || strings.Contains(msg, "jdoe") {
+			t.Fatalf("message %q: want the quarantine id and no payload", msg)
+		}
+		code, q := httpDo(t, http.MethodGet, base+"/v1/quarantinedPayloads/"+id, nil)
+		qp, _ := q["quarantinedPayload"].(map[string]any)
+		if code != http.StatusOK || qp["payload"] != base64.StdEncoding.EncodeToString([]byte(broken)) ||
+			qp["format"] != "SIEM_FORMAT_SPLUNK_WEBHOOK" || qp["source"] != "splunk-prod" {
+			t.Errorf("GET quarantined payload: %d %v", code, q)
+		}
+	})
+
 	t.Run("case=rest-customer-and-dsr", func(t *testing.T) {
 		code, c := httpDo(t, http.MethodPost, base+"/v1/customers", map[string]any{
 			"customerId": "lycee-lumiere", "displayName": "Lycée Lumière", "region": "REGION_EU_EEA_CH",
@@ -383,6 +423,27 @@ func checkObligations(t *testing.T, a *classificationv1.Assessment, discovered t
 	if !gdpr || !texasAG || !execs {
 		t.Fatalf("obligations missing: gdpr=%v texas-ag=%v executive-management=%v in %v", gdpr, texasAG, execs, a.GetObligations())
 	}
+}
+
+// httpRaw posts body verbatim as JSON, as a SIEM webhook does.
+func httpRaw(t *testing.T, url, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var out map[string]any
+	raw, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("POST %s: response is not JSON: %v\n%s", url, err, raw)
+	}
+	return resp.StatusCode, out
 }
 
 func violationFields(body map[string]any) []string {
