@@ -182,3 +182,26 @@ func TestHealthIsServing(t *testing.T) {
 		t.Fatalf("health = %v, %v; want SERVING", resp.GetStatus(), err)
 	}
 }
+
+// batchValidator checks ReportSignals requests itself, item by item.
+type batchValidator struct{ sourceValidator }
+
+func (batchValidator) ValidatesItems(req any) bool {
+	_, ok := req.(*intakev1.ReportSignalsRequest)
+	return ok
+}
+
+func TestItemValidatorSkipsRequiredCheck(t *testing.T) {
+	t.Parallel()
+	client := start(t, func(o *grpcx.Options) { o.Validator = batchValidator{} })
+	incomplete := &intakev1.Signal{Source: "splunk"}
+	// The fake does not implement ReportSignals: reaching it is UNIMPLEMENTED.
+	_, err := client.ReportSignals(t.Context(), &intakev1.ReportSignalsRequest{Signals: []*intakev1.Signal{incomplete}})
+	if got := status.Code(err); got != codes.Unimplemented {
+		t.Errorf("ReportSignals code = %v, want Unimplemented (the handler reached)", got)
+	}
+	_, err = client.ReportSignal(t.Context(), &intakev1.ReportSignalRequest{Signal: incomplete})
+	if got := status.Code(err); got != codes.InvalidArgument {
+		t.Errorf("ReportSignal code = %v, want InvalidArgument", got)
+	}
+}

@@ -305,9 +305,27 @@ type RequestValidator interface {
 	ValidateRequest(ctx context.Context, req any) error
 }
 
+// ItemValidator is a RequestValidator that checks some requests entirely
+// itself: for those the interceptor skips its REQUIRED check and trusts
+// ValidateRequest alone. A batch RPC whose items are accepted or rejected one
+// by one uses it, so that one item missing a REQUIRED field does not fail
+// the whole call.
+type ItemValidator interface {
+	RequestValidator
+	// ValidatesItems reports whether req's REQUIRED fields are checked by
+	// the handler, item by item.
+	ValidatesItems(req any) bool
+}
+
 func (s *Server) validateUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	m, ok := req.(proto.Message)
 	if !ok {
+		return handler(ctx, req)
+	}
+	if iv, ok := s.validator.(ItemValidator); ok && iv.ValidatesItems(req) {
+		if err := iv.ValidateRequest(ctx, req); err != nil {
+			return nil, err
+		}
 		return handler(ctx, req)
 	}
 	err := validate.Required(m)
