@@ -34,6 +34,23 @@ type Config struct {
 	// RelayLease is how long a replica holds a claimed incident; a replica
 	// that dies delays that incident by at most this long.
 	RelayLease time.Duration `env:"RELAY_LEASE" envDefault:"30s"`
+	// CorrelationKeys are the attributes a new signal must share with an
+	// open incident to attach to it: a comma list of asset, customer (any
+	// overlap of customer ids) and type.
+	CorrelationKeys string `env:"CORRELATION_KEYS" envDefault:"asset,type"`
+	// CorrelationWindow is how far apart the new signal's observed_at and the
+	// incident's last signal may be for it to attach; 0 turns correlation
+	// off (every signal opens an incident).
+	CorrelationWindow time.Duration `env:"CORRELATION_WINDOW" envDefault:"1h"`
+}
+
+// Correlation is the correlation the configuration asks for.
+func (c Config) Correlation() (domain.Correlation, error) {
+	keys, err := domain.ParseCorrelationKeys(c.CorrelationKeys)
+	if err != nil {
+		return domain.Correlation{}, fmt.Errorf("CORRELATION_KEYS: %w", err)
+	}
+	return domain.Correlation{Keys: keys, Window: c.CorrelationWindow}, nil
 }
 
 // Validate reports every problem with the configuration.
@@ -47,6 +64,12 @@ func (c Config) Validate() error {
 	}
 	if c.RelayLease < time.Second {
 		errs = append(errs, errors.New("RELAY_LEASE must be at least 1s"))
+	}
+	if _, err := c.Correlation(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.CorrelationWindow < 0 {
+		errs = append(errs, errors.New("CORRELATION_WINDOW must not be negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -82,7 +105,11 @@ func run(ctx context.Context) (err error) {
 		Lease: cfg.RelayLease,
 	})
 
-	handler := server.New(domain.NewIntake(st, time.Now))
+	correlation, err := cfg.Correlation()
+	if err != nil {
+		return err
+	}
+	handler := server.New(domain.NewIntake(st, time.Now).WithCorrelation(correlation))
 	srv := grpcx.NewServer(grpcx.Options{Service: "intake", Logger: rt.Logger, ShutdownGrace: cfg.ShutdownGrace, Validator: handler})
 	intakev1.RegisterIntakeServiceServer(srv.GRPC(), handler)
 	intakev1.RegisterAffectedIndividualsServiceServer(srv.GRPC(), server.NewIndividuals(

@@ -26,30 +26,47 @@ const (
 // Intake implements the incident use cases behind IntakeService.
 type Intake struct {
 	ledger
+	correlation Correlation
 }
 
 // NewIntake returns the use cases over store; now is the clock (time.Now in
-// production, a fixed clock in tests).
+// production, a fixed clock in tests). Correlation is off until
+// WithCorrelation turns it on.
 func NewIntake(store Store, now func() time.Time) *Intake {
 	return &Intake{ledger: ledger{store: store, now: now}}
 }
 
-// ReportSignal records a signal and opens its incident, exactly once per
-// (source, source_event_id).
+// WithCorrelation makes ReportSignal attach signals to open incidents as c
+// says, and returns in.
+func (in *Intake) WithCorrelation(c Correlation) *Intake {
+	in.correlation = c
+	return in
+}
+
+// ReportSignal records a signal and opens its incident, or attaches it to
+// an open incident about the same thing, exactly once per (source,
+// source_event_id).
 //
-// Without transactions the two writes are ordered so that any crash is
+// Without transactions the writes are ordered so that any crash is
 // repaired by the SIEM's retry: the signal is inserted first, carrying a
-// pre-assigned incident id, and the unique index on (source,
-// source_event_id) decides which report wins. The incident is then created
-// by an idempotent upsert keyed on that id. A retry finds the stored signal,
-// re-runs the same upsert (creating the incident if the first attempt died
+// pre-assigned incident id (a new one, or the correlated incident's), and
+// the unique index on (source, source_event_id) decides which report wins.
+//
+// A signal that opens an incident then writes the incident's first timeline
+// entry ("incident.created", seq 1, carrying the new incident as its
+// snapshot) and creates the incident by an idempotent upsert keyed on that
+// id, so an incident never exists without its entry; an entry whose incident
+// was not yet created is completed by the retry or by the first read of the
+// incident. A signal that attaches commits a "signal.attached" entry on the
+// incident's timeline under the request id "signal:<signal id>" (see
+// ledger), which counts the signal exactly once. A retry finds the stored
+// signal, re-runs the same step (completing it if the first attempt died
 // before it) and returns DUPLICATE.
 //
-// Between the two, the incident's first timeline entry ("incident.created",
-// seq 1, carrying the new incident as its snapshot) is inserted, so an
-// incident never exists without it; an entry whose incident was not yet
-// created is completed by the retry or by the first read of the incident.
-// caller is recorded as the entry's actor.
+// Correlation is best effort: two first signals for the same key reported
+// at the same moment may each open an incident, and a signal may attach to
+// an incident closed between the lookup and the attach. Neither loses a
+// signal. caller is recorded as the entry's actor.
 func (in *Intake) ReportSignal(ctx context.Context, caller Caller, s Signal) (ReportResult, error) {
 	now := in.now().UTC().Truncate(time.Millisecond)
 	if err := ValidateSignal(s, now); err != nil {
@@ -64,8 +81,18 @@ func (in *Intake) ReportSignal(ctx context.Context, caller Caller, s Signal) (Re
 		facts.DiscoveredAt = facts.DiscoveredAt.UTC().Truncate(time.Millisecond)
 		s.Exposure = &facts
 	}
-
 	outcome := ReportOutcomeIncidentCreated
+	if s.CorrelationKey = in.correlation.KeyOf(s); s.CorrelationKey != "" {
+		candidates, err := in.store.CorrelatedIncidents(ctx, s.CorrelationKey, maxCorrelationCandidates)
+		if err != nil {
+			return ReportResult{}, fmt.Errorf("report signal: %w", err)
+		}
+		if inc, ok := in.correlation.pick(s, candidates); ok {
+			s.IncidentID, s.Attached = inc.ID, true
+			outcome = ReportOutcomeAttached
+		}
+	}
+
 	err := in.store.InsertSignal(ctx, s)
 	if errors.Is(err, apperr.ErrAlreadyExists) {
 		s, err = in.store.SignalBySourceEvent(ctx, s.Source, s.SourceEventID)
@@ -74,17 +101,30 @@ func (in *Intake) ReportSignal(ctx context.Context, caller Caller, s Signal) (Re
 	if err != nil {
 		return ReportResult{}, fmt.Errorf("report signal: %w", err)
 	}
-	inc := NewIncident(s)
-	created := createdEntry(s, inc, caller)
-	if err := in.store.InsertEntry(ctx, created); err != nil &&
-		!errors.Is(err, apperr.ErrAlreadyExists) && !errors.Is(err, apperr.ErrConflict) {
-		return ReportResult{}, fmt.Errorf("report signal %s: %w", s.ID, err)
+	var inc Incident
+	if s.Attached {
+		inc, _, err = in.commit(ctx, s.IncidentID, caller, "signal:"+s.ID, attach(s))
+		if errors.Is(err, errReplay) {
+			err = nil
+		}
+	} else {
+		inc, err = in.open(ctx, caller, s)
 	}
-	inc, err = in.store.EnsureIncident(ctx, inc)
 	if err != nil {
 		return ReportResult{}, fmt.Errorf("report signal %s: %w", s.ID, err)
 	}
 	return ReportResult{SignalID: s.ID, Signal: s, Outcome: outcome, Incident: inc}, nil
+}
+
+// open creates the incident s opens (see ReportSignal); it is idempotent.
+func (in *Intake) open(ctx context.Context, caller Caller, s Signal) (Incident, error) {
+	inc := NewIncident(s)
+	created := createdEntry(s, inc, caller)
+	if err := in.store.InsertEntry(ctx, created); err != nil &&
+		!errors.Is(err, apperr.ErrAlreadyExists) && !errors.Is(err, apperr.ErrConflict) {
+		return Incident{}, err
+	}
+	return in.store.EnsureIncident(ctx, inc)
 }
 
 // GetIncident returns one incident, as its timeline says it is.

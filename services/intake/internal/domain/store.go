@@ -23,6 +23,9 @@ type Store interface {
 	EnsureIncident(ctx context.Context, inc Incident) (Incident, error)
 	// GetIncident returns one incident, or apperr.ErrNotFound.
 	GetIncident(ctx context.Context, id string) (Incident, error)
+	// CorrelatedIncidents returns up to limit incidents with the given
+	// correlation key that are not closed, newest first.
+	CorrelatedIncidents(ctx context.Context, key string, limit int) ([]Incident, error)
 	// ListIncidents returns a page of incidents matching f, newest first. The
 	// page token is opaque and bound to f; a bad token is an
 	// *apperr.InvalidError on page_token.

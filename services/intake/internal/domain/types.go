@@ -143,6 +143,13 @@ type Signal struct {
 	// Raw is the source's original payload (a JSON object), kept for the
 	// record; nil when none was sent.
 	Raw map[string]any
+
+	// CorrelationKey is Correlation.KeyOf the signal when it was received
+	// (empty: correlation was off); the incident it opens carries it.
+	CorrelationKey string
+	// Attached is true when the signal joined an existing incident instead
+	// of opening IncidentID.
+	Attached bool
 }
 
 // Incident is the case the response is organised around. It also carries the
@@ -160,9 +167,15 @@ type Incident struct {
 	// Facts are what classification reads. Their data elements, encrypted
 	// elements and discovery time are copies of Record (see SyncFacts); the
 	// other facts are set directly.
-	Facts            BreachFacts
-	Record           IncidentRecord
-	SignalCount      int64
+	Facts       BreachFacts
+	Record      IncidentRecord
+	SignalCount int64
+	// CorrelationKey is the key of the signal that opened the incident
+	// (empty: not correlated); signals with the same key may attach to it.
+	CorrelationKey string
+	// LastSignalAt is the latest observed_at of its signals; zero on
+	// incidents from before correlation, which then use CreateTime.
+	LastSignalAt     time.Time
 	AssessmentStatus AssessmentStatus
 	AssessmentID     string
 	CreateTime       time.Time
@@ -231,6 +244,8 @@ func NewIncident(s Signal) Incident {
 		Facts:            facts,
 		Record:           rec,
 		SignalCount:      1,
+		CorrelationKey:   s.CorrelationKey,
+		LastSignalAt:     s.ObservedAt,
 		AssessmentStatus: AssessmentStatusPending,
 		CreateTime:       s.ReceivedAt,
 		UpdateTime:       s.ReceivedAt,
@@ -257,6 +272,7 @@ const (
 	ReportOutcomeUnspecified ReportOutcome = iota
 	ReportOutcomeIncidentCreated
 	ReportOutcomeDuplicate
+	ReportOutcomeAttached
 )
 
 // ReportResult is the result of ReportSignal.

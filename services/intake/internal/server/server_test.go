@@ -33,12 +33,18 @@ import (
 // interceptor chain and a real store, and returns a client and the store.
 func start(t *testing.T) (intakev1.IntakeServiceClient, *store.Store) {
 	t.Helper()
+	return startWith(t, domain.Correlation{})
+}
+
+// startWith is start with signal correlation configured as c.
+func startWith(t *testing.T, c domain.Correlation) (intakev1.IntakeServiceClient, *store.Store) {
+	t.Helper()
 	db := mongotest.DB(t)
 	if err := mongox.EnsureIndexes(t.Context(), db, store.Indexes()); err != nil {
 		t.Fatalf("EnsureIndexes: %v", err)
 	}
 	st := store.New(db)
-	handler := server.New(domain.NewIntake(st, time.Now))
+	handler := server.New(domain.NewIntake(st, time.Now).WithCorrelation(c))
 	srv := grpcx.NewServer(grpcx.Options{Service: "intake", Validator: handler})
 	intakev1.RegisterIntakeServiceServer(srv.GRPC(), handler)
 
@@ -320,7 +326,8 @@ func TestEnumsMatchProto(t *testing.T) {
 
 	outcomes := intakev1.ReportSignalOutcome(0).Descriptor().Values()
 	if outcomes.ByNumber(protoreflect.EnumNumber(domain.ReportOutcomeDuplicate)).Name() != "REPORT_SIGNAL_OUTCOME_DUPLICATE" ||
-		outcomes.ByNumber(protoreflect.EnumNumber(domain.ReportOutcomeIncidentCreated)).Name() != "REPORT_SIGNAL_OUTCOME_INCIDENT_CREATED" {
+		outcomes.ByNumber(protoreflect.EnumNumber(domain.ReportOutcomeIncidentCreated)).Name() != "REPORT_SIGNAL_OUTCOME_INCIDENT_CREATED" ||
+		outcomes.ByNumber(protoreflect.EnumNumber(domain.ReportOutcomeAttached)).Name() != "REPORT_SIGNAL_OUTCOME_ATTACHED" {
 		t.Error("ReportOutcome numbers differ from the proto")
 	}
 	statuses := intakev1.AssessmentStatus(0).Descriptor().Values()

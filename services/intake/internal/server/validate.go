@@ -18,6 +18,8 @@ func (h *Handler) ValidateRequest(_ context.Context, req any) error {
 		if r.GetSignal() != nil {
 			return h.intake.Validate(signalFromProto(r.GetSignal()))
 		}
+	case *intakev1.ReportSignalsRequest:
+		return validateBatch(r)
 	case *intakev1.UpdateIncidentRequest:
 		return h.intake.ValidateUpdate(updateFromProto(r))
 	case *intakev1.TransitionIncidentRequest:

@@ -77,6 +77,10 @@ func Indexes() mongox.Indexes {
 				Keys:    bson.D{{Key: "customer_ids", Value: 1}, {Key: "_id", Value: -1}},
 				Options: options.Index().SetName("customer_id"),
 			},
+			{
+				Keys:    bson.D{{Key: "correlation_key", Value: 1}, {Key: "state", Value: 1}, {Key: "_id", Value: -1}},
+				Options: options.Index().SetName("correlation_key"),
+			},
 		},
 		TimelineCollection: {
 			{
@@ -122,26 +126,32 @@ type signalDoc struct {
 	CustomerIDs   []string  `bson:"customer_ids"`
 	Exposure      *factsDoc `bson:"exposure,omitempty"`
 	RawJSON       string    `bson:"raw_json,omitempty"`
+	// CorrelationKey and Attached say how the signal found its incident.
+	CorrelationKey string `bson:"correlation_key,omitempty"`
+	Attached       bool   `bson:"attached,omitempty"`
 }
 
 type incidentDoc struct {
-	ID               string    `bson:"_id"`
-	Title            string    `bson:"title"`
-	Description      string    `bson:"description"`
-	Type             int32     `bson:"type"`
-	State            int32     `bson:"state"`
-	Severity         int32     `bson:"severity"`
-	CustomerIDs      []string  `bson:"customer_ids"`
-	Asset            string    `bson:"asset"`
-	Facts            factsDoc  `bson:"facts"`
-	Record           recordDoc `bson:"record"`
-	SignalCount      int64     `bson:"signal_count"`
-	AssessmentStatus int32     `bson:"assessment_status"`
-	AssessmentID     string    `bson:"assessment_id"`
-	CreateTime       time.Time `bson:"create_time"`
-	UpdateTime       time.Time `bson:"update_time"`
-	Version          int64     `bson:"version"`
-	FactsVersion     int64     `bson:"facts_version"`
+	ID             string    `bson:"_id"`
+	Title          string    `bson:"title"`
+	Description    string    `bson:"description"`
+	Type           int32     `bson:"type"`
+	State          int32     `bson:"state"`
+	Severity       int32     `bson:"severity"`
+	CustomerIDs    []string  `bson:"customer_ids"`
+	Asset          string    `bson:"asset"`
+	Facts          factsDoc  `bson:"facts"`
+	Record         recordDoc `bson:"record"`
+	SignalCount    int64     `bson:"signal_count"`
+	CorrelationKey string    `bson:"correlation_key,omitempty"`
+	// LastSignalAt is nil on incidents from before correlation.
+	LastSignalAt     *time.Time `bson:"last_signal_at,omitempty"`
+	AssessmentStatus int32      `bson:"assessment_status"`
+	AssessmentID     string     `bson:"assessment_id"`
+	CreateTime       time.Time  `bson:"create_time"`
+	UpdateTime       time.Time  `bson:"update_time"`
+	Version          int64      `bson:"version"`
+	FactsVersion     int64      `bson:"facts_version"`
 	// Relay bookkeeping; lease fields are managed by mongox.Claim.
 	Attempts      int        `bson:"attempts"`
 	NextAttemptAt time.Time  `bson:"next_attempt_at"`
@@ -200,6 +210,28 @@ func (s *Store) EnsureIncident(ctx context.Context, inc domain.Incident) (domain
 		return domain.Incident{}, fmt.Errorf("ensure incident %s: %w", inc.ID, err)
 	}
 	return fromIncidentDoc(doc), nil
+}
+
+// CorrelatedIncidents implements domain.Store. The filter is an equality on
+// the key plus the state, served by the correlation_key index.
+func (s *Store) CorrelatedIncidents(ctx context.Context, key string, limit int) ([]domain.Incident, error) {
+	filter := bson.D{
+		{Key: "correlation_key", Value: key},
+		{Key: "state", Value: bson.D{{Key: "$ne", Value: int32(domain.IncidentStateClosed)}}},
+	}
+	cur, err := s.incidents.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, fmt.Errorf("find correlated incidents: %w", err)
+	}
+	var docs []incidentDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("find correlated incidents: %w", err)
+	}
+	out := make([]domain.Incident, 0, len(docs))
+	for _, d := range docs {
+		out = append(out, fromIncidentDoc(d))
+	}
+	return out, nil
 }
 
 // GetIncident implements domain.Store.
@@ -303,6 +335,7 @@ func (s *Store) ApplySnapshot(ctx context.Context, inc domain.Incident, resetRel
 		{Key: "facts", Value: d.Facts},
 		{Key: "record", Value: d.Record},
 		{Key: "signal_count", Value: d.SignalCount},
+		{Key: "last_signal_at", Value: d.LastSignalAt},
 		{Key: "assessment_status", Value: d.AssessmentStatus},
 		{Key: "assessment_id", Value: d.AssessmentID},
 		{Key: "update_time", Value: d.UpdateTime},
@@ -395,6 +428,9 @@ func toSignalDoc(s domain.Signal) (signalDoc, error) {
 		ObservedAt:    s.ObservedAt.UTC(),
 		Asset:         s.Asset,
 		CustomerIDs:   s.CustomerIDs,
+
+		CorrelationKey: s.CorrelationKey,
+		Attached:       s.Attached,
 	}
 	if s.Exposure != nil {
 		f := toFactsDoc(*s.Exposure)
@@ -424,6 +460,9 @@ func fromSignalDoc(d signalDoc) (domain.Signal, error) {
 		ObservedAt:    d.ObservedAt.UTC(),
 		Asset:         d.Asset,
 		CustomerIDs:   d.CustomerIDs,
+
+		CorrelationKey: d.CorrelationKey,
+		Attached:       d.Attached,
 	}
 	if d.Exposure != nil {
 		f := fromFactsDoc(*d.Exposure)
@@ -509,6 +548,8 @@ func toIncidentDoc(inc domain.Incident) incidentDoc {
 		Facts:            toFactsDoc(inc.Facts),
 		Record:           toRecordDoc(inc.Record),
 		SignalCount:      inc.SignalCount,
+		CorrelationKey:   inc.CorrelationKey,
+		LastSignalAt:     optionalTime(inc.LastSignalAt),
 		AssessmentStatus: int32(inc.AssessmentStatus),
 		AssessmentID:     inc.AssessmentID,
 		CreateTime:       inc.CreateTime.UTC(),
@@ -534,6 +575,8 @@ func fromIncidentDoc(d incidentDoc) domain.Incident {
 		Facts:            fromFactsDoc(d.Facts),
 		Record:           fromRecordDoc(d.Record),
 		SignalCount:      d.SignalCount,
+		CorrelationKey:   d.CorrelationKey,
+		LastSignalAt:     timeOrZero(d.LastSignalAt),
 		AssessmentStatus: domain.AssessmentStatus(d.AssessmentStatus),
 		AssessmentID:     d.AssessmentID,
 		CreateTime:       d.CreateTime.UTC(),
@@ -544,4 +587,19 @@ func fromIncidentDoc(d incidentDoc) domain.Incident {
 		NextAttemptAt:    d.NextAttemptAt.UTC(),
 		LastError:        d.LastError,
 	}
+}
+
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func timeOrZero(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
 }

@@ -374,6 +374,11 @@ const (
 	// The signal had been reported before; the original incident is returned and
 	// nothing changed.
 	ReportSignalOutcome_REPORT_SIGNAL_OUTCOME_DUPLICATE ReportSignalOutcome = 2
+	// The signal was attached to an open incident with the same correlation key
+	// whose last signal was within the correlation window; that incident's
+	// signal count and severity were updated and a "signal.attached" timeline
+	// entry records it.
+	ReportSignalOutcome_REPORT_SIGNAL_OUTCOME_ATTACHED ReportSignalOutcome = 3
 )
 
 // Enum value maps for ReportSignalOutcome.
@@ -382,11 +387,13 @@ var (
 		0: "REPORT_SIGNAL_OUTCOME_UNSPECIFIED",
 		1: "REPORT_SIGNAL_OUTCOME_INCIDENT_CREATED",
 		2: "REPORT_SIGNAL_OUTCOME_DUPLICATE",
+		3: "REPORT_SIGNAL_OUTCOME_ATTACHED",
 	}
 	ReportSignalOutcome_value = map[string]int32{
 		"REPORT_SIGNAL_OUTCOME_UNSPECIFIED":      0,
 		"REPORT_SIGNAL_OUTCOME_INCIDENT_CREATED": 1,
 		"REPORT_SIGNAL_OUTCOME_DUPLICATE":        2,
+		"REPORT_SIGNAL_OUTCOME_ATTACHED":         3,
 	}
 )
 
@@ -1410,6 +1417,294 @@ func (x *ReportSignalRequest) GetSignal() *Signal {
 	return nil
 }
 
+// ReportSignalsRequest carries a batch of signals.
+type ReportSignalsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The signals to record, 1 to 500. Each is checked on its own.
+	Signals       []*Signal `protobuf:"bytes,1,rep,name=signals,proto3" json:"signals,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportSignalsRequest) Reset() {
+	*x = ReportSignalsRequest{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportSignalsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportSignalsRequest) ProtoMessage() {}
+
+func (x *ReportSignalsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportSignalsRequest.ProtoReflect.Descriptor instead.
+func (*ReportSignalsRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ReportSignalsRequest) GetSignals() []*Signal {
+	if x != nil {
+		return x.Signals
+	}
+	return nil
+}
+
+// ReportSignalsResponse holds one result per signal of the request, in the
+// request's order.
+type ReportSignalsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// results[i] is the result of signals[i].
+	Results       []*ReportSignalsResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportSignalsResponse) Reset() {
+	*x = ReportSignalsResponse{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportSignalsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportSignalsResponse) ProtoMessage() {}
+
+func (x *ReportSignalsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportSignalsResponse.ProtoReflect.Descriptor instead.
+func (*ReportSignalsResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ReportSignalsResponse) GetResults() []*ReportSignalsResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// ReportSignalsResult is the result of one signal of a batch: either the
+// outcome of reporting it, or the error that rejected it.
+type ReportSignalsResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id assigned to the signal; empty when it was rejected.
+	SignalId string `protobuf:"bytes,1,opt,name=signal_id,json=signalId,proto3" json:"signal_id,omitempty"`
+	// What happened; UNSPECIFIED when the signal was rejected.
+	Outcome ReportSignalOutcome `protobuf:"varint,2,opt,name=outcome,proto3,enum=breachline.intake.v1.ReportSignalOutcome" json:"outcome,omitempty"`
+	// The incident the signal belongs to; empty when it was rejected.
+	IncidentId string `protobuf:"bytes,3,opt,name=incident_id,json=incidentId,proto3" json:"incident_id,omitempty"`
+	// Why the signal was rejected; unset when it was reported.
+	Error         *SignalError `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportSignalsResult) Reset() {
+	*x = ReportSignalsResult{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportSignalsResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportSignalsResult) ProtoMessage() {}
+
+func (x *ReportSignalsResult) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportSignalsResult.ProtoReflect.Descriptor instead.
+func (*ReportSignalsResult) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ReportSignalsResult) GetSignalId() string {
+	if x != nil {
+		return x.SignalId
+	}
+	return ""
+}
+
+func (x *ReportSignalsResult) GetOutcome() ReportSignalOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return ReportSignalOutcome_REPORT_SIGNAL_OUTCOME_UNSPECIFIED
+}
+
+func (x *ReportSignalsResult) GetIncidentId() string {
+	if x != nil {
+		return x.IncidentId
+	}
+	return ""
+}
+
+func (x *ReportSignalsResult) GetError() *SignalError {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+// SignalError is why one signal of a batch was rejected, in the shape of a
+// gRPC status with google.rpc.BadRequest field violations.
+type SignalError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The gRPC status code (google.rpc.Code), e.g. 3 for INVALID_ARGUMENT.
+	Code int32 `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	// A developer-facing description.
+	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// Every problem found with the signal. Field paths are those of
+	// ReportSignal's request ("signal.title"), so a client handles both alike.
+	FieldViolations []*SignalFieldViolation `protobuf:"bytes,3,rep,name=field_violations,json=fieldViolations,proto3" json:"field_violations,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *SignalError) Reset() {
+	*x = SignalError{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignalError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignalError) ProtoMessage() {}
+
+func (x *SignalError) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignalError.ProtoReflect.Descriptor instead.
+func (*SignalError) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *SignalError) GetCode() int32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *SignalError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *SignalError) GetFieldViolations() []*SignalFieldViolation {
+	if x != nil {
+		return x.FieldViolations
+	}
+	return nil
+}
+
+// SignalFieldViolation is one problem with one field of a signal.
+type SignalFieldViolation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Path of the field, e.g. "signal.observed_at".
+	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	// What is wrong with it.
+	Description   string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignalFieldViolation) Reset() {
+	*x = SignalFieldViolation{}
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignalFieldViolation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignalFieldViolation) ProtoMessage() {}
+
+func (x *SignalFieldViolation) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignalFieldViolation.ProtoReflect.Descriptor instead.
+func (*SignalFieldViolation) Descriptor() ([]byte, []int) {
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *SignalFieldViolation) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *SignalFieldViolation) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
 // ReportSignalResponse is the result of reporting a signal.
 type ReportSignalResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1425,7 +1720,7 @@ type ReportSignalResponse struct {
 
 func (x *ReportSignalResponse) Reset() {
 	*x = ReportSignalResponse{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[10]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1437,7 +1732,7 @@ func (x *ReportSignalResponse) String() string {
 func (*ReportSignalResponse) ProtoMessage() {}
 
 func (x *ReportSignalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[10]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1450,7 +1745,7 @@ func (x *ReportSignalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportSignalResponse.ProtoReflect.Descriptor instead.
 func (*ReportSignalResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{10}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ReportSignalResponse) GetSignalId() string {
@@ -1518,7 +1813,7 @@ type Incident struct {
 
 func (x *Incident) Reset() {
 	*x = Incident{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[11]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1530,7 +1825,7 @@ func (x *Incident) String() string {
 func (*Incident) ProtoMessage() {}
 
 func (x *Incident) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[11]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1543,7 +1838,7 @@ func (x *Incident) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Incident.ProtoReflect.Descriptor instead.
 func (*Incident) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{11}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Incident) GetIncidentId() string {
@@ -1675,7 +1970,7 @@ type Discovery struct {
 
 func (x *Discovery) Reset() {
 	*x = Discovery{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[12]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1687,7 +1982,7 @@ func (x *Discovery) String() string {
 func (*Discovery) ProtoMessage() {}
 
 func (x *Discovery) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[12]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1700,7 +1995,7 @@ func (x *Discovery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Discovery.ProtoReflect.Descriptor instead.
 func (*Discovery) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{12}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Discovery) GetDiscoveredAt() *timestamppb.Timestamp {
@@ -1745,7 +2040,7 @@ type Intrusion struct {
 
 func (x *Intrusion) Reset() {
 	*x = Intrusion{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[13]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1757,7 +2052,7 @@ func (x *Intrusion) String() string {
 func (*Intrusion) ProtoMessage() {}
 
 func (x *Intrusion) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[13]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1770,7 +2065,7 @@ func (x *Intrusion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Intrusion.ProtoReflect.Descriptor instead.
 func (*Intrusion) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{13}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Intrusion) GetMethod() string {
@@ -1823,7 +2118,7 @@ type DataImpact struct {
 
 func (x *DataImpact) Reset() {
 	*x = DataImpact{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[14]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1835,7 +2130,7 @@ func (x *DataImpact) String() string {
 func (*DataImpact) ProtoMessage() {}
 
 func (x *DataImpact) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[14]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1848,7 +2143,7 @@ func (x *DataImpact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataImpact.ProtoReflect.Descriptor instead.
 func (*DataImpact) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{14}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DataImpact) GetDeleted() Determination {
@@ -1891,7 +2186,7 @@ type CompromisedData struct {
 
 func (x *CompromisedData) Reset() {
 	*x = CompromisedData{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[15]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1903,7 +2198,7 @@ func (x *CompromisedData) String() string {
 func (*CompromisedData) ProtoMessage() {}
 
 func (x *CompromisedData) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[15]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1916,7 +2211,7 @@ func (x *CompromisedData) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompromisedData.ProtoReflect.Descriptor instead.
 func (*CompromisedData) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{15}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CompromisedData) GetRelationships() []Relationship {
@@ -1979,7 +2274,7 @@ type IncidentRecord struct {
 
 func (x *IncidentRecord) Reset() {
 	*x = IncidentRecord{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[16]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1991,7 +2286,7 @@ func (x *IncidentRecord) String() string {
 func (*IncidentRecord) ProtoMessage() {}
 
 func (x *IncidentRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[16]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2004,7 +2299,7 @@ func (x *IncidentRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IncidentRecord.ProtoReflect.Descriptor instead.
 func (*IncidentRecord) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{16}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *IncidentRecord) GetOccurredStartTime() *timestamppb.Timestamp {
@@ -2103,7 +2398,7 @@ type UpdateIncidentRequest struct {
 
 func (x *UpdateIncidentRequest) Reset() {
 	*x = UpdateIncidentRequest{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[17]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2115,7 +2410,7 @@ func (x *UpdateIncidentRequest) String() string {
 func (*UpdateIncidentRequest) ProtoMessage() {}
 
 func (x *UpdateIncidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[17]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2128,7 +2423,7 @@ func (x *UpdateIncidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateIncidentRequest.ProtoReflect.Descriptor instead.
 func (*UpdateIncidentRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{17}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *UpdateIncidentRequest) GetIncident() *Incident {
@@ -2158,7 +2453,7 @@ type UpdateIncidentResponse struct {
 
 func (x *UpdateIncidentResponse) Reset() {
 	*x = UpdateIncidentResponse{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[18]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2170,7 +2465,7 @@ func (x *UpdateIncidentResponse) String() string {
 func (*UpdateIncidentResponse) ProtoMessage() {}
 
 func (x *UpdateIncidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[18]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2183,7 +2478,7 @@ func (x *UpdateIncidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateIncidentResponse.ProtoReflect.Descriptor instead.
 func (*UpdateIncidentResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{18}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *UpdateIncidentResponse) GetIncident() *Incident {
@@ -2218,7 +2513,7 @@ type TransitionIncidentRequest struct {
 
 func (x *TransitionIncidentRequest) Reset() {
 	*x = TransitionIncidentRequest{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[19]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2230,7 +2525,7 @@ func (x *TransitionIncidentRequest) String() string {
 func (*TransitionIncidentRequest) ProtoMessage() {}
 
 func (x *TransitionIncidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[19]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2243,7 +2538,7 @@ func (x *TransitionIncidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransitionIncidentRequest.ProtoReflect.Descriptor instead.
 func (*TransitionIncidentRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{19}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TransitionIncidentRequest) GetIncidentId() string {
@@ -2287,7 +2582,7 @@ type TransitionIncidentResponse struct {
 
 func (x *TransitionIncidentResponse) Reset() {
 	*x = TransitionIncidentResponse{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[20]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2299,7 +2594,7 @@ func (x *TransitionIncidentResponse) String() string {
 func (*TransitionIncidentResponse) ProtoMessage() {}
 
 func (x *TransitionIncidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[20]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2312,7 +2607,7 @@ func (x *TransitionIncidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransitionIncidentResponse.ProtoReflect.Descriptor instead.
 func (*TransitionIncidentResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{20}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TransitionIncidentResponse) GetIncident() *Incident {
@@ -2343,7 +2638,7 @@ type Actor struct {
 
 func (x *Actor) Reset() {
 	*x = Actor{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[21]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2355,7 +2650,7 @@ func (x *Actor) String() string {
 func (*Actor) ProtoMessage() {}
 
 func (x *Actor) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[21]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2368,7 +2663,7 @@ func (x *Actor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Actor.ProtoReflect.Descriptor instead.
 func (*Actor) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{21}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Actor) GetKind() ActorKind {
@@ -2403,7 +2698,7 @@ type FieldChange struct {
 
 func (x *FieldChange) Reset() {
 	*x = FieldChange{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[22]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2415,7 +2710,7 @@ func (x *FieldChange) String() string {
 func (*FieldChange) ProtoMessage() {}
 
 func (x *FieldChange) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[22]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2428,7 +2723,7 @@ func (x *FieldChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldChange.ProtoReflect.Descriptor instead.
 func (*FieldChange) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{22}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *FieldChange) GetField() string {
@@ -2491,7 +2786,7 @@ type TimelineEntry struct {
 
 func (x *TimelineEntry) Reset() {
 	*x = TimelineEntry{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[23]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2503,7 +2798,7 @@ func (x *TimelineEntry) String() string {
 func (*TimelineEntry) ProtoMessage() {}
 
 func (x *TimelineEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[23]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2516,7 +2811,7 @@ func (x *TimelineEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimelineEntry.ProtoReflect.Descriptor instead.
 func (*TimelineEntry) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{23}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *TimelineEntry) GetIncidentId() string {
@@ -2626,7 +2921,7 @@ type AddIncidentNoteRequest struct {
 
 func (x *AddIncidentNoteRequest) Reset() {
 	*x = AddIncidentNoteRequest{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[24]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2638,7 +2933,7 @@ func (x *AddIncidentNoteRequest) String() string {
 func (*AddIncidentNoteRequest) ProtoMessage() {}
 
 func (x *AddIncidentNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[24]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2651,7 +2946,7 @@ func (x *AddIncidentNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddIncidentNoteRequest.ProtoReflect.Descriptor instead.
 func (*AddIncidentNoteRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{24}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *AddIncidentNoteRequest) GetIncidentId() string {
@@ -2686,7 +2981,7 @@ type AddIncidentNoteResponse struct {
 
 func (x *AddIncidentNoteResponse) Reset() {
 	*x = AddIncidentNoteResponse{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[25]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2698,7 +2993,7 @@ func (x *AddIncidentNoteResponse) String() string {
 func (*AddIncidentNoteResponse) ProtoMessage() {}
 
 func (x *AddIncidentNoteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[25]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2711,7 +3006,7 @@ func (x *AddIncidentNoteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddIncidentNoteResponse.ProtoReflect.Descriptor instead.
 func (*AddIncidentNoteResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{25}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *AddIncidentNoteResponse) GetEntry() *TimelineEntry {
@@ -2739,7 +3034,7 @@ type AppendTimelineEntryRequest struct {
 
 func (x *AppendTimelineEntryRequest) Reset() {
 	*x = AppendTimelineEntryRequest{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[26]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2751,7 +3046,7 @@ func (x *AppendTimelineEntryRequest) String() string {
 func (*AppendTimelineEntryRequest) ProtoMessage() {}
 
 func (x *AppendTimelineEntryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[26]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2764,7 +3059,7 @@ func (x *AppendTimelineEntryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendTimelineEntryRequest.ProtoReflect.Descriptor instead.
 func (*AppendTimelineEntryRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{26}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *AppendTimelineEntryRequest) GetIncidentId() string {
@@ -2799,7 +3094,7 @@ type AppendTimelineEntryResponse struct {
 
 func (x *AppendTimelineEntryResponse) Reset() {
 	*x = AppendTimelineEntryResponse{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[27]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2811,7 +3106,7 @@ func (x *AppendTimelineEntryResponse) String() string {
 func (*AppendTimelineEntryResponse) ProtoMessage() {}
 
 func (x *AppendTimelineEntryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[27]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2824,7 +3119,7 @@ func (x *AppendTimelineEntryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendTimelineEntryResponse.ProtoReflect.Descriptor instead.
 func (*AppendTimelineEntryResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{27}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *AppendTimelineEntryResponse) GetEntry() *TimelineEntry {
@@ -2849,7 +3144,7 @@ type ListTimelineRequest struct {
 
 func (x *ListTimelineRequest) Reset() {
 	*x = ListTimelineRequest{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[28]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2861,7 +3156,7 @@ func (x *ListTimelineRequest) String() string {
 func (*ListTimelineRequest) ProtoMessage() {}
 
 func (x *ListTimelineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[28]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2874,7 +3169,7 @@ func (x *ListTimelineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTimelineRequest.ProtoReflect.Descriptor instead.
 func (*ListTimelineRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{28}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListTimelineRequest) GetIncidentId() string {
@@ -2911,7 +3206,7 @@ type ListTimelineResponse struct {
 
 func (x *ListTimelineResponse) Reset() {
 	*x = ListTimelineResponse{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[29]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2923,7 +3218,7 @@ func (x *ListTimelineResponse) String() string {
 func (*ListTimelineResponse) ProtoMessage() {}
 
 func (x *ListTimelineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[29]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2936,7 +3231,7 @@ func (x *ListTimelineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTimelineResponse.ProtoReflect.Descriptor instead.
 func (*ListTimelineResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{29}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListTimelineResponse) GetEntries() []*TimelineEntry {
@@ -2964,7 +3259,7 @@ type VerifyTimelineRequest struct {
 
 func (x *VerifyTimelineRequest) Reset() {
 	*x = VerifyTimelineRequest{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[30]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2976,7 +3271,7 @@ func (x *VerifyTimelineRequest) String() string {
 func (*VerifyTimelineRequest) ProtoMessage() {}
 
 func (x *VerifyTimelineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[30]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2989,7 +3284,7 @@ func (x *VerifyTimelineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyTimelineRequest.ProtoReflect.Descriptor instead.
 func (*VerifyTimelineRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{30}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *VerifyTimelineRequest) GetIncidentId() string {
@@ -3019,7 +3314,7 @@ type TimelineBreak struct {
 
 func (x *TimelineBreak) Reset() {
 	*x = TimelineBreak{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[31]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3031,7 +3326,7 @@ func (x *TimelineBreak) String() string {
 func (*TimelineBreak) ProtoMessage() {}
 
 func (x *TimelineBreak) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[31]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3044,7 +3339,7 @@ func (x *TimelineBreak) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimelineBreak.ProtoReflect.Descriptor instead.
 func (*TimelineBreak) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{31}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *TimelineBreak) GetSeq() int64 {
@@ -3102,7 +3397,7 @@ type VerifyTimelineResponse struct {
 
 func (x *VerifyTimelineResponse) Reset() {
 	*x = VerifyTimelineResponse{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[32]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3114,7 +3409,7 @@ func (x *VerifyTimelineResponse) String() string {
 func (*VerifyTimelineResponse) ProtoMessage() {}
 
 func (x *VerifyTimelineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[32]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3127,7 +3422,7 @@ func (x *VerifyTimelineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyTimelineResponse.ProtoReflect.Descriptor instead.
 func (*VerifyTimelineResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{32}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *VerifyTimelineResponse) GetOk() bool {
@@ -3176,7 +3471,7 @@ type ExportIncidentRequest struct {
 
 func (x *ExportIncidentRequest) Reset() {
 	*x = ExportIncidentRequest{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[33]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3188,7 +3483,7 @@ func (x *ExportIncidentRequest) String() string {
 func (*ExportIncidentRequest) ProtoMessage() {}
 
 func (x *ExportIncidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[33]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3201,7 +3496,7 @@ func (x *ExportIncidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportIncidentRequest.ProtoReflect.Descriptor instead.
 func (*ExportIncidentRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{33}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ExportIncidentRequest) GetIncidentId() string {
@@ -3237,7 +3532,7 @@ type ExportIncidentResponse struct {
 
 func (x *ExportIncidentResponse) Reset() {
 	*x = ExportIncidentResponse{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[34]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3249,7 +3544,7 @@ func (x *ExportIncidentResponse) String() string {
 func (*ExportIncidentResponse) ProtoMessage() {}
 
 func (x *ExportIncidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[34]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3262,7 +3557,7 @@ func (x *ExportIncidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportIncidentResponse.ProtoReflect.Descriptor instead.
 func (*ExportIncidentResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{34}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ExportIncidentResponse) GetFormat() string {
@@ -3325,7 +3620,7 @@ type GetIncidentRequest struct {
 
 func (x *GetIncidentRequest) Reset() {
 	*x = GetIncidentRequest{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[35]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3337,7 +3632,7 @@ func (x *GetIncidentRequest) String() string {
 func (*GetIncidentRequest) ProtoMessage() {}
 
 func (x *GetIncidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[35]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3350,7 +3645,7 @@ func (x *GetIncidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetIncidentRequest.ProtoReflect.Descriptor instead.
 func (*GetIncidentRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{35}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetIncidentRequest) GetIncidentId() string {
@@ -3377,7 +3672,7 @@ type ListIncidentsRequest struct {
 
 func (x *ListIncidentsRequest) Reset() {
 	*x = ListIncidentsRequest{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[36]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3389,7 +3684,7 @@ func (x *ListIncidentsRequest) String() string {
 func (*ListIncidentsRequest) ProtoMessage() {}
 
 func (x *ListIncidentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[36]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3402,7 +3697,7 @@ func (x *ListIncidentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListIncidentsRequest.ProtoReflect.Descriptor instead.
 func (*ListIncidentsRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{36}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListIncidentsRequest) GetPageSize() int32 {
@@ -3446,7 +3741,7 @@ type ListIncidentsResponse struct {
 
 func (x *ListIncidentsResponse) Reset() {
 	*x = ListIncidentsResponse{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[37]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3458,7 +3753,7 @@ func (x *ListIncidentsResponse) String() string {
 func (*ListIncidentsResponse) ProtoMessage() {}
 
 func (x *ListIncidentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[37]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3471,7 +3766,7 @@ func (x *ListIncidentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListIncidentsResponse.ProtoReflect.Descriptor instead.
 func (*ListIncidentsResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{37}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ListIncidentsResponse) GetIncidents() []*Incident {
@@ -3499,7 +3794,7 @@ type GetIncidentResponse struct {
 
 func (x *GetIncidentResponse) Reset() {
 	*x = GetIncidentResponse{}
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[38]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3511,7 +3806,7 @@ func (x *GetIncidentResponse) String() string {
 func (*GetIncidentResponse) ProtoMessage() {}
 
 func (x *GetIncidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_intake_v1_intake_proto_msgTypes[38]
+	mi := &file_breachline_intake_v1_intake_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3524,7 +3819,7 @@ func (x *GetIncidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetIncidentResponse.ProtoReflect.Descriptor instead.
 func (*GetIncidentResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{38}
+	return file_breachline_intake_v1_intake_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *GetIncidentResponse) GetIncident() *Incident {
@@ -3590,7 +3885,24 @@ const file_breachline_intake_v1_intake_proto_rawDesc = "" +
 	" \x01(\v2!.breachline.common.v1.BreachFactsR\bexposure\x12)\n" +
 	"\x03raw\x18\v \x01(\v2\x17.google.protobuf.StructR\x03raw\"P\n" +
 	"\x13ReportSignalRequest\x129\n" +
-	"\x06signal\x18\x01 \x01(\v2\x1c.breachline.intake.v1.SignalB\x03\xe0A\x02R\x06signal\"\xc3\x01\n" +
+	"\x06signal\x18\x01 \x01(\v2\x1c.breachline.intake.v1.SignalB\x03\xe0A\x02R\x06signal\"S\n" +
+	"\x14ReportSignalsRequest\x12;\n" +
+	"\asignals\x18\x01 \x03(\v2\x1c.breachline.intake.v1.SignalB\x03\xe0A\x02R\asignals\"a\n" +
+	"\x15ReportSignalsResponse\x12H\n" +
+	"\aresults\x18\x01 \x03(\v2).breachline.intake.v1.ReportSignalsResultB\x03\xe0A\x03R\aresults\"\xe5\x01\n" +
+	"\x13ReportSignalsResult\x12 \n" +
+	"\tsignal_id\x18\x01 \x01(\tB\x03\xe0A\x03R\bsignalId\x12H\n" +
+	"\aoutcome\x18\x02 \x01(\x0e2).breachline.intake.v1.ReportSignalOutcomeB\x03\xe0A\x03R\aoutcome\x12$\n" +
+	"\vincident_id\x18\x03 \x01(\tB\x03\xe0A\x03R\n" +
+	"incidentId\x12<\n" +
+	"\x05error\x18\x04 \x01(\v2!.breachline.intake.v1.SignalErrorB\x03\xe0A\x03R\x05error\"\xa1\x01\n" +
+	"\vSignalError\x12\x17\n" +
+	"\x04code\x18\x01 \x01(\x05B\x03\xe0A\x03R\x04code\x12\x1d\n" +
+	"\amessage\x18\x02 \x01(\tB\x03\xe0A\x03R\amessage\x12Z\n" +
+	"\x10field_violations\x18\x03 \x03(\v2*.breachline.intake.v1.SignalFieldViolationB\x03\xe0A\x03R\x0ffieldViolations\"X\n" +
+	"\x14SignalFieldViolation\x12\x19\n" +
+	"\x05field\x18\x01 \x01(\tB\x03\xe0A\x03R\x05field\x12%\n" +
+	"\vdescription\x18\x02 \x01(\tB\x03\xe0A\x03R\vdescription\"\xc3\x01\n" +
 	"\x14ReportSignalResponse\x12 \n" +
 	"\tsignal_id\x18\x01 \x01(\tB\x03\xe0A\x03R\bsignalId\x12H\n" +
 	"\aoutcome\x18\x02 \x01(\x0e2).breachline.intake.v1.ReportSignalOutcomeB\x03\xe0A\x03R\aoutcome\x12?\n" +
@@ -3797,11 +4109,12 @@ const file_breachline_intake_v1_intake_proto_rawDesc = "" +
 	"\x10AssessmentStatus\x12!\n" +
 	"\x1dASSESSMENT_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19ASSESSMENT_STATUS_PENDING\x10\x01\x12\x1f\n" +
-	"\x1bASSESSMENT_STATUS_COMPLETED\x10\x02*\x8d\x01\n" +
+	"\x1bASSESSMENT_STATUS_COMPLETED\x10\x02*\xb1\x01\n" +
 	"\x13ReportSignalOutcome\x12%\n" +
 	"!REPORT_SIGNAL_OUTCOME_UNSPECIFIED\x10\x00\x12*\n" +
 	"&REPORT_SIGNAL_OUTCOME_INCIDENT_CREATED\x10\x01\x12#\n" +
-	"\x1fREPORT_SIGNAL_OUTCOME_DUPLICATE\x10\x02*[\n" +
+	"\x1fREPORT_SIGNAL_OUTCOME_DUPLICATE\x10\x02\x12\"\n" +
+	"\x1eREPORT_SIGNAL_OUTCOME_ATTACHED\x10\x03*[\n" +
 	"\rDetermination\x12\x1d\n" +
 	"\x19DETERMINATION_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11DETERMINATION_YES\x10\x01\x12\x14\n" +
@@ -3826,9 +4139,10 @@ const file_breachline_intake_v1_intake_proto_rawDesc = "" +
 	"\x1bTIMELINE_BREAK_KIND_ALTERED\x10\x01\x12\x1f\n" +
 	"\x1bTIMELINE_BREAK_KIND_MISSING\x10\x02\x12!\n" +
 	"\x1dTIMELINE_BREAK_KIND_REORDERED\x10\x03\x12#\n" +
-	"\x1fTIMELINE_BREAK_KIND_BROKEN_LINK\x10\x042\x95\x10\n" +
+	"\x1fTIMELINE_BREAK_KIND_BROKEN_LINK\x10\x042\xa4\x11\n" +
 	"\rIntakeService\x12}\n" +
-	"\fReportSignal\x12).breachline.intake.v1.ReportSignalRequest\x1a*.breachline.intake.v1.ReportSignalResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/signals\x12\x87\x01\n" +
+	"\fReportSignal\x12).breachline.intake.v1.ReportSignalRequest\x1a*.breachline.intake.v1.ReportSignalResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/signals\x12\x8c\x01\n" +
+	"\rReportSignals\x12*.breachline.intake.v1.ReportSignalsRequest\x1a+.breachline.intake.v1.ReportSignalsResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/signals:batchReport\x12\x87\x01\n" +
 	"\vGetIncident\x12(.breachline.intake.v1.GetIncidentRequest\x1a).breachline.intake.v1.GetIncidentResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/incidents/{incident_id}\x12\x7f\n" +
 	"\rListIncidents\x12*.breachline.intake.v1.ListIncidentsRequest\x1a+.breachline.intake.v1.ListIncidentsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/incidents\x12\xa3\x01\n" +
 	"\x0eUpdateIncident\x12+.breachline.intake.v1.UpdateIncidentRequest\x1a,.breachline.intake.v1.UpdateIncidentResponse\"6\x82\xd3\xe4\x93\x020:\bincident2$/v1/incidents/{incident.incident_id}\x12\xaa\x01\n" +
@@ -3856,7 +4170,7 @@ func file_breachline_intake_v1_intake_proto_rawDescGZIP() []byte {
 }
 
 var file_breachline_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 11)
-var file_breachline_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_breachline_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_breachline_intake_v1_intake_proto_goTypes = []any{
 	(SiemFormat)(0),                         // 0: breachline.intake.v1.SiemFormat
 	(Severity)(0),                           // 1: breachline.intake.v1.Severity
@@ -3879,138 +4193,150 @@ var file_breachline_intake_v1_intake_proto_goTypes = []any{
 	(*GetQuarantinedPayloadResponse)(nil),   // 18: breachline.intake.v1.GetQuarantinedPayloadResponse
 	(*Signal)(nil),                          // 19: breachline.intake.v1.Signal
 	(*ReportSignalRequest)(nil),             // 20: breachline.intake.v1.ReportSignalRequest
-	(*ReportSignalResponse)(nil),            // 21: breachline.intake.v1.ReportSignalResponse
-	(*Incident)(nil),                        // 22: breachline.intake.v1.Incident
-	(*Discovery)(nil),                       // 23: breachline.intake.v1.Discovery
-	(*Intrusion)(nil),                       // 24: breachline.intake.v1.Intrusion
-	(*DataImpact)(nil),                      // 25: breachline.intake.v1.DataImpact
-	(*CompromisedData)(nil),                 // 26: breachline.intake.v1.CompromisedData
-	(*IncidentRecord)(nil),                  // 27: breachline.intake.v1.IncidentRecord
-	(*UpdateIncidentRequest)(nil),           // 28: breachline.intake.v1.UpdateIncidentRequest
-	(*UpdateIncidentResponse)(nil),          // 29: breachline.intake.v1.UpdateIncidentResponse
-	(*TransitionIncidentRequest)(nil),       // 30: breachline.intake.v1.TransitionIncidentRequest
-	(*TransitionIncidentResponse)(nil),      // 31: breachline.intake.v1.TransitionIncidentResponse
-	(*Actor)(nil),                           // 32: breachline.intake.v1.Actor
-	(*FieldChange)(nil),                     // 33: breachline.intake.v1.FieldChange
-	(*TimelineEntry)(nil),                   // 34: breachline.intake.v1.TimelineEntry
-	(*AddIncidentNoteRequest)(nil),          // 35: breachline.intake.v1.AddIncidentNoteRequest
-	(*AddIncidentNoteResponse)(nil),         // 36: breachline.intake.v1.AddIncidentNoteResponse
-	(*AppendTimelineEntryRequest)(nil),      // 37: breachline.intake.v1.AppendTimelineEntryRequest
-	(*AppendTimelineEntryResponse)(nil),     // 38: breachline.intake.v1.AppendTimelineEntryResponse
-	(*ListTimelineRequest)(nil),             // 39: breachline.intake.v1.ListTimelineRequest
-	(*ListTimelineResponse)(nil),            // 40: breachline.intake.v1.ListTimelineResponse
-	(*VerifyTimelineRequest)(nil),           // 41: breachline.intake.v1.VerifyTimelineRequest
-	(*TimelineBreak)(nil),                   // 42: breachline.intake.v1.TimelineBreak
-	(*VerifyTimelineResponse)(nil),          // 43: breachline.intake.v1.VerifyTimelineResponse
-	(*ExportIncidentRequest)(nil),           // 44: breachline.intake.v1.ExportIncidentRequest
-	(*ExportIncidentResponse)(nil),          // 45: breachline.intake.v1.ExportIncidentResponse
-	(*GetIncidentRequest)(nil),              // 46: breachline.intake.v1.GetIncidentRequest
-	(*ListIncidentsRequest)(nil),            // 47: breachline.intake.v1.ListIncidentsRequest
-	(*ListIncidentsResponse)(nil),           // 48: breachline.intake.v1.ListIncidentsResponse
-	(*GetIncidentResponse)(nil),             // 49: breachline.intake.v1.GetIncidentResponse
-	(*timestamppb.Timestamp)(nil),           // 50: google.protobuf.Timestamp
-	(*v1.BreachFacts)(nil),                  // 51: breachline.common.v1.BreachFacts
-	(*structpb.Struct)(nil),                 // 52: google.protobuf.Struct
-	(v1.DataElement)(0),                     // 53: breachline.common.v1.DataElement
-	(*durationpb.Duration)(nil),             // 54: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),           // 55: google.protobuf.FieldMask
+	(*ReportSignalsRequest)(nil),            // 21: breachline.intake.v1.ReportSignalsRequest
+	(*ReportSignalsResponse)(nil),           // 22: breachline.intake.v1.ReportSignalsResponse
+	(*ReportSignalsResult)(nil),             // 23: breachline.intake.v1.ReportSignalsResult
+	(*SignalError)(nil),                     // 24: breachline.intake.v1.SignalError
+	(*SignalFieldViolation)(nil),            // 25: breachline.intake.v1.SignalFieldViolation
+	(*ReportSignalResponse)(nil),            // 26: breachline.intake.v1.ReportSignalResponse
+	(*Incident)(nil),                        // 27: breachline.intake.v1.Incident
+	(*Discovery)(nil),                       // 28: breachline.intake.v1.Discovery
+	(*Intrusion)(nil),                       // 29: breachline.intake.v1.Intrusion
+	(*DataImpact)(nil),                      // 30: breachline.intake.v1.DataImpact
+	(*CompromisedData)(nil),                 // 31: breachline.intake.v1.CompromisedData
+	(*IncidentRecord)(nil),                  // 32: breachline.intake.v1.IncidentRecord
+	(*UpdateIncidentRequest)(nil),           // 33: breachline.intake.v1.UpdateIncidentRequest
+	(*UpdateIncidentResponse)(nil),          // 34: breachline.intake.v1.UpdateIncidentResponse
+	(*TransitionIncidentRequest)(nil),       // 35: breachline.intake.v1.TransitionIncidentRequest
+	(*TransitionIncidentResponse)(nil),      // 36: breachline.intake.v1.TransitionIncidentResponse
+	(*Actor)(nil),                           // 37: breachline.intake.v1.Actor
+	(*FieldChange)(nil),                     // 38: breachline.intake.v1.FieldChange
+	(*TimelineEntry)(nil),                   // 39: breachline.intake.v1.TimelineEntry
+	(*AddIncidentNoteRequest)(nil),          // 40: breachline.intake.v1.AddIncidentNoteRequest
+	(*AddIncidentNoteResponse)(nil),         // 41: breachline.intake.v1.AddIncidentNoteResponse
+	(*AppendTimelineEntryRequest)(nil),      // 42: breachline.intake.v1.AppendTimelineEntryRequest
+	(*AppendTimelineEntryResponse)(nil),     // 43: breachline.intake.v1.AppendTimelineEntryResponse
+	(*ListTimelineRequest)(nil),             // 44: breachline.intake.v1.ListTimelineRequest
+	(*ListTimelineResponse)(nil),            // 45: breachline.intake.v1.ListTimelineResponse
+	(*VerifyTimelineRequest)(nil),           // 46: breachline.intake.v1.VerifyTimelineRequest
+	(*TimelineBreak)(nil),                   // 47: breachline.intake.v1.TimelineBreak
+	(*VerifyTimelineResponse)(nil),          // 48: breachline.intake.v1.VerifyTimelineResponse
+	(*ExportIncidentRequest)(nil),           // 49: breachline.intake.v1.ExportIncidentRequest
+	(*ExportIncidentResponse)(nil),          // 50: breachline.intake.v1.ExportIncidentResponse
+	(*GetIncidentRequest)(nil),              // 51: breachline.intake.v1.GetIncidentRequest
+	(*ListIncidentsRequest)(nil),            // 52: breachline.intake.v1.ListIncidentsRequest
+	(*ListIncidentsResponse)(nil),           // 53: breachline.intake.v1.ListIncidentsResponse
+	(*GetIncidentResponse)(nil),             // 54: breachline.intake.v1.GetIncidentResponse
+	(*timestamppb.Timestamp)(nil),           // 55: google.protobuf.Timestamp
+	(*v1.BreachFacts)(nil),                  // 56: breachline.common.v1.BreachFacts
+	(*structpb.Struct)(nil),                 // 57: google.protobuf.Struct
+	(v1.DataElement)(0),                     // 58: breachline.common.v1.DataElement
+	(*durationpb.Duration)(nil),             // 59: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),           // 60: google.protobuf.FieldMask
 }
 var file_breachline_intake_v1_intake_proto_depIdxs = []int32{
 	0,  // 0: breachline.intake.v1.IngestSiemPayloadRequest.format:type_name -> breachline.intake.v1.SiemFormat
 	5,  // 1: breachline.intake.v1.IngestSiemPayloadResponse.outcome:type_name -> breachline.intake.v1.ReportSignalOutcome
-	22, // 2: breachline.intake.v1.IngestSiemPayloadResponse.incident:type_name -> breachline.intake.v1.Incident
+	27, // 2: breachline.intake.v1.IngestSiemPayloadResponse.incident:type_name -> breachline.intake.v1.Incident
 	19, // 3: breachline.intake.v1.IngestSiemPayloadResponse.signal:type_name -> breachline.intake.v1.Signal
-	50, // 4: breachline.intake.v1.QuarantinedPayload.receive_time:type_name -> google.protobuf.Timestamp
+	55, // 4: breachline.intake.v1.QuarantinedPayload.receive_time:type_name -> google.protobuf.Timestamp
 	0,  // 5: breachline.intake.v1.QuarantinedPayload.format:type_name -> breachline.intake.v1.SiemFormat
 	13, // 6: breachline.intake.v1.QuarantinedPayload.violations:type_name -> breachline.intake.v1.PayloadViolation
 	14, // 7: breachline.intake.v1.ListQuarantinedPayloadsResponse.quarantined_payloads:type_name -> breachline.intake.v1.QuarantinedPayload
 	14, // 8: breachline.intake.v1.GetQuarantinedPayloadResponse.quarantined_payload:type_name -> breachline.intake.v1.QuarantinedPayload
 	1,  // 9: breachline.intake.v1.Signal.severity:type_name -> breachline.intake.v1.Severity
 	2,  // 10: breachline.intake.v1.Signal.type:type_name -> breachline.intake.v1.IncidentType
-	50, // 11: breachline.intake.v1.Signal.observed_at:type_name -> google.protobuf.Timestamp
-	51, // 12: breachline.intake.v1.Signal.exposure:type_name -> breachline.common.v1.BreachFacts
-	52, // 13: breachline.intake.v1.Signal.raw:type_name -> google.protobuf.Struct
+	55, // 11: breachline.intake.v1.Signal.observed_at:type_name -> google.protobuf.Timestamp
+	56, // 12: breachline.intake.v1.Signal.exposure:type_name -> breachline.common.v1.BreachFacts
+	57, // 13: breachline.intake.v1.Signal.raw:type_name -> google.protobuf.Struct
 	19, // 14: breachline.intake.v1.ReportSignalRequest.signal:type_name -> breachline.intake.v1.Signal
-	5,  // 15: breachline.intake.v1.ReportSignalResponse.outcome:type_name -> breachline.intake.v1.ReportSignalOutcome
-	22, // 16: breachline.intake.v1.ReportSignalResponse.incident:type_name -> breachline.intake.v1.Incident
-	2,  // 17: breachline.intake.v1.Incident.type:type_name -> breachline.intake.v1.IncidentType
-	3,  // 18: breachline.intake.v1.Incident.state:type_name -> breachline.intake.v1.IncidentState
-	1,  // 19: breachline.intake.v1.Incident.severity:type_name -> breachline.intake.v1.Severity
-	51, // 20: breachline.intake.v1.Incident.facts:type_name -> breachline.common.v1.BreachFacts
-	4,  // 21: breachline.intake.v1.Incident.assessment_status:type_name -> breachline.intake.v1.AssessmentStatus
-	50, // 22: breachline.intake.v1.Incident.create_time:type_name -> google.protobuf.Timestamp
-	50, // 23: breachline.intake.v1.Incident.update_time:type_name -> google.protobuf.Timestamp
-	27, // 24: breachline.intake.v1.Incident.record:type_name -> breachline.intake.v1.IncidentRecord
-	50, // 25: breachline.intake.v1.Discovery.discovered_at:type_name -> google.protobuf.Timestamp
-	6,  // 26: breachline.intake.v1.DataImpact.deleted:type_name -> breachline.intake.v1.Determination
-	6,  // 27: breachline.intake.v1.DataImpact.modified:type_name -> breachline.intake.v1.Determination
-	6,  // 28: breachline.intake.v1.DataImpact.viewed:type_name -> breachline.intake.v1.Determination
-	8,  // 29: breachline.intake.v1.CompromisedData.relationships:type_name -> breachline.intake.v1.Relationship
-	53, // 30: breachline.intake.v1.CompromisedData.data_fields:type_name -> breachline.common.v1.DataElement
-	53, // 31: breachline.intake.v1.CompromisedData.encrypted_fields:type_name -> breachline.common.v1.DataElement
-	50, // 32: breachline.intake.v1.IncidentRecord.occurred_start_time:type_name -> google.protobuf.Timestamp
-	50, // 33: breachline.intake.v1.IncidentRecord.occurred_end_time:type_name -> google.protobuf.Timestamp
-	54, // 34: breachline.intake.v1.IncidentRecord.duration:type_name -> google.protobuf.Duration
-	23, // 35: breachline.intake.v1.IncidentRecord.discovery:type_name -> breachline.intake.v1.Discovery
-	24, // 36: breachline.intake.v1.IncidentRecord.intrusion:type_name -> breachline.intake.v1.Intrusion
-	25, // 37: breachline.intake.v1.IncidentRecord.data_impact:type_name -> breachline.intake.v1.DataImpact
-	7,  // 38: breachline.intake.v1.IncidentRecord.records_form:type_name -> breachline.intake.v1.RecordsForm
-	26, // 39: breachline.intake.v1.IncidentRecord.compromised_data:type_name -> breachline.intake.v1.CompromisedData
-	22, // 40: breachline.intake.v1.UpdateIncidentRequest.incident:type_name -> breachline.intake.v1.Incident
-	55, // 41: breachline.intake.v1.UpdateIncidentRequest.update_mask:type_name -> google.protobuf.FieldMask
-	22, // 42: breachline.intake.v1.UpdateIncidentResponse.incident:type_name -> breachline.intake.v1.Incident
-	34, // 43: breachline.intake.v1.UpdateIncidentResponse.entry:type_name -> breachline.intake.v1.TimelineEntry
-	3,  // 44: breachline.intake.v1.TransitionIncidentRequest.state:type_name -> breachline.intake.v1.IncidentState
-	22, // 45: breachline.intake.v1.TransitionIncidentResponse.incident:type_name -> breachline.intake.v1.Incident
-	34, // 46: breachline.intake.v1.TransitionIncidentResponse.entry:type_name -> breachline.intake.v1.TimelineEntry
-	9,  // 47: breachline.intake.v1.Actor.kind:type_name -> breachline.intake.v1.ActorKind
-	50, // 48: breachline.intake.v1.TimelineEntry.time:type_name -> google.protobuf.Timestamp
-	32, // 49: breachline.intake.v1.TimelineEntry.actor:type_name -> breachline.intake.v1.Actor
-	33, // 50: breachline.intake.v1.TimelineEntry.changes:type_name -> breachline.intake.v1.FieldChange
-	34, // 51: breachline.intake.v1.AddIncidentNoteResponse.entry:type_name -> breachline.intake.v1.TimelineEntry
-	34, // 52: breachline.intake.v1.AppendTimelineEntryRequest.entry:type_name -> breachline.intake.v1.TimelineEntry
-	34, // 53: breachline.intake.v1.AppendTimelineEntryResponse.entry:type_name -> breachline.intake.v1.TimelineEntry
-	34, // 54: breachline.intake.v1.ListTimelineResponse.entries:type_name -> breachline.intake.v1.TimelineEntry
-	10, // 55: breachline.intake.v1.TimelineBreak.kind:type_name -> breachline.intake.v1.TimelineBreakKind
-	42, // 56: breachline.intake.v1.VerifyTimelineResponse.first_break:type_name -> breachline.intake.v1.TimelineBreak
-	50, // 57: breachline.intake.v1.ExportIncidentResponse.export_time:type_name -> google.protobuf.Timestamp
-	22, // 58: breachline.intake.v1.ExportIncidentResponse.incident:type_name -> breachline.intake.v1.Incident
-	34, // 59: breachline.intake.v1.ExportIncidentResponse.timeline:type_name -> breachline.intake.v1.TimelineEntry
-	43, // 60: breachline.intake.v1.ExportIncidentResponse.verification:type_name -> breachline.intake.v1.VerifyTimelineResponse
-	3,  // 61: breachline.intake.v1.ListIncidentsRequest.state:type_name -> breachline.intake.v1.IncidentState
-	22, // 62: breachline.intake.v1.ListIncidentsResponse.incidents:type_name -> breachline.intake.v1.Incident
-	22, // 63: breachline.intake.v1.GetIncidentResponse.incident:type_name -> breachline.intake.v1.Incident
-	20, // 64: breachline.intake.v1.IntakeService.ReportSignal:input_type -> breachline.intake.v1.ReportSignalRequest
-	46, // 65: breachline.intake.v1.IntakeService.GetIncident:input_type -> breachline.intake.v1.GetIncidentRequest
-	47, // 66: breachline.intake.v1.IntakeService.ListIncidents:input_type -> breachline.intake.v1.ListIncidentsRequest
-	28, // 67: breachline.intake.v1.IntakeService.UpdateIncident:input_type -> breachline.intake.v1.UpdateIncidentRequest
-	30, // 68: breachline.intake.v1.IntakeService.TransitionIncident:input_type -> breachline.intake.v1.TransitionIncidentRequest
-	44, // 69: breachline.intake.v1.IntakeService.ExportIncident:input_type -> breachline.intake.v1.ExportIncidentRequest
-	35, // 70: breachline.intake.v1.IntakeService.AddIncidentNote:input_type -> breachline.intake.v1.AddIncidentNoteRequest
-	37, // 71: breachline.intake.v1.IntakeService.AppendTimelineEntry:input_type -> breachline.intake.v1.AppendTimelineEntryRequest
-	39, // 72: breachline.intake.v1.IntakeService.ListTimeline:input_type -> breachline.intake.v1.ListTimelineRequest
-	41, // 73: breachline.intake.v1.IntakeService.VerifyTimeline:input_type -> breachline.intake.v1.VerifyTimelineRequest
-	11, // 74: breachline.intake.v1.IntakeService.IngestSiemPayload:input_type -> breachline.intake.v1.IngestSiemPayloadRequest
-	15, // 75: breachline.intake.v1.IntakeService.ListQuarantinedPayloads:input_type -> breachline.intake.v1.ListQuarantinedPayloadsRequest
-	17, // 76: breachline.intake.v1.IntakeService.GetQuarantinedPayload:input_type -> breachline.intake.v1.GetQuarantinedPayloadRequest
-	21, // 77: breachline.intake.v1.IntakeService.ReportSignal:output_type -> breachline.intake.v1.ReportSignalResponse
-	49, // 78: breachline.intake.v1.IntakeService.GetIncident:output_type -> breachline.intake.v1.GetIncidentResponse
-	48, // 79: breachline.intake.v1.IntakeService.ListIncidents:output_type -> breachline.intake.v1.ListIncidentsResponse
-	29, // 80: breachline.intake.v1.IntakeService.UpdateIncident:output_type -> breachline.intake.v1.UpdateIncidentResponse
-	31, // 81: breachline.intake.v1.IntakeService.TransitionIncident:output_type -> breachline.intake.v1.TransitionIncidentResponse
-	45, // 82: breachline.intake.v1.IntakeService.ExportIncident:output_type -> breachline.intake.v1.ExportIncidentResponse
-	36, // 83: breachline.intake.v1.IntakeService.AddIncidentNote:output_type -> breachline.intake.v1.AddIncidentNoteResponse
-	38, // 84: breachline.intake.v1.IntakeService.AppendTimelineEntry:output_type -> breachline.intake.v1.AppendTimelineEntryResponse
-	40, // 85: breachline.intake.v1.IntakeService.ListTimeline:output_type -> breachline.intake.v1.ListTimelineResponse
-	43, // 86: breachline.intake.v1.IntakeService.VerifyTimeline:output_type -> breachline.intake.v1.VerifyTimelineResponse
-	12, // 87: breachline.intake.v1.IntakeService.IngestSiemPayload:output_type -> breachline.intake.v1.IngestSiemPayloadResponse
-	16, // 88: breachline.intake.v1.IntakeService.ListQuarantinedPayloads:output_type -> breachline.intake.v1.ListQuarantinedPayloadsResponse
-	18, // 89: breachline.intake.v1.IntakeService.GetQuarantinedPayload:output_type -> breachline.intake.v1.GetQuarantinedPayloadResponse
-	77, // [77:90] is the sub-list for method output_type
-	64, // [64:77] is the sub-list for method input_type
-	64, // [64:64] is the sub-list for extension type_name
-	64, // [64:64] is the sub-list for extension extendee
-	0,  // [0:64] is the sub-list for field type_name
+	19, // 15: breachline.intake.v1.ReportSignalsRequest.signals:type_name -> breachline.intake.v1.Signal
+	23, // 16: breachline.intake.v1.ReportSignalsResponse.results:type_name -> breachline.intake.v1.ReportSignalsResult
+	5,  // 17: breachline.intake.v1.ReportSignalsResult.outcome:type_name -> breachline.intake.v1.ReportSignalOutcome
+	24, // 18: breachline.intake.v1.ReportSignalsResult.error:type_name -> breachline.intake.v1.SignalError
+	25, // 19: breachline.intake.v1.SignalError.field_violations:type_name -> breachline.intake.v1.SignalFieldViolation
+	5,  // 20: breachline.intake.v1.ReportSignalResponse.outcome:type_name -> breachline.intake.v1.ReportSignalOutcome
+	27, // 21: breachline.intake.v1.ReportSignalResponse.incident:type_name -> breachline.intake.v1.Incident
+	2,  // 22: breachline.intake.v1.Incident.type:type_name -> breachline.intake.v1.IncidentType
+	3,  // 23: breachline.intake.v1.Incident.state:type_name -> breachline.intake.v1.IncidentState
+	1,  // 24: breachline.intake.v1.Incident.severity:type_name -> breachline.intake.v1.Severity
+	56, // 25: breachline.intake.v1.Incident.facts:type_name -> breachline.common.v1.BreachFacts
+	4,  // 26: breachline.intake.v1.Incident.assessment_status:type_name -> breachline.intake.v1.AssessmentStatus
+	55, // 27: breachline.intake.v1.Incident.create_time:type_name -> google.protobuf.Timestamp
+	55, // 28: breachline.intake.v1.Incident.update_time:type_name -> google.protobuf.Timestamp
+	32, // 29: breachline.intake.v1.Incident.record:type_name -> breachline.intake.v1.IncidentRecord
+	55, // 30: breachline.intake.v1.Discovery.discovered_at:type_name -> google.protobuf.Timestamp
+	6,  // 31: breachline.intake.v1.DataImpact.deleted:type_name -> breachline.intake.v1.Determination
+	6,  // 32: breachline.intake.v1.DataImpact.modified:type_name -> breachline.intake.v1.Determination
+	6,  // 33: breachline.intake.v1.DataImpact.viewed:type_name -> breachline.intake.v1.Determination
+	8,  // 34: breachline.intake.v1.CompromisedData.relationships:type_name -> breachline.intake.v1.Relationship
+	58, // 35: breachline.intake.v1.CompromisedData.data_fields:type_name -> breachline.common.v1.DataElement
+	58, // 36: breachline.intake.v1.CompromisedData.encrypted_fields:type_name -> breachline.common.v1.DataElement
+	55, // 37: breachline.intake.v1.IncidentRecord.occurred_start_time:type_name -> google.protobuf.Timestamp
+	55, // 38: breachline.intake.v1.IncidentRecord.occurred_end_time:type_name -> google.protobuf.Timestamp
+	59, // 39: breachline.intake.v1.IncidentRecord.duration:type_name -> google.protobuf.Duration
+	28, // 40: breachline.intake.v1.IncidentRecord.discovery:type_name -> breachline.intake.v1.Discovery
+	29, // 41: breachline.intake.v1.IncidentRecord.intrusion:type_name -> breachline.intake.v1.Intrusion
+	30, // 42: breachline.intake.v1.IncidentRecord.data_impact:type_name -> breachline.intake.v1.DataImpact
+	7,  // 43: breachline.intake.v1.IncidentRecord.records_form:type_name -> breachline.intake.v1.RecordsForm
+	31, // 44: breachline.intake.v1.IncidentRecord.compromised_data:type_name -> breachline.intake.v1.CompromisedData
+	27, // 45: breachline.intake.v1.UpdateIncidentRequest.incident:type_name -> breachline.intake.v1.Incident
+	60, // 46: breachline.intake.v1.UpdateIncidentRequest.update_mask:type_name -> google.protobuf.FieldMask
+	27, // 47: breachline.intake.v1.UpdateIncidentResponse.incident:type_name -> breachline.intake.v1.Incident
+	39, // 48: breachline.intake.v1.UpdateIncidentResponse.entry:type_name -> breachline.intake.v1.TimelineEntry
+	3,  // 49: breachline.intake.v1.TransitionIncidentRequest.state:type_name -> breachline.intake.v1.IncidentState
+	27, // 50: breachline.intake.v1.TransitionIncidentResponse.incident:type_name -> breachline.intake.v1.Incident
+	39, // 51: breachline.intake.v1.TransitionIncidentResponse.entry:type_name -> breachline.intake.v1.TimelineEntry
+	9,  // 52: breachline.intake.v1.Actor.kind:type_name -> breachline.intake.v1.ActorKind
+	55, // 53: breachline.intake.v1.TimelineEntry.time:type_name -> google.protobuf.Timestamp
+	37, // 54: breachline.intake.v1.TimelineEntry.actor:type_name -> breachline.intake.v1.Actor
+	38, // 55: breachline.intake.v1.TimelineEntry.changes:type_name -> breachline.intake.v1.FieldChange
+	39, // 56: breachline.intake.v1.AddIncidentNoteResponse.entry:type_name -> breachline.intake.v1.TimelineEntry
+	39, // 57: breachline.intake.v1.AppendTimelineEntryRequest.entry:type_name -> breachline.intake.v1.TimelineEntry
+	39, // 58: breachline.intake.v1.AppendTimelineEntryResponse.entry:type_name -> breachline.intake.v1.TimelineEntry
+	39, // 59: breachline.intake.v1.ListTimelineResponse.entries:type_name -> breachline.intake.v1.TimelineEntry
+	10, // 60: breachline.intake.v1.TimelineBreak.kind:type_name -> breachline.intake.v1.TimelineBreakKind
+	47, // 61: breachline.intake.v1.VerifyTimelineResponse.first_break:type_name -> breachline.intake.v1.TimelineBreak
+	55, // 62: breachline.intake.v1.ExportIncidentResponse.export_time:type_name -> google.protobuf.Timestamp
+	27, // 63: breachline.intake.v1.ExportIncidentResponse.incident:type_name -> breachline.intake.v1.Incident
+	39, // 64: breachline.intake.v1.ExportIncidentResponse.timeline:type_name -> breachline.intake.v1.TimelineEntry
+	48, // 65: breachline.intake.v1.ExportIncidentResponse.verification:type_name -> breachline.intake.v1.VerifyTimelineResponse
+	3,  // 66: breachline.intake.v1.ListIncidentsRequest.state:type_name -> breachline.intake.v1.IncidentState
+	27, // 67: breachline.intake.v1.ListIncidentsResponse.incidents:type_name -> breachline.intake.v1.Incident
+	27, // 68: breachline.intake.v1.GetIncidentResponse.incident:type_name -> breachline.intake.v1.Incident
+	20, // 69: breachline.intake.v1.IntakeService.ReportSignal:input_type -> breachline.intake.v1.ReportSignalRequest
+	21, // 70: breachline.intake.v1.IntakeService.ReportSignals:input_type -> breachline.intake.v1.ReportSignalsRequest
+	51, // 71: breachline.intake.v1.IntakeService.GetIncident:input_type -> breachline.intake.v1.GetIncidentRequest
+	52, // 72: breachline.intake.v1.IntakeService.ListIncidents:input_type -> breachline.intake.v1.ListIncidentsRequest
+	33, // 73: breachline.intake.v1.IntakeService.UpdateIncident:input_type -> breachline.intake.v1.UpdateIncidentRequest
+	35, // 74: breachline.intake.v1.IntakeService.TransitionIncident:input_type -> breachline.intake.v1.TransitionIncidentRequest
+	49, // 75: breachline.intake.v1.IntakeService.ExportIncident:input_type -> breachline.intake.v1.ExportIncidentRequest
+	40, // 76: breachline.intake.v1.IntakeService.AddIncidentNote:input_type -> breachline.intake.v1.AddIncidentNoteRequest
+	42, // 77: breachline.intake.v1.IntakeService.AppendTimelineEntry:input_type -> breachline.intake.v1.AppendTimelineEntryRequest
+	44, // 78: breachline.intake.v1.IntakeService.ListTimeline:input_type -> breachline.intake.v1.ListTimelineRequest
+	46, // 79: breachline.intake.v1.IntakeService.VerifyTimeline:input_type -> breachline.intake.v1.VerifyTimelineRequest
+	11, // 80: breachline.intake.v1.IntakeService.IngestSiemPayload:input_type -> breachline.intake.v1.IngestSiemPayloadRequest
+	15, // 81: breachline.intake.v1.IntakeService.ListQuarantinedPayloads:input_type -> breachline.intake.v1.ListQuarantinedPayloadsRequest
+	17, // 82: breachline.intake.v1.IntakeService.GetQuarantinedPayload:input_type -> breachline.intake.v1.GetQuarantinedPayloadRequest
+	26, // 83: breachline.intake.v1.IntakeService.ReportSignal:output_type -> breachline.intake.v1.ReportSignalResponse
+	22, // 84: breachline.intake.v1.IntakeService.ReportSignals:output_type -> breachline.intake.v1.ReportSignalsResponse
+	54, // 85: breachline.intake.v1.IntakeService.GetIncident:output_type -> breachline.intake.v1.GetIncidentResponse
+	53, // 86: breachline.intake.v1.IntakeService.ListIncidents:output_type -> breachline.intake.v1.ListIncidentsResponse
+	34, // 87: breachline.intake.v1.IntakeService.UpdateIncident:output_type -> breachline.intake.v1.UpdateIncidentResponse
+	36, // 88: breachline.intake.v1.IntakeService.TransitionIncident:output_type -> breachline.intake.v1.TransitionIncidentResponse
+	50, // 89: breachline.intake.v1.IntakeService.ExportIncident:output_type -> breachline.intake.v1.ExportIncidentResponse
+	41, // 90: breachline.intake.v1.IntakeService.AddIncidentNote:output_type -> breachline.intake.v1.AddIncidentNoteResponse
+	43, // 91: breachline.intake.v1.IntakeService.AppendTimelineEntry:output_type -> breachline.intake.v1.AppendTimelineEntryResponse
+	45, // 92: breachline.intake.v1.IntakeService.ListTimeline:output_type -> breachline.intake.v1.ListTimelineResponse
+	48, // 93: breachline.intake.v1.IntakeService.VerifyTimeline:output_type -> breachline.intake.v1.VerifyTimelineResponse
+	12, // 94: breachline.intake.v1.IntakeService.IngestSiemPayload:output_type -> breachline.intake.v1.IngestSiemPayloadResponse
+	16, // 95: breachline.intake.v1.IntakeService.ListQuarantinedPayloads:output_type -> breachline.intake.v1.ListQuarantinedPayloadsResponse
+	18, // 96: breachline.intake.v1.IntakeService.GetQuarantinedPayload:output_type -> breachline.intake.v1.GetQuarantinedPayloadResponse
+	83, // [83:97] is the sub-list for method output_type
+	69, // [69:83] is the sub-list for method input_type
+	69, // [69:69] is the sub-list for extension type_name
+	69, // [69:69] is the sub-list for extension extendee
+	0,  // [0:69] is the sub-list for field type_name
 }
 
 func init() { file_breachline_intake_v1_intake_proto_init() }
@@ -4024,7 +4350,7 @@ func file_breachline_intake_v1_intake_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_breachline_intake_v1_intake_proto_rawDesc), len(file_breachline_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      11,
-			NumMessages:   39,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -20,6 +20,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	IntakeService_ReportSignal_FullMethodName            = "/breachline.intake.v1.IntakeService/ReportSignal"
+	IntakeService_ReportSignals_FullMethodName           = "/breachline.intake.v1.IntakeService/ReportSignals"
 	IntakeService_GetIncident_FullMethodName             = "/breachline.intake.v1.IntakeService/GetIncident"
 	IntakeService_ListIncidents_FullMethodName           = "/breachline.intake.v1.IntakeService/ListIncidents"
 	IntakeService_UpdateIncident_FullMethodName          = "/breachline.intake.v1.IntakeService/UpdateIncident"
@@ -42,10 +43,20 @@ const (
 // they open. A signal is identified by its source and the source's own event
 // id, so a SIEM may retry freely: a retry returns the original result.
 type IntakeServiceClient interface {
-	// ReportSignal records a signal and opens an incident for it. Reporting the
-	// same (source, source_event_id) again returns the incident of the first
-	// report and creates nothing.
+	// ReportSignal records a signal and opens an incident for it, or attaches
+	// it to an open incident about the same thing (same correlation key values,
+	// last signal within the correlation window; see the service's
+	// CORRELATION_KEYS and CORRELATION_WINDOW). Reporting the same (source,
+	// source_event_id) again returns the incident of the first report and
+	// creates nothing.
 	ReportSignal(ctx context.Context, in *ReportSignalRequest, opts ...grpc.CallOption) (*ReportSignalResponse, error)
+	// ReportSignals reports up to 500 signals in one call, each exactly as
+	// ReportSignal would, in order. Every signal is validated and reported on
+	// its own: an invalid signal gets an error result and never fails the
+	// others. Only a failure of intake itself (the store) fails the call; the
+	// signals reported before it stay reported, and retrying the whole batch
+	// returns them as duplicates.
+	ReportSignals(ctx context.Context, in *ReportSignalsRequest, opts ...grpc.CallOption) (*ReportSignalsResponse, error)
 	// GetIncident returns one incident.
 	GetIncident(ctx context.Context, in *GetIncidentRequest, opts ...grpc.CallOption) (*GetIncidentResponse, error)
 	// ListIncidents returns incidents, newest first, a page at a time.
@@ -115,6 +126,16 @@ func (c *intakeServiceClient) ReportSignal(ctx context.Context, in *ReportSignal
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ReportSignalResponse)
 	err := c.cc.Invoke(ctx, IntakeService_ReportSignal_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) ReportSignals(ctx context.Context, in *ReportSignalsRequest, opts ...grpc.CallOption) (*ReportSignalsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReportSignalsResponse)
+	err := c.cc.Invoke(ctx, IntakeService_ReportSignals_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -249,10 +270,20 @@ func (c *intakeServiceClient) GetQuarantinedPayload(ctx context.Context, in *Get
 // they open. A signal is identified by its source and the source's own event
 // id, so a SIEM may retry freely: a retry returns the original result.
 type IntakeServiceServer interface {
-	// ReportSignal records a signal and opens an incident for it. Reporting the
-	// same (source, source_event_id) again returns the incident of the first
-	// report and creates nothing.
+	// ReportSignal records a signal and opens an incident for it, or attaches
+	// it to an open incident about the same thing (same correlation key values,
+	// last signal within the correlation window; see the service's
+	// CORRELATION_KEYS and CORRELATION_WINDOW). Reporting the same (source,
+	// source_event_id) again returns the incident of the first report and
+	// creates nothing.
 	ReportSignal(context.Context, *ReportSignalRequest) (*ReportSignalResponse, error)
+	// ReportSignals reports up to 500 signals in one call, each exactly as
+	// ReportSignal would, in order. Every signal is validated and reported on
+	// its own: an invalid signal gets an error result and never fails the
+	// others. Only a failure of intake itself (the store) fails the call; the
+	// signals reported before it stay reported, and retrying the whole batch
+	// returns them as duplicates.
+	ReportSignals(context.Context, *ReportSignalsRequest) (*ReportSignalsResponse, error)
 	// GetIncident returns one incident.
 	GetIncident(context.Context, *GetIncidentRequest) (*GetIncidentResponse, error)
 	// ListIncidents returns incidents, newest first, a page at a time.
@@ -320,6 +351,9 @@ type UnimplementedIntakeServiceServer struct{}
 
 func (UnimplementedIntakeServiceServer) ReportSignal(context.Context, *ReportSignalRequest) (*ReportSignalResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReportSignal not implemented")
+}
+func (UnimplementedIntakeServiceServer) ReportSignals(context.Context, *ReportSignalsRequest) (*ReportSignalsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReportSignals not implemented")
 }
 func (UnimplementedIntakeServiceServer) GetIncident(context.Context, *GetIncidentRequest) (*GetIncidentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetIncident not implemented")
@@ -392,6 +426,24 @@ func _IntakeService_ReportSignal_Handler(srv interface{}, ctx context.Context, d
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(IntakeServiceServer).ReportSignal(ctx, req.(*ReportSignalRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_ReportSignals_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportSignalsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).ReportSignals(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_ReportSignals_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).ReportSignals(ctx, req.(*ReportSignalsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -622,6 +674,10 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReportSignal",
 			Handler:    _IntakeService_ReportSignal_Handler,
+		},
+		{
+			MethodName: "ReportSignals",
+			Handler:    _IntakeService_ReportSignals_Handler,
 		},
 		{
 			MethodName: "GetIncident",
