@@ -108,3 +108,17 @@ func PageSize(requested int32, def, maxSize int) (int, error) {
 		return int(requested), nil
 	}
 }
+
+// FindAll runs a find on coll and decodes every matching document into a
+// D, closing the cursor. Stores map the result to domain types themselves.
+func FindAll[D any](ctx context.Context, coll *mongo.Collection, filter any, opts ...options.Lister[options.FindOptions]) ([]D, error) {
+	cur, err := coll.Find(ctx, filter, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("find in %s: %w", coll.Name(), err)
+	}
+	var docs []D
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("read %s: %w", coll.Name(), err)
+	}
+	return docs, nil
+}

@@ -199,12 +199,8 @@ func (s *Store) List(ctx context.Context, q domain.ListQuery) ([]domain.Assessme
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$lt", Value: c.Last}}})
 	}
 	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(q.PageSize) + 1)
-	cur, err := s.coll.Find(ctx, filter, opts)
+	docs, err := mongox.FindAll[assessmentDoc](ctx, s.coll, filter, opts)
 	if err != nil {
-		return nil, "", fmt.Errorf("list assessments: %w", err)
-	}
-	var docs []assessmentDoc
-	if err := cur.All(ctx, &docs); err != nil {
 		return nil, "", fmt.Errorf("list assessments: %w", err)
 	}
 	var next string

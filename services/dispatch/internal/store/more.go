@@ -250,13 +250,9 @@ func (s *Store) ActiveHolds(ctx context.Context, incidentID, campaignID string) 
 }
 
 func (s *Store) findHolds(ctx context.Context, f bson.D) ([]domain.Hold, error) {
-	cur, err := s.holds.Find(ctx, f, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	docs, err := mongox.FindAll[holdDoc](ctx, s.holds, f, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
 		return nil, fmt.Errorf("find holds: %w", err)
-	}
-	var docs []holdDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("read holds: %w", err)
 	}
 	out := make([]domain.Hold, 0, len(docs))
 	for _, d := range docs {

@@ -350,13 +350,9 @@ func (s *Store) List(ctx context.Context, q domain.ListQuery) ([]domain.Campaign
 }
 
 func (s *Store) find(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]domain.Campaign, error) {
-	cur, err := s.campaigns.Find(ctx, filter, opts)
+	docs, err := mongox.FindAll[campaignDoc](ctx, s.campaigns, filter, opts)
 	if err != nil {
 		return nil, fmt.Errorf("find campaigns: %w", err)
-	}
-	var docs []campaignDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("read campaigns: %w", err)
 	}
 	out := make([]domain.Campaign, 0, len(docs))
 	for _, d := range docs {

@@ -490,12 +490,8 @@ func (s *IndividualsStore) CountImport(ctx context.Context, incidentID, importID
 
 // ImportsOfIncident implements domain.IndividualsStore.
 func (s *IndividualsStore) ImportsOfIncident(ctx context.Context, incidentID string) ([]domain.Import, error) {
-	cur, err := s.imports.Find(ctx, bson.D{{Key: "incident_id", Value: incidentID}}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	docs, err := mongox.FindAll[importDoc](ctx, s.imports, bson.D{{Key: "incident_id", Value: incidentID}}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
-		return nil, fmt.Errorf("list imports: %w", err)
-	}
-	var docs []importDoc
-	if err := cur.All(ctx, &docs); err != nil {
 		return nil, fmt.Errorf("list imports: %w", err)
 	}
 	out := make([]domain.Import, 0, len(docs))
@@ -532,12 +528,8 @@ func (s *IndividualsStore) ListIndividuals(ctx context.Context, f domain.Individ
 	if f.Relationship != domain.RelationshipUnspecified {
 		filter = append(filter, bson.E{Key: "relationship", Value: int32(f.Relationship)})
 	}
-	cur, err := s.individuals.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(p.Size)+1))
+	docs, err := mongox.FindAll[individualDoc](ctx, s.individuals, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(p.Size)+1))
 	if err != nil {
-		return domain.IndividualPage{}, fmt.Errorf("list individuals: %w", err)
-	}
-	var docs []individualDoc
-	if err := cur.All(ctx, &docs); err != nil {
 		return domain.IndividualPage{}, fmt.Errorf("list individuals: %w", err)
 	}
 	var page domain.IndividualPage
@@ -575,14 +567,9 @@ func (s *IndividualsStore) ListImportErrors(ctx context.Context, importID string
 		}
 		lo = tok.After
 	}
-	cur, err := s.importErrors.Find(ctx,
-		bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: lo}, {Key: "$lt", Value: hi}}}},
+	docs, err := mongox.FindAll[importErrorDoc](ctx, s.importErrors, bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: lo}, {Key: "$lt", Value: hi}}}},
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(p.Size)+1))
 	if err != nil {
-		return domain.ImportErrorPage{}, fmt.Errorf("list import errors: %w", err)
-	}
-	var docs []importErrorDoc
-	if err := cur.All(ctx, &docs); err != nil {
 		return domain.ImportErrorPage{}, fmt.Errorf("list import errors: %w", err)
 	}
 	var page domain.ImportErrorPage

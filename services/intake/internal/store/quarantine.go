@@ -81,12 +81,8 @@ func (s *Store) ListQuarantined(ctx context.Context, p domain.PageRequest) (doma
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$lt", Value: tok.After}}})
 	}
 	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(p.Size) + 1)
-	cur, err := s.quarantine.Find(ctx, filter, opts)
+	docs, err := mongox.FindAll[quarantineDoc](ctx, s.quarantine, filter, opts)
 	if err != nil {
-		return domain.QuarantinePage{}, fmt.Errorf("list quarantined payloads: %w", err)
-	}
-	var docs []quarantineDoc
-	if err := cur.All(ctx, &docs); err != nil {
 		return domain.QuarantinePage{}, fmt.Errorf("list quarantined payloads: %w", err)
 	}
 	var page domain.QuarantinePage

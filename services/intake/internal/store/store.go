@@ -219,12 +219,8 @@ func (s *Store) CorrelatedIncidents(ctx context.Context, key string, limit int) 
 		{Key: "correlation_key", Value: key},
 		{Key: "state", Value: bson.D{{Key: "$ne", Value: int32(domain.IncidentStateClosed)}}},
 	}
-	cur, err := s.incidents.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit)))
+	docs, err := mongox.FindAll[incidentDoc](ctx, s.incidents, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit)))
 	if err != nil {
-		return nil, fmt.Errorf("find correlated incidents: %w", err)
-	}
-	var docs []incidentDoc
-	if err := cur.All(ctx, &docs); err != nil {
 		return nil, fmt.Errorf("find correlated incidents: %w", err)
 	}
 	out := make([]domain.Incident, 0, len(docs))
@@ -274,12 +270,8 @@ func (s *Store) ListIncidents(ctx context.Context, f domain.IncidentFilter, p do
 	opts := options.Find().
 		SetSort(bson.D{{Key: "_id", Value: -1}}).
 		SetLimit(int64(p.Size) + 1)
-	cur, err := s.incidents.Find(ctx, filter, opts)
+	docs, err := mongox.FindAll[incidentDoc](ctx, s.incidents, filter, opts)
 	if err != nil {
-		return domain.IncidentPage{}, fmt.Errorf("list incidents: %w", err)
-	}
-	var docs []incidentDoc
-	if err := cur.All(ctx, &docs); err != nil {
 		return domain.IncidentPage{}, fmt.Errorf("list incidents: %w", err)
 	}
 	var page domain.IncidentPage

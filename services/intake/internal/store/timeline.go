@@ -289,15 +289,11 @@ func (s *Store) ListEntries(ctx context.Context, incidentID string, afterSeq int
 	if limit > 0 {
 		opts.SetLimit(int64(limit))
 	}
-	cur, err := s.timeline.Find(ctx, bson.D{
+	docs, err := mongox.FindAll[entryDoc](ctx, s.timeline, bson.D{
 		{Key: "incident_id", Value: incidentID},
 		{Key: "seq", Value: bson.D{{Key: "$gt", Value: afterSeq}}},
 	}, opts)
 	if err != nil {
-		return nil, fmt.Errorf("list timeline of %s: %w", incidentID, err)
-	}
-	var docs []entryDoc
-	if err := cur.All(ctx, &docs); err != nil {
 		return nil, fmt.Errorf("list timeline of %s: %w", incidentID, err)
 	}
 	out := make([]domain.TimelineEntry, 0, len(docs))

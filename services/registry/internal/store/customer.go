@@ -242,14 +242,10 @@ func (s *Store) getCustomerDoc(ctx context.Context, id string) (customerDoc, err
 // between its two writes has no version 1 entry (the customer document
 // itself is authoritative).
 func (s *Store) CustomerHistory(ctx context.Context, id string) ([]domain.CustomerVersion, error) {
-	cur, err := s.versions.Find(ctx, bson.D{{Key: "customer_id", Value: id}},
+	docs, err := mongox.FindAll[customerVersionDoc](ctx, s.versions, bson.D{{Key: "customer_id", Value: id}},
 		options.Find().SetSort(bson.D{{Key: "version", Value: 1}}))
 	if err != nil {
 		return nil, fmt.Errorf("find versions of customer %s: %w", id, err)
-	}
-	var docs []customerVersionDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("read versions of customer %s: %w", id, err)
 	}
 	out := make([]domain.CustomerVersion, 0, len(docs))
 	for _, d := range docs {

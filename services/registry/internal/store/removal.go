@@ -285,14 +285,10 @@ func (s *Store) RetryRemovalNotice(ctx context.Context, id, owner string, next t
 // RemovalHistory returns the recorded changes of a removal request (its
 // versions after the first), oldest first. Used by tests and operators.
 func (s *Store) RemovalHistory(ctx context.Context, id string) ([]domain.RemovalRequest, error) {
-	cur, err := s.removalVersions.Find(ctx, bson.D{{Key: "removal_request_id", Value: id}},
+	docs, err := mongox.FindAll[removalVersionDoc](ctx, s.removalVersions, bson.D{{Key: "removal_request_id", Value: id}},
 		options.Find().SetSort(bson.D{{Key: "version", Value: 1}}))
 	if err != nil {
 		return nil, fmt.Errorf("find history of removal request %s: %w", id, err)
-	}
-	var docs []removalVersionDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("read history of removal request %s: %w", id, err)
 	}
 	out := make([]domain.RemovalRequest, 0, len(docs))
 	for _, d := range docs {

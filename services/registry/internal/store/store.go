@@ -184,13 +184,9 @@ func nilIfEmpty(s []string) []string {
 // decode.
 func findPage[D any, T any](ctx context.Context, coll *mongo.Collection, filter bson.D, limit int, toDomain func(D) T) ([]T, error) {
 	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit))
-	cur, err := coll.Find(ctx, filter, opts)
+	docs, err := mongox.FindAll[D](ctx, coll, filter, opts)
 	if err != nil {
-		return nil, fmt.Errorf("find in %s: %w", coll.Name(), err)
-	}
-	var docs []D
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("read %s: %w", coll.Name(), err)
+		return nil, err
 	}
 	out := make([]T, 0, len(docs))
 	for _, d := range docs {

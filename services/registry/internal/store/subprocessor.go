@@ -195,14 +195,10 @@ func (s *Store) ListSubprocessors(ctx context.Context, q domain.SubprocessorQuer
 
 // SubprocessorHistory implements domain.SubprocessorStore.
 func (s *Store) SubprocessorHistory(ctx context.Context, id string) ([]domain.SubprocessorVersion, error) {
-	cur, err := s.history.Find(ctx, bson.D{{Key: "subprocessor_id", Value: id}},
+	docs, err := mongox.FindAll[historyDoc](ctx, s.history, bson.D{{Key: "subprocessor_id", Value: id}},
 		options.Find().SetSort(bson.D{{Key: "version", Value: 1}}))
 	if err != nil {
 		return nil, fmt.Errorf("find history of subprocessor %s: %w", id, err)
-	}
-	var docs []historyDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("read history of subprocessor %s: %w", id, err)
 	}
 	out := make([]domain.SubprocessorVersion, 0, len(docs))
 	for _, d := range docs {
