@@ -70,16 +70,27 @@ func repoRoot() (string, error) {
 	return filepath.Dir(gowork), nil
 }
 
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
+// freeAddrs returns n distinct loopback addresses whose ports were free a
+// moment ago. All n listeners stay open until every port is chosen, so the
+// kernel cannot hand the same port out twice.
+func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	addrs := make([]string, 0, n)
+	listeners := make([]net.Listener, 0, n)
+	defer func() {
+		for _, l := range listeners {
+			_ = l.Close()
+		}
+	}()
+	for range n {
+		l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		listeners = append(listeners, l)
+		addrs = append(addrs, l.Addr().String())
 	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr
+	return addrs
 }
 
 // process is one running binary whose output is kept for failure reports.
@@ -176,9 +187,9 @@ type stack struct {
 }
 
 func newStack(t *testing.T) stack {
+	a := freeAddrs(t, 6)
 	return stack{
-		store: freeAddr(t), intake: freeAddr(t), classification: freeAddr(t),
-		registry: freeAddr(t), dispatch: freeAddr(t), gateway: freeAddr(t),
+		store: a[0], intake: a[1], classification: a[2], registry: a[3], dispatch: a[4], gateway: a[5],
 		data: t.TempDir(),
 	}
 }
