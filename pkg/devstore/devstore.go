@@ -30,6 +30,8 @@ type Server struct {
 	f      *ferretdb.FerretDB
 	cancel context.CancelFunc
 	done   chan struct{}
+	// indexed closes when the _id indexer (see idIndexer) has stopped.
+	indexed chan struct{}
 }
 
 // Start starts the server and returns once it accepts connections.
@@ -65,6 +67,12 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		// only says so.
 		_ = f.Run(runCtx)
 	}()
+	ix := &idIndexer{dir: dir, log: logger, done: map[string]bool{}}
+	s.indexed = make(chan struct{})
+	go func() {
+		defer close(s.indexed)
+		ix.run(runCtx)
+	}()
 	// MongoDBURI blocks until the listener is bound.
 	_ = f.MongoDBURI()
 	return s, nil
@@ -77,4 +85,5 @@ func (s *Server) URI() string { return s.f.MongoDBURI() }
 func (s *Server) Close() {
 	s.cancel()
 	<-s.done
+	<-s.indexed
 }
