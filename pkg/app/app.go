@@ -21,6 +21,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/breachline/breachline/pkg/auth"
 	"github.com/breachline/breachline/pkg/config"
 	"github.com/breachline/breachline/pkg/grpcx"
 	"github.com/breachline/breachline/pkg/migrate"
@@ -47,6 +48,9 @@ type Runtime struct {
 	Logger *slog.Logger
 	// DB is the service's own database, with its indexes in place.
 	DB *mongo.Database
+	// Auth authenticates the service's callers as configured (AUTH_MODE);
+	// pass it to grpcx.Options.
+	Auth auth.Authenticator
 
 	client   *mongo.Client
 	shutdown telemetry.Shutdown
@@ -63,6 +67,9 @@ func Start(ctx context.Context, service string, common config.Common, idx mongox
 		return nil, err
 	}
 	rt := &Runtime{Logger: logger, shutdown: shutdown}
+	if rt.Auth, err = auth.New(common.Auth, logger); err != nil {
+		return nil, errors.Join(err, rt.Close(ctx))
+	}
 	client, err := mongox.Connect(ctx, common.MongoURI)
 	if err != nil {
 		return nil, errors.Join(err, rt.Close(ctx))

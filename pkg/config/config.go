@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/breachline/breachline/pkg/auth"
 )
 
 // Common is the configuration every service shares. Embed it in a service's
@@ -35,6 +37,10 @@ type Common struct {
 	// ask for w=majority, so production cannot silently acknowledge writes
 	// a failover would lose. The production overlay sets it.
 	RequireMajority bool `env:"MONGODB_REQUIRE_MAJORITY" envDefault:"false"`
+	// Auth is how callers are authenticated (AUTH_MODE, OIDC_*,
+	// MACHINE_TOKENS, SERVICE_TOKEN); dev mode refuses a non-loopback
+	// ListenAddr.
+	Auth auth.Config
 }
 
 // Validate reports every problem with the common settings.
@@ -63,6 +69,7 @@ func (c Common) Validate() error {
 	if c.ShutdownGrace <= 0 {
 		errs = append(errs, errors.New("SHUTDOWN_GRACE must be positive"))
 	}
+	errs = append(errs, c.Auth.Validate(c.ListenAddr))
 	return errors.Join(errs...)
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/breachline/breachline/pkg/auth"
 	"github.com/breachline/breachline/pkg/config"
 )
 
@@ -34,6 +35,11 @@ func TestValidate(t *testing.T) {
 		}, "w=majority"},
 		{"bad-scheme", func(c *config.Common) { c.MongoURI = "postgres://x" }, "MONGODB_URI must start"},
 		{"bad-level", func(c *config.Common) { c.LogLevel = "loud" }, "LOG_LEVEL"},
+		{"dev-auth-public-bind", func(c *config.Common) { c.ListenAddr = "0.0.0.0:50051" }, "AUTH_MODE=dev"},
+		{"oidc-public-bind", func(c *config.Common) {
+			c.ListenAddr = "0.0.0.0:50051"
+			c.Auth = auth.Config{Mode: auth.ModeOIDC, OIDCIssuer: "https://id.example.org", OIDCAudience: "breachline"}
+		}, ""},
 	}
 	for _, tc := range cases {
 		t.Run("case="+tc.name, func(t *testing.T) {

@@ -39,7 +39,10 @@ const ErrorDomain = "breachline.dev"
 //     errors are masked (and logged with the request id);
 //  3. logging       — one line per call with method, code and duration;
 //  4. auth          — credentials become an auth.Identity in the context;
-//  5. validation    — REQUIRED fields from the proto are present.
+//  5. authz         — the identity's roles grant the method's permission
+//     (and a customer-scoped caller names only its customers); responses
+//     are filtered to what a scoped caller may see;
+//  6. validation    — REQUIRED fields from the proto are present.
 //
 // Recovery is outermost so that it also catches panics in the other
 // interceptors; mapping sits outside logging so that the log records the
@@ -50,6 +53,7 @@ func (s *Server) unaryChain() []grpc.UnaryServerInterceptor {
 		s.mapErrorsUnary,
 		s.logUnary,
 		s.authUnary,
+		s.authzUnary,
 		s.validateUnary,
 	}
 }
@@ -60,6 +64,7 @@ func (s *Server) streamChain() []grpc.StreamServerInterceptor {
 		s.mapErrorsStream,
 		s.logStream,
 		s.authStream,
+		s.authzStream,
 	}
 }
 
@@ -292,6 +297,43 @@ func (s *Server) authStream(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 		return err
 	}
 	return handler(srv, wrappedStream{ss, ctx})
+}
+
+// Authorizer decides what an authenticated caller may do; authz.Policy is
+// the implementation every server uses.
+type Authorizer interface {
+	// Authorize returns an error wrapping apperr.ErrPermissionDenied when
+	// the caller in ctx may not call method with req (nil for streams).
+	Authorize(ctx context.Context, method string, req any) error
+	// Filter removes from resp, in place, what the caller may not see, or
+	// denies the whole response.
+	Filter(ctx context.Context, method string, resp any) error
+}
+
+func (s *Server) authzUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if isPublic(info.FullMethod) {
+		return handler(ctx, req)
+	}
+	if err := s.authz.Authorize(ctx, info.FullMethod, req); err != nil {
+		return nil, err
+	}
+	resp, err := handler(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authz.Filter(ctx, info.FullMethod, resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+func (s *Server) authzStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if !isPublic(info.FullMethod) {
+		if err := s.authz.Authorize(ss.Context(), info.FullMethod, nil); err != nil {
+			return err
+		}
+	}
+	return handler(srv, ss)
 }
 
 // RequestValidator checks a request's semantics (formats, ranges,

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/breachline/breachline/pkg/auth"
+	"github.com/breachline/breachline/pkg/authz"
 )
 
 // Options configure a Server.
@@ -31,6 +32,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Authenticator verifies callers; nil means auth.Dev (development only).
 	Authenticator auth.Authenticator
+	// Authorizer decides what callers may do; nil means authz.Default(),
+	// the suite's permission table.
+	Authorizer Authorizer
 	// ShutdownGrace bounds graceful shutdown before in-flight calls are cut;
 	// 0 means 10s.
 	ShutdownGrace time.Duration
@@ -50,6 +54,7 @@ type Server struct {
 	health      *health.Server
 	logger      *slog.Logger
 	authn       auth.Authenticator
+	authz       Authorizer
 	grace       time.Duration
 	drain       time.Duration
 	validator   RequestValidator
@@ -61,6 +66,7 @@ func NewServer(opts Options) *Server {
 	s := &Server{
 		logger:      opts.Logger,
 		authn:       opts.Authenticator,
+		authz:       opts.Authorizer,
 		grace:       opts.ShutdownGrace,
 		drain:       opts.DrainDelay,
 		validator:   opts.Validator,
@@ -72,6 +78,9 @@ func NewServer(opts Options) *Server {
 	}
 	if s.authn == nil {
 		s.authn = auth.Dev{}
+	}
+	if s.authz == nil {
+		s.authz = authz.Default()
 	}
 	if s.grace == 0 {
 		s.grace = 10 * time.Second
