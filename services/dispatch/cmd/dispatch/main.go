@@ -6,6 +6,8 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"time"
 
 	"github.com/breachline/breachline/pkg/app"
@@ -32,9 +34,22 @@ type Config struct {
 	SMTPPassword string `env:"SMTP_PASSWORD"`
 	SMTPFrom     string `env:"SMTP_FROM" envDefault:"breach-notices@example.org"`
 	OutboxDir    string `env:"OUTBOX_DIR" envDefault:".data/outbox"`
-	// WebhookSecret signs webhook notices (HMAC-SHA256); webhook campaigns
-	// fail permanently without it.
+	// WebhookSecret signs webhook notices (HMAC-SHA256) to endpoints
+	// WebhookEndpoints does not list; webhook campaigns fail permanently
+	// without a secret.
 	WebhookSecret string `env:"WEBHOOK_SECRET"`
+	// WebhookEndpoints names a YAML file of per-endpoint secret references
+	// (see channel.Endpoints); empty signs everything with WebhookSecret.
+	WebhookEndpoints string `env:"WEBHOOK_ENDPOINTS"`
+	// WebsiteDir, when set, is where notice pages of WEBSITE campaigns are
+	// published (the web server's directory); they are always artefacts.
+	WebsiteDir string `env:"WEBSITE_DIR"`
+	// Substitute-notice defaults for jurisdictions the data file has no
+	// thresholds for, and the estimated cost of one letter (0 = the data
+	// file's value).
+	SubstituteCostUSD float64 `env:"SUBSTITUTE_COST_USD" envDefault:"0"`
+	SubstitutePersons int64   `env:"SUBSTITUTE_PERSONS" envDefault:"0"`
+	LetterCostUSD     float64 `env:"LETTER_COST_USD" envDefault:"0"`
 	// Outbox engine tuning (see domain.EngineConfig).
 	OutboxWorkers    int           `env:"OUTBOX_WORKERS" envDefault:"16"`
 	OutboxFlushEvery int           `env:"OUTBOX_FLUSH_EVERY" envDefault:"50"`
@@ -49,9 +64,10 @@ type Config struct {
 	// RelayInterval is the timeline relay's idle wait.
 	RelayInterval time.Duration `env:"RELAY_INTERVAL" envDefault:"2s"`
 	// The organisation named in notices.
-	OrgName  string `env:"ORG_NAME" envDefault:"Breachline Example Org"`
-	OrgPhone string `env:"ORG_PHONE" envDefault:"1-800-555-0100"`
-	OrgEmail string `env:"ORG_EMAIL" envDefault:"privacy@example.org"`
+	OrgName    string `env:"ORG_NAME" envDefault:"Breachline Example Org"`
+	OrgPhone   string `env:"ORG_PHONE" envDefault:"1-800-555-0100"`
+	OrgEmail   string `env:"ORG_EMAIL" envDefault:"privacy@example.org"`
+	OrgWebsite string `env:"ORG_WEBSITE" envDefault:"https://example.org"`
 }
 
 // Validate checks the outbox settings beside the common ones.
@@ -60,6 +76,9 @@ func (c Config) Validate() error {
 	errs = append(errs, c.Common.Validate())
 	if c.OutboxWorkers < 1 || c.OutboxFlushEvery < 1 || c.OutboxLease < time.Second {
 		errs = append(errs, errors.New("OUTBOX_WORKERS and OUTBOX_FLUSH_EVERY must be positive and OUTBOX_LEASE at least 1s"))
+	}
+	if c.SubstituteCostUSD < 0 || c.SubstitutePersons < 0 || c.LetterCostUSD < 0 {
+		errs = append(errs, errors.New("SUBSTITUTE_COST_USD, SUBSTITUTE_PERSONS and LETTER_COST_USD must not be negative"))
 	}
 	if (c.SMTPUsername == "") != (c.SMTPPassword == "") {
 		errs = append(errs, errors.New("set both SMTP_USERNAME and SMTP_PASSWORD or neither"))
@@ -83,22 +102,40 @@ func run(ctx context.Context) (err error) {
 	}
 	defer func() { err = errors.Join(err, rt.Close(ctx)) }()
 
-	intakeConn, err := grpcx.Dial(cfg.IntakeAddr)
+	intakeConn, err := grpcx.Dial(cfg.IntakeAddr, grpcx.ServiceToken(cfg.Auth.ServiceToken))
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, intakeConn.Close()) }()
 	intake := peers.NewIntake(intakeConn)
 	svc := domain.NewService(store.New(rt.DB), time.Now).
-		WithOrg(domain.OrgData{Name: cfg.OrgName, Phone: cfg.OrgPhone, Email: cfg.OrgEmail}).
-		WithPeers(intake, intake)
+		WithOrg(domain.OrgData{Name: cfg.OrgName, Phone: cfg.OrgPhone, Email: cfg.OrgEmail, Website: cfg.OrgWebsite}).
+		WithPeers(intake, intake).
+		WithPrinter(channel.PDF{}).
+		WithSubstituteDefaults(cfg.SubstituteCostUSD, cfg.SubstitutePersons, cfg.LetterCostUSD)
+	if cfg.WebsiteDir != "" {
+		svc.WithWebsite(channel.WebsiteDir{Dir: cfg.WebsiteDir})
+	}
+	var endpoints *channel.Endpoints
+	if cfg.WebhookEndpoints != "" {
+		b, err := os.ReadFile(cfg.WebhookEndpoints)
+		if err != nil {
+			return fmt.Errorf("WEBHOOK_ENDPOINTS: %w", err)
+		}
+		if endpoints, err = channel.ParseEndpoints(b, os.LookupEnv); err != nil {
+			return err
+		}
+	}
 	var email domain.Transport = channel.FileSink{Dir: cfg.OutboxDir, From: cfg.SMTPFrom}
 	if cfg.SMTPAddr != "" {
 		email = channel.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword}
 	}
+	// Letters, regulator packets and website notices are composed into
+	// artefacts by the engine; a media release goes to each outlet by e-mail.
 	transports := map[domain.Channel]domain.Transport{
-		domain.ChannelEmail:   email,
-		domain.ChannelWebhook: channel.Webhook{Secret: []byte(cfg.WebhookSecret)},
+		domain.ChannelEmail:        email,
+		domain.ChannelMediaRelease: email,
+		domain.ChannelWebhook:      channel.Webhook{Secret: []byte(cfg.WebhookSecret), Endpoints: endpoints},
 	}
 	engine := domain.NewEngine(svc, domain.EngineConfig{
 		Owner:      ids.New("wrk"),
@@ -112,6 +149,7 @@ func run(ctx context.Context) (err error) {
 	handler := server.New(svc).WithNotices(notices)
 	srv := grpcx.NewServer(grpcx.Options{
 		Service:       service,
+		Authenticator: rt.Auth,
 		Logger:        rt.Logger,
 		ShutdownGrace: cfg.ShutdownGrace,
 		Validator:     handler,
@@ -124,5 +162,6 @@ func run(ctx context.Context) (err error) {
 	timeline := app.Worker{Name: "timeline-relay", Idle: cfg.RelayInterval, Step: svc.RelayTimeline(ids.New("wrk"))}
 	escalation := app.Worker{Name: "deadline-escalation", Idle: time.Minute, Step: domain.NewEscalator(svc, transports, cfg.EscalationWindow).Step}
 	noticeWorker := app.Worker{Name: "notices", Idle: cfg.RelayInterval, Step: notices.Step(ids.New("wrk"))}
-	return rt.Serve(ctx, srv, cfg.ListenAddr, outbox, timeline, escalation, noticeWorker)
+	fallbacks := app.Worker{Name: "fallback-letters", Idle: cfg.RelayInterval, Step: svc.FallbackStep}
+	return rt.Serve(ctx, srv, cfg.ListenAddr, outbox, timeline, escalation, noticeWorker, fallbacks)
 }

@@ -77,9 +77,32 @@ func (s SMTP) timeout() time.Duration {
 }
 
 type smtpSession struct {
-	c    *smtp.Client
-	from string
-	buf  []byte
+	c       *smtp.Client
+	from    string
+	buf     []byte
+	receipt string
+}
+
+var _ domain.Receipter = (*smtpSession)(nil)
+
+// Receipt implements domain.Receipter: the queue id from the server's
+// reply to the last DATA ("250 2.0.0 Ok: queued as 4B9F21C0A"), if any.
+func (s *smtpSession) Receipt() string { return s.receipt }
+
+// QueueID extracts the queue id from a reply to DATA; Postfix, Exim,
+// Sendmail, Amazon SES and most relays answer "... queued as <id>" or
+// "... id=<id>".
+func QueueID(reply string) string {
+	for _, marker := range []string{"queued as ", "id="} {
+		if _, after, ok := strings.Cut(reply, marker); ok {
+			id, _, _ := strings.Cut(strings.TrimSpace(after), " ")
+			if len(id) > 128 {
+				id = id[:128]
+			}
+			return id
+		}
+	}
+	return ""
 }
 
 // Send runs one MAIL/RCPT/DATA transaction. A 5xx reply is permanent.
@@ -101,7 +124,12 @@ func (s *smtpSession) Send(_ context.Context, m domain.Message) error {
 		_ = w.Close()
 		return classify(err)
 	}
-	return classify(w.Close())
+	resp, err := w.CloseWithResponse()
+	if err != nil {
+		return classify(err)
+	}
+	s.receipt = QueueID(resp.StatusText)
+	return nil
 }
 
 func (s *smtpSession) Close() error {
@@ -124,8 +152,8 @@ func classify(err error) error {
 // derived from (campaign, version, recipient), so a receiver can recognise
 // the rare duplicate of a message that was in flight when a worker died.
 func AppendMessage(b []byte, from string, m domain.Message) []byte {
-	b = fmt.Appendf(b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <%s.v%d.%s@breachline>\r\n",
-		from, m.To, mime.QEncoding.Encode("utf-8", m.Subject), m.CampaignID, m.Version, m.RecipientKey)
+	b = fmt.Appendf(b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: %s\r\n",
+		from, m.To, mime.QEncoding.Encode("utf-8", m.Subject), domain.MessageID(m.CampaignID, m.Version, m.RecipientKey))
 	b = append(b, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"...)
 	for line := range strings.Lines(m.Body) {
 		line = strings.TrimRight(line, "\r\n")

@@ -23,11 +23,15 @@ import (
 const SignatureHeader = "Breachline-Signature"
 
 // Webhook posts each notice as JSON to the recipient's URL, signed with
-// HMAC-SHA256 over the timestamp and the body.
+// HMAC-SHA256 over the timestamp and the body. An endpoint listed in
+// Endpoints is signed with its own secrets (each active secret gives one
+// v1= signature, so a receiver rotating its secret accepts either);
+// others with Secret.
 type Webhook struct {
-	Secret []byte
-	Client *http.Client
-	Now    func() time.Time
+	Secret    []byte
+	Endpoints *Endpoints
+	Client    *http.Client
+	Now       func() time.Time
 }
 
 var _ domain.Transport = Webhook{}
@@ -43,20 +47,36 @@ type WebhookPayload struct {
 
 // Open implements domain.Transport.
 func (w Webhook) Open(context.Context) (domain.Session, error) {
-	if len(w.Secret) == 0 {
-		return nil, &domain.PermanentError{Err: errors.New("WEBHOOK_SECRET is not configured")}
+	if len(w.Secret) == 0 && w.Endpoints.Len() == 0 {
+		return nil, &domain.PermanentError{Err: errors.New("neither WEBHOOK_SECRET nor WEBHOOK_ENDPOINTS is configured")}
 	}
 	return w, nil
 }
 
-// Sign returns the signature header value for body at t.
-func Sign(secret, body []byte, t time.Time) string {
+// Sign returns the signature header value for body at t: one v1= entry per
+// secret, in order.
+func Sign(secret, body []byte, t time.Time, more ...[]byte) string {
 	ts := strconv.FormatInt(t.Unix(), 10)
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(ts))
-	m.Write([]byte("."))
-	m.Write(body)
-	return "t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))
+	out := "t=" + ts
+	for _, s := range append([][]byte{secret}, more...) {
+		m := hmac.New(sha256.New, s)
+		m.Write([]byte(ts))
+		m.Write([]byte("."))
+		m.Write(body)
+		out += ",v1=" + hex.EncodeToString(m.Sum(nil))
+	}
+	return out
+}
+
+// secrets returns the signing secrets for url.
+func (w Webhook) secrets(url string) ([][]byte, error) {
+	if ss, ok, err := w.Endpoints.For(url); ok || err != nil {
+		return ss, err
+	}
+	if len(w.Secret) == 0 {
+		return nil, errors.New("no webhook secret for this endpoint")
+	}
+	return [][]byte{w.Secret}, nil
 }
 
 // Send implements domain.Session. 2xx is delivered; 4xx other than 408 and
@@ -74,9 +94,13 @@ func (w Webhook) Send(ctx context.Context, m domain.Message) error {
 	if err != nil {
 		return &domain.PermanentError{Err: err}
 	}
+	secrets, err := w.secrets(m.To)
+	if err != nil {
+		return &domain.PermanentError{Err: err}
+	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(SignatureHeader, Sign(w.Secret, body, now()))
-	req.Header.Set("Idempotency-Key", fmt.Sprintf("%s.v%d.%s", m.CampaignID, m.Version, m.RecipientKey))
+	req.Header.Set(SignatureHeader, Sign(secrets[0], body, now(), secrets[1:]...))
+	req.Header.Set("Idempotency-Key", domain.WebhookKey(m.CampaignID, m.Version, m.RecipientKey))
 	client := w.Client
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}

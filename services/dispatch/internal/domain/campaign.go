@@ -281,4 +281,7 @@ type Recipient struct {
 	Name         string
 	Address      string
 	Jurisdiction string
+	// PostalAddress (lines joined by newlines) is where a printed letter
+	// goes when an e-mail to Address hard-bounces.
+	PostalAddress string
 }

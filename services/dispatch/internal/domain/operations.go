@@ -462,8 +462,8 @@ func (s *Service) Send(ctx context.Context, id string, version int64) (Campaign,
 	if miss := t.MissingContent(c.Content); len(miss) > 0 {
 		return Campaign{}, fmt.Errorf("content %s is empty: %w", strings.Join(miss, ", "), apperr.ErrFailedPrecondition)
 	}
-	if !sendable[c.Channel] {
-		return Campaign{}, fmt.Errorf("channel %s is not delivered by the outbox yet: %w", c.Channel, apperr.ErrFailedPrecondition)
+	if _, ok := channelCodes[c.Channel]; !ok {
+		return Campaign{}, fmt.Errorf("campaign %s has no channel: %w", id, apperr.ErrFailedPrecondition)
 	}
 	hs, err := s.store.ActiveHolds(ctx, c.IncidentID, c.ID)
 	if err != nil {
@@ -480,9 +480,6 @@ func (s *Service) Send(ctx context.Context, id string, version int64) (Campaign,
 	}
 	return s.campaign(ctx, id)
 }
-
-// sendable are the channels the outbox delivers.
-var sendable = map[Channel]bool{ChannelEmail: true, ChannelWebhook: true}
 
 // Pause stops a sending campaign.
 func (s *Service) Pause(ctx context.Context, id string) (Campaign, error) {

@@ -62,12 +62,27 @@ type Checkpoint struct {
 	Seq    int
 	Sent   []int
 	Failed []Failure
+	// Time is when the checkpoint was written (zero on records written
+	// before it was kept).
+	Time time.Time
+	// Details are the sent recipients that took more than one attempt or
+	// for which the receiving server named its message id; the rest took
+	// one attempt and have none.
+	Details []Detail
 }
 
 // Failure is a permanent delivery failure.
 type Failure struct {
-	Index  int
-	Reason string
+	Index    int
+	Reason   string
+	Attempts int
+}
+
+// Detail is what is worth keeping about one sent message beyond "sent".
+type Detail struct {
+	Index    int
+	Attempts int
+	Provider string
 }
 
 // Tally counts a unit's outcomes.
@@ -85,6 +100,13 @@ type Message struct {
 type Session interface {
 	Send(ctx context.Context, m Message) error
 	Close() error
+}
+
+// Receipter is a Session that can name the receiving system's id for the
+// message it last sent (e.g. an SMTP server's queue id); empty when the
+// receiver gave none.
+type Receipter interface {
+	Receipt() string
 }
 
 // Transport opens sessions of a channel.
@@ -278,6 +300,9 @@ func (e *Engine) candidates(ctx context.Context) ([]unitRef, error) {
 // complete records the outcome on the timeline (first, so that it cannot
 // be lost) and marks the campaign completed.
 func (e *Engine) complete(ctx context.Context, c Campaign) error {
+	if err := e.svc.composeCampaign(ctx, c); err != nil {
+		return err
+	}
 	p, err := e.svc.Progress(ctx, c.ID)
 	if err != nil {
 		return err
@@ -353,9 +378,11 @@ func (e *Engine) process(ctx context.Context, ref unitRef, lease Lease, sessions
 	if !ok {
 		return fmt.Errorf("no template for campaign %s", c.ID)
 	}
-	tr, ok := e.transports[c.Channel]
-	if !ok {
-		return fmt.Errorf("no transport for channel %s", c.Channel)
+	var tr Transport
+	if !composed(c.Channel) {
+		if tr, ok = e.transports[c.Channel]; !ok {
+			return fmt.Errorf("no transport for channel %s", c.Channel)
+		}
 	}
 	rs, err := e.svc.store.GetChunk(ctx, ref.chunk)
 	if err != nil {
@@ -378,6 +405,9 @@ func (e *Engine) process(ctx context.Context, ref unitRef, lease Lease, sessions
 		tally.Failed += int64(len(ck.Failed))
 	}
 	seq := len(cks)
+	if composed(c.Channel) {
+		return e.composeUnit(ctx, ref, t, rs, covered, seq, tally)
+	}
 	cur := Checkpoint{Unit: ref.unit}
 	flush := func() error {
 		if len(cur.Sent)+len(cur.Failed) == 0 {
@@ -385,6 +415,7 @@ func (e *Engine) process(ctx context.Context, ref unitRef, lease Lease, sessions
 		}
 		seq++
 		cur.Seq = seq
+		cur.Time = time.Now().UTC()
 		won, err := e.svc.store.InsertCheckpoint(ctx, cur)
 		if err != nil {
 			return err
@@ -427,7 +458,7 @@ func (e *Engine) process(ctx context.Context, ref unitRef, lease Lease, sessions
 			}
 			lease = next
 		}
-		if err := e.limiters[c.Channel].Wait(ctx); err != nil {
+		if err := e.limiter(c.Channel).Wait(ctx); err != nil {
 			return errors.Join(flush(), err)
 		}
 		subj, body, err := t.Render(e.svc.renderData(c, r))
@@ -435,15 +466,19 @@ func (e *Engine) process(ctx context.Context, ref unitRef, lease Lease, sessions
 			return errors.Join(flush(), err)
 		}
 		m := Message{CampaignID: c.ID, RecipientKey: r.Key, Version: c.SentVersion, To: r.Address, Name: r.Name, Subject: subj, Body: body}
-		if err := e.deliver(ctx, tr, sessions, c.Channel, m); err != nil {
+		attempts, provider, err := e.deliver(ctx, tr, sessions, c.Channel, m)
+		if err != nil {
 			var pe *PermanentError
 			if !errors.As(err, &pe) && ctx.Err() != nil {
 				return errors.Join(flush(), err)
 			}
-			cur.Failed = append(cur.Failed, Failure{Index: i, Reason: failureReason(err)})
+			cur.Failed = append(cur.Failed, Failure{Index: i, Reason: failureReason(err), Attempts: attempts})
 			continue
 		}
 		cur.Sent = append(cur.Sent, i)
+		if attempts > 1 || provider != "" {
+			cur.Details = append(cur.Details, Detail{Index: i, Attempts: attempts, Provider: provider})
+		}
 	}
 	if err := flush(); err != nil {
 		return err
@@ -486,8 +521,9 @@ func (e *Engine) release(ctx context.Context, l Lease) error {
 }
 
 // deliver sends m, retrying transient failures with exponential backoff and
-// full jitter on a fresh session.
-func (e *Engine) deliver(ctx context.Context, tr Transport, sessions map[Channel]Session, ch Channel, m Message) error {
+// full jitter on a fresh session. It reports the attempts made and the
+// receiver's message id, if it named one.
+func (e *Engine) deliver(ctx context.Context, tr Transport, sessions map[Channel]Session, ch Channel, m Message) (int, string, error) {
 	var last error
 	for attempt := 1; attempt <= e.cfg.MaxAttempts; attempt++ {
 		s := sessions[ch]
@@ -495,8 +531,9 @@ func (e *Engine) deliver(ctx context.Context, tr Transport, sessions map[Channel
 			var err error
 			if s, err = tr.Open(ctx); err != nil {
 				last = err
-				if !e.backoff(ctx, attempt) {
-					return err
+				var pe *PermanentError
+				if errors.As(err, &pe) || !e.backoff(ctx, attempt) {
+					return attempt, "", err
 				}
 				continue
 			}
@@ -504,20 +541,33 @@ func (e *Engine) deliver(ctx context.Context, tr Transport, sessions map[Channel
 		}
 		err := s.Send(ctx, m)
 		if err == nil {
-			return nil
+			provider := ""
+			if r, ok := s.(Receipter); ok {
+				provider = r.Receipt()
+			}
+			return attempt, provider, nil
 		}
 		var pe *PermanentError
 		if errors.As(err, &pe) {
-			return err
+			return attempt, "", err
 		}
 		last = err
 		_ = s.Close()
 		delete(sessions, ch)
 		if !e.backoff(ctx, attempt) {
-			return err
+			return attempt, "", err
 		}
 	}
-	return last
+	return e.cfg.MaxAttempts, "", last
+}
+
+// limiter returns the channel's rate limiter (unlimited for channels
+// without a transport of their own).
+func (e *Engine) limiter(ch Channel) *rate.Limiter {
+	if l, ok := e.limiters[ch]; ok {
+		return l
+	}
+	return rate.NewLimiter(rate.Inf, 1)
 }
 
 func (e *Engine) backoff(ctx context.Context, attempt int) bool {

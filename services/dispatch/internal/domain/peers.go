@@ -88,7 +88,13 @@ func (s *Service) ResolveRecipients(ctx context.Context, id, actor string) (int,
 			}
 			var rs []Recipient
 			for _, r := range page {
-				if a, err := mail.ParseAddress(r.Address); err == nil && a.Address == r.Address {
+				switch {
+				case c.Channel == ChannelLetter:
+					if r.PostalAddress != "" {
+						r.Address = r.PostalAddress // a letter campaign reaches those with a postal address
+						rs = append(rs, r)
+					}
+				case isEmail(r.Address):
 					rs = append(rs, r) // individuals without e-mail need a letter campaign
 				}
 			}
@@ -125,4 +131,9 @@ func (s *Service) ResolveRecipients(ctx context.Context, id, actor string) (int,
 		n, got, err := s.AddRecipients(ctx, id, "contacts-"+RecipientKey(strings.Join(keys, ",")), actor, rs)
 		return n, "contacts", got, err
 	}
+}
+
+func isEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s
 }

@@ -87,6 +87,8 @@ type Store interface {
 	ActiveHolds(ctx context.Context, incidentID, campaignID string) ([]Hold, error)
 
 	OutboxStore
+	ArtifactStore
+	BounceStore
 
 	// EnqueueTimeline records a pending timeline entry unless one with its
 	// RequestID exists.
@@ -122,6 +124,9 @@ type Service struct {
 
 	individuals Individuals
 	timeline    Timeline
+	printer     Printer
+	website     WebsitePublisher
+	substitute  SubstituteRules
 }
 
 // NewService returns a Service over store; now is the clock (time.Now in
@@ -140,7 +145,11 @@ func NewService(store Store, now func() time.Time) *Service {
 	if err != nil {
 		panic(err)
 	}
-	return &Service{store: store, now: now, templates: ts, policy: p, org: DefaultOrg, contacts: cs}
+	sub, err := LoadSubstituteRules()
+	if err != nil {
+		panic(err)
+	}
+	return &Service{store: store, now: now, templates: ts, policy: p, org: DefaultOrg, contacts: cs, substitute: sub}
 }
 
 // DefaultOrg is the organisation shown in notices unless configured.

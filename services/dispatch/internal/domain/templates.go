@@ -15,7 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-//go:embed data/templates/*.yaml data/policy.yaml data/contacts.yaml
+//go:embed data/templates/*.yaml data/policy.yaml data/contacts.yaml data/substitute_notice.yaml
 var dataFS embed.FS
 
 // Template is one version of a notice for an audience and jurisdiction. The

@@ -60,7 +60,7 @@ func (i *Intake) ListIndividuals(ctx context.Context, incidentID, jurisdiction, 
 		if name == "" {
 			name = strings.TrimSpace(a.GetGivenName() + " " + a.GetFamilyName())
 		}
-		out = append(out, domain.Recipient{Name: name, Address: a.GetEmail(), Jurisdiction: a.GetJurisdiction()})
+		out = append(out, domain.Recipient{Name: name, Address: a.GetEmail(), Jurisdiction: a.GetJurisdiction(), PostalAddress: postal(a)})
 	}
 	return out, first, resp.GetNextPageToken(), nil
 }
@@ -75,4 +75,17 @@ func (i *Intake) AppendTimelineEntry(ctx context.Context, incidentID, requestID,
 		return fmt.Errorf("append timeline entry: %w", err)
 	}
 	return nil
+}
+
+// postal joins an individual's postal address into lines, empty when it
+// has no street lines.
+func postal(a *intakev1.AffectedIndividual) string {
+	if len(a.GetAddressLines()) == 0 {
+		return ""
+	}
+	lines := append([]string{}, a.GetAddressLines()...)
+	if last := strings.TrimSpace(a.GetLocality() + " " + a.GetPostalCode()); last != "" {
+		lines = append(lines, last)
+	}
+	return strings.Join(lines, "\n")
 }

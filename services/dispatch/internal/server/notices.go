@@ -83,7 +83,7 @@ func (s *Server) AddRecipients(ctx context.Context, req *dispatchv1.AddRecipient
 	}
 	rs := make([]domain.Recipient, len(req.GetRecipients()))
 	for i, r := range req.GetRecipients() {
-		rs[i] = domain.Recipient{Name: r.GetName(), Address: r.GetAddress(), Jurisdiction: r.GetJurisdiction()}
+		rs[i] = domain.Recipient{Name: r.GetName(), Address: r.GetAddress(), Jurisdiction: r.GetJurisdiction(), PostalAddress: r.GetPostalAddress()}
 	}
 	n, c, err := s.svc.AddRecipients(ctx, req.GetCampaignId(), req.GetRequestId(), who, rs)
 	if err != nil {

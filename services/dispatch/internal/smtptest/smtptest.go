@@ -6,6 +6,7 @@ package smtptest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -26,7 +27,14 @@ type Server struct {
 	counts map[string]int
 	// Reject makes RCPT TO fail permanently (550) for these addresses.
 	reject map[string]bool
+	// queueIDs makes the reply to DATA name a queue id, as Postfix does.
+	queueIDs atomic.Bool
+	queued   atomic.Int64
 }
+
+// QueueIDs makes the server answer each accepted DATA with
+// "250 2.0.0 Ok: queued as Q<n>", as Postfix and most relays do.
+func (s *Server) QueueIDs() { s.queueIDs.Store(true) }
 
 // Start serves on 127.0.0.1:0 until the test ends.
 func Start(tb testing.TB) *Server {
@@ -103,6 +111,11 @@ func (x *session) Data(r io.Reader) error {
 	}
 	x.s.mu.Unlock()
 	x.s.total.Add(int64(len(x.to)))
+	if x.s.queueIDs.Load() {
+		// go-smtp writes an SMTPError's code as given: a 250 "error" is the
+		// only way to choose the success text.
+		return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: fmt.Sprintf("Ok: queued as Q%d", x.s.queued.Add(1))}
+	}
 	return nil
 }
 

@@ -148,6 +148,7 @@ type recipientDoc struct {
 	Name         string `bson:"n,omitempty"`
 	Address      string `bson:"a"`
 	Jurisdiction string `bson:"j,omitempty"`
+	Postal       string `bson:"p,omitempty"`
 }
 
 type chunkDoc struct {
@@ -160,7 +161,7 @@ type chunkDoc struct {
 func (s *Store) InsertChunk(ctx context.Context, chunkID, campaignID string, rs []domain.Recipient) error {
 	d := chunkDoc{ID: chunkID, CampaignID: campaignID, Recipients: make([]recipientDoc, len(rs))}
 	for i, r := range rs {
-		d.Recipients[i] = recipientDoc(r)
+		d.Recipients[i] = recipientDoc{Key: r.Key, Name: r.Name, Address: r.Address, Jurisdiction: r.Jurisdiction, Postal: r.PostalAddress}
 	}
 	if _, err := s.chunks.InsertOne(ctx, d); err != nil && !mongox.IsDuplicateKey(err) {
 		return fmt.Errorf("insert recipient chunk: %w", err)
@@ -176,7 +177,7 @@ func (s *Store) GetChunk(ctx context.Context, chunkID string) ([]domain.Recipien
 	}
 	out := make([]domain.Recipient, len(d.Recipients))
 	for i, r := range d.Recipients {
-		out[i] = domain.Recipient(r)
+		out[i] = domain.Recipient{Key: r.Key, Name: r.Name, Address: r.Address, Jurisdiction: r.Jurisdiction, PostalAddress: r.Postal}
 	}
 	return out, nil
 }
@@ -292,14 +293,23 @@ func (s *Store) InsertLease(ctx context.Context, l domain.Lease) (bool, error) {
 }
 
 type failureDoc struct {
-	Index  int    `bson:"i"`
-	Reason string `bson:"r"`
+	Index    int    `bson:"i"`
+	Reason   string `bson:"r"`
+	Attempts int    `bson:"n,omitempty"`
+}
+
+type detailDoc struct {
+	Index    int    `bson:"i"`
+	Attempts int    `bson:"n,omitempty"`
+	Provider string `bson:"p,omitempty"`
 }
 
 type checkpointDoc struct {
-	ID     string       `bson:"_id"`
-	Sent   []int        `bson:"sent"`
-	Failed []failureDoc `bson:"failed"`
+	ID      string       `bson:"_id"`
+	Sent    []int        `bson:"sent"`
+	Failed  []failureDoc `bson:"failed"`
+	Time    *time.Time   `bson:"t,omitempty"`
+	Details []detailDoc  `bson:"d,omitempty"`
 }
 
 // Checkpoints implements domain.OutboxStore.
@@ -315,8 +325,14 @@ func (s *Store) Checkpoints(ctx context.Context, unit string) ([]domain.Checkpoi
 			return nil, fmt.Errorf("read checkpoint: %w", err)
 		}
 		ck := domain.Checkpoint{Unit: unit, Seq: n, Sent: d.Sent}
+		if d.Time != nil {
+			ck.Time = d.Time.UTC()
+		}
 		for _, f := range d.Failed {
 			ck.Failed = append(ck.Failed, domain.Failure(f))
+		}
+		for _, x := range d.Details {
+			ck.Details = append(ck.Details, domain.Detail(x))
 		}
 		out = append(out, ck)
 	}
@@ -330,6 +346,13 @@ func (s *Store) InsertCheckpoint(ctx context.Context, ck domain.Checkpoint) (boo
 	}
 	for _, f := range ck.Failed {
 		d.Failed = append(d.Failed, failureDoc(f))
+	}
+	for _, x := range ck.Details {
+		d.Details = append(d.Details, detailDoc(x))
+	}
+	if !ck.Time.IsZero() {
+		t := ck.Time
+		d.Time = &t
 	}
 	return insertFence(ctx, s.checkpoints, d)
 }

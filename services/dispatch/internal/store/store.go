@@ -76,7 +76,10 @@ func Indexes() mongox.Indexes {
 				Options: options.Index().SetName("pending_next_attempt"),
 			},
 		},
-		noticesColl: noticeIndexes(),
+		noticesColl:   noticeIndexes(),
+		artifactsColl: artifactIndexes(),
+		bouncesColl:   bounceIndexes(),
+		fallbacksColl: fallbackIndexes(),
 		holdsColl: {
 			{
 				Keys:    bson.D{{Key: "request_id", Value: 1}},

@@ -212,6 +212,126 @@ func (NoticeStatus) EnumDescriptor() ([]byte, []int) {
 	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{2}
 }
 
+// DeliveryStatus is where one recipient's delivery is.
+type DeliveryStatus int32
+
+const (
+	// Never set on a listed delivery; as a filter, any status.
+	DeliveryStatus_DELIVERY_STATUS_UNSPECIFIED DeliveryStatus = 0
+	// Not yet attempted, or being retried.
+	DeliveryStatus_DELIVERY_STATUS_QUEUED DeliveryStatus = 1
+	// Accepted by the receiving server (e-mail, webhook) or put into a
+	// produced artefact (letter batch, regulator packet).
+	DeliveryStatus_DELIVERY_STATUS_SENT DeliveryStatus = 2
+	// Failed permanently: rejected, retries exhausted, or nothing to deliver
+	// to (e.g. a letter without a postal address).
+	DeliveryStatus_DELIVERY_STATUS_FAILED DeliveryStatus = 3
+	// Accepted, then hard-bounced: the recipient is undeliverable.
+	DeliveryStatus_DELIVERY_STATUS_BOUNCED DeliveryStatus = 4
+)
+
+// Enum value maps for DeliveryStatus.
+var (
+	DeliveryStatus_name = map[int32]string{
+		0: "DELIVERY_STATUS_UNSPECIFIED",
+		1: "DELIVERY_STATUS_QUEUED",
+		2: "DELIVERY_STATUS_SENT",
+		3: "DELIVERY_STATUS_FAILED",
+		4: "DELIVERY_STATUS_BOUNCED",
+	}
+	DeliveryStatus_value = map[string]int32{
+		"DELIVERY_STATUS_UNSPECIFIED": 0,
+		"DELIVERY_STATUS_QUEUED":      1,
+		"DELIVERY_STATUS_SENT":        2,
+		"DELIVERY_STATUS_FAILED":      3,
+		"DELIVERY_STATUS_BOUNCED":     4,
+	}
+)
+
+func (x DeliveryStatus) Enum() *DeliveryStatus {
+	p := new(DeliveryStatus)
+	*p = x
+	return p
+}
+
+func (x DeliveryStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DeliveryStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_breachline_dispatch_v1_dispatch_proto_enumTypes[3].Descriptor()
+}
+
+func (DeliveryStatus) Type() protoreflect.EnumType {
+	return &file_breachline_dispatch_v1_dispatch_proto_enumTypes[3]
+}
+
+func (x DeliveryStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DeliveryStatus.Descriptor instead.
+func (DeliveryStatus) EnumDescriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{3}
+}
+
+// BounceType classifies a bounce report.
+type BounceType int32
+
+const (
+	// Not given; with a DSN, taken from its status code.
+	BounceType_BOUNCE_TYPE_UNSPECIFIED BounceType = 0
+	// Permanent (5.x.x): the address does not accept mail.
+	BounceType_BOUNCE_TYPE_HARD BounceType = 1
+	// Temporary (4.x.x): recorded, the delivery stays sent.
+	BounceType_BOUNCE_TYPE_SOFT BounceType = 2
+	// The recipient marked the message as spam (feedback loop report).
+	BounceType_BOUNCE_TYPE_COMPLAINT BounceType = 3
+)
+
+// Enum value maps for BounceType.
+var (
+	BounceType_name = map[int32]string{
+		0: "BOUNCE_TYPE_UNSPECIFIED",
+		1: "BOUNCE_TYPE_HARD",
+		2: "BOUNCE_TYPE_SOFT",
+		3: "BOUNCE_TYPE_COMPLAINT",
+	}
+	BounceType_value = map[string]int32{
+		"BOUNCE_TYPE_UNSPECIFIED": 0,
+		"BOUNCE_TYPE_HARD":        1,
+		"BOUNCE_TYPE_SOFT":        2,
+		"BOUNCE_TYPE_COMPLAINT":   3,
+	}
+)
+
+func (x BounceType) Enum() *BounceType {
+	p := new(BounceType)
+	*p = x
+	return p
+}
+
+func (x BounceType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (BounceType) Descriptor() protoreflect.EnumDescriptor {
+	return file_breachline_dispatch_v1_dispatch_proto_enumTypes[4].Descriptor()
+}
+
+func (BounceType) Type() protoreflect.EnumType {
+	return &file_breachline_dispatch_v1_dispatch_proto_enumTypes[4]
+}
+
+func (x BounceType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use BounceType.Descriptor instead.
+func (BounceType) EnumDescriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{4}
+}
+
 // Campaign is the notice to one audience for one obligation.
 type Campaign struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -600,7 +720,11 @@ type Recipient struct {
 	// a postal address (LETTER).
 	Address string `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`
 	// Jurisdiction of residence, e.g. "US-CA".
-	Jurisdiction  string `protobuf:"bytes,3,opt,name=jurisdiction,proto3" json:"jurisdiction,omitempty"`
+	Jurisdiction string `protobuf:"bytes,3,opt,name=jurisdiction,proto3" json:"jurisdiction,omitempty"`
+	// Postal address (lines separated by newlines) of an individual reached
+	// by e-mail, for the printed letter sent instead when the e-mail hard
+	// bounces. For LETTER campaigns the address field is the postal address.
+	PostalAddress string `protobuf:"bytes,4,opt,name=postal_address,json=postalAddress,proto3" json:"postal_address,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -652,6 +776,13 @@ func (x *Recipient) GetAddress() string {
 func (x *Recipient) GetJurisdiction() string {
 	if x != nil {
 		return x.Jurisdiction
+	}
+	return ""
+}
+
+func (x *Recipient) GetPostalAddress() string {
+	if x != nil {
+		return x.PostalAddress
 	}
 	return ""
 }
@@ -2938,6 +3069,844 @@ func (x *GetNoticeResponse) GetNotice() *Notice {
 	return nil
 }
 
+// Bounce is one bounce or complaint recorded against a delivery.
+type Bounce struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Its kind.
+	Type BounceType `protobuf:"varint,1,opt,name=type,proto3,enum=breachline.dispatch.v1.BounceType" json:"type,omitempty"`
+	// The mail system's diagnostic, e.g. "smtp; 550 5.1.1 user unknown".
+	Diagnostic string `protobuf:"bytes,2,opt,name=diagnostic,proto3" json:"diagnostic,omitempty"`
+	// When it was recorded.
+	RecordTime    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=record_time,json=recordTime,proto3" json:"record_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Bounce) Reset() {
+	*x = Bounce{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Bounce) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Bounce) ProtoMessage() {}
+
+func (x *Bounce) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Bounce.ProtoReflect.Descriptor instead.
+func (*Bounce) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *Bounce) GetType() BounceType {
+	if x != nil {
+		return x.Type
+	}
+	return BounceType_BOUNCE_TYPE_UNSPECIFIED
+}
+
+func (x *Bounce) GetDiagnostic() string {
+	if x != nil {
+		return x.Diagnostic
+	}
+	return ""
+}
+
+func (x *Bounce) GetRecordTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RecordTime
+	}
+	return nil
+}
+
+// Delivery is one recipient's delivery of a campaign's sent version.
+type Delivery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The recipient's key within the campaign (hash of the address).
+	RecipientKey string `protobuf:"bytes,1,opt,name=recipient_key,json=recipientKey,proto3" json:"recipient_key,omitempty"`
+	// The recipient's name.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Where it was delivered: e-mail address, URL or postal address.
+	Address string `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
+	// The recipient's jurisdiction.
+	Jurisdiction string `protobuf:"bytes,4,opt,name=jurisdiction,proto3" json:"jurisdiction,omitempty"`
+	// The channel (LETTER for a bounce fallback on an e-mail campaign).
+	Channel Channel `protobuf:"varint,5,opt,name=channel,proto3,enum=breachline.dispatch.v1.Channel" json:"channel,omitempty"`
+	// The version delivered.
+	Version int64 `protobuf:"varint,6,opt,name=version,proto3" json:"version,omitempty"`
+	// Delivery status.
+	Status DeliveryStatus `protobuf:"varint,7,opt,name=status,proto3,enum=breachline.dispatch.v1.DeliveryStatus" json:"status,omitempty"`
+	// Delivery attempts made (0 while queued).
+	Attempts int32 `protobuf:"varint,8,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// The outcome in words: the failure reason, or where the notice went.
+	Outcome string `protobuf:"bytes,9,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	// Our message id: the e-mail's Message-ID, the webhook's Idempotency-Key,
+	// or "<artifact>#p<page>" for a printed letter.
+	MessageId string `protobuf:"bytes,10,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// The receiving system's id for the message, when it gave one (e.g. the
+	// SMTP server's queue id from its reply to DATA).
+	ProviderMessageId string `protobuf:"bytes,11,opt,name=provider_message_id,json=providerMessageId,proto3" json:"provider_message_id,omitempty"`
+	// Bounces and complaints recorded against it.
+	Bounces       []*Bounce `protobuf:"bytes,12,rep,name=bounces,proto3" json:"bounces,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Delivery) Reset() {
+	*x = Delivery{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Delivery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Delivery) ProtoMessage() {}
+
+func (x *Delivery) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
+func (*Delivery) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *Delivery) GetRecipientKey() string {
+	if x != nil {
+		return x.RecipientKey
+	}
+	return ""
+}
+
+func (x *Delivery) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Delivery) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *Delivery) GetJurisdiction() string {
+	if x != nil {
+		return x.Jurisdiction
+	}
+	return ""
+}
+
+func (x *Delivery) GetChannel() Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return Channel_CHANNEL_UNSPECIFIED
+}
+
+func (x *Delivery) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Delivery) GetStatus() DeliveryStatus {
+	if x != nil {
+		return x.Status
+	}
+	return DeliveryStatus_DELIVERY_STATUS_UNSPECIFIED
+}
+
+func (x *Delivery) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *Delivery) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+func (x *Delivery) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *Delivery) GetProviderMessageId() string {
+	if x != nil {
+		return x.ProviderMessageId
+	}
+	return ""
+}
+
+func (x *Delivery) GetBounces() []*Bounce {
+	if x != nil {
+		return x.Bounces
+	}
+	return nil
+}
+
+// ListDeliveriesRequest asks for a page of a campaign's deliveries.
+type ListDeliveriesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign id.
+	CampaignId string `protobuf:"bytes,1,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	// Maximum number to return: 1 to 1,000; 0 means 100.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous response (with the same filters).
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only deliveries in this status, when set.
+	Status DeliveryStatus `protobuf:"varint,4,opt,name=status,proto3,enum=breachline.dispatch.v1.DeliveryStatus" json:"status,omitempty"`
+	// Only deliveries by this channel, when set.
+	Channel       Channel `protobuf:"varint,5,opt,name=channel,proto3,enum=breachline.dispatch.v1.Channel" json:"channel,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeliveriesRequest) Reset() {
+	*x = ListDeliveriesRequest{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeliveriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeliveriesRequest) ProtoMessage() {}
+
+func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeliveriesRequest.ProtoReflect.Descriptor instead.
+func (*ListDeliveriesRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *ListDeliveriesRequest) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
+func (x *ListDeliveriesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListDeliveriesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListDeliveriesRequest) GetStatus() DeliveryStatus {
+	if x != nil {
+		return x.Status
+	}
+	return DeliveryStatus_DELIVERY_STATUS_UNSPECIFIED
+}
+
+func (x *ListDeliveriesRequest) GetChannel() Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return Channel_CHANNEL_UNSPECIFIED
+}
+
+// ListDeliveriesResponse is one page of deliveries.
+type ListDeliveriesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The deliveries, in recipient order.
+	Deliveries []*Delivery `protobuf:"bytes,1,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// The version listed (the campaign's sent version; 0 before sending).
+	Version       int64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeliveriesResponse) Reset() {
+	*x = ListDeliveriesResponse{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeliveriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeliveriesResponse) ProtoMessage() {}
+
+func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeliveriesResponse.ProtoReflect.Descriptor instead.
+func (*ListDeliveriesResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *ListDeliveriesResponse) GetDeliveries() []*Delivery {
+	if x != nil {
+		return x.Deliveries
+	}
+	return nil
+}
+
+func (x *ListDeliveriesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListDeliveriesResponse) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+// RecordBounceRequest reports one bounce or complaint.
+type RecordBounceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Idempotency key (AIP-155): the same key records nothing more.
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The Message-ID of the bounced message ("<cmp_...v1.<key>@breachline>",
+	// angle brackets optional). Required unless dsn is given.
+	MessageId string `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// Bounce type; required unless dsn is given (then taken from its status).
+	Type BounceType `protobuf:"varint,3,opt,name=type,proto3,enum=breachline.dispatch.v1.BounceType" json:"type,omitempty"`
+	// The diagnostic text, at most 1,000 characters.
+	Diagnostic string `protobuf:"bytes,4,opt,name=diagnostic,proto3" json:"diagnostic,omitempty"`
+	// A raw delivery status notification (multipart/report; RFC 3464) as
+	// returned by the mail system, at most 256 KiB. Its Original-Message-ID
+	// or returned headers name the message; its Status and Diagnostic-Code
+	// give type and diagnostic.
+	Dsn           []byte `protobuf:"bytes,5,opt,name=dsn,proto3" json:"dsn,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordBounceRequest) Reset() {
+	*x = RecordBounceRequest{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordBounceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordBounceRequest) ProtoMessage() {}
+
+func (x *RecordBounceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordBounceRequest.ProtoReflect.Descriptor instead.
+func (*RecordBounceRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *RecordBounceRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RecordBounceRequest) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *RecordBounceRequest) GetType() BounceType {
+	if x != nil {
+		return x.Type
+	}
+	return BounceType_BOUNCE_TYPE_UNSPECIFIED
+}
+
+func (x *RecordBounceRequest) GetDiagnostic() string {
+	if x != nil {
+		return x.Diagnostic
+	}
+	return ""
+}
+
+func (x *RecordBounceRequest) GetDsn() []byte {
+	if x != nil {
+		return x.Dsn
+	}
+	return nil
+}
+
+// RecordBounceResponse is the delivery after the bounce.
+type RecordBounceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The delivery, with the bounce.
+	Delivery *Delivery `protobuf:"bytes,1,opt,name=delivery,proto3" json:"delivery,omitempty"`
+	// The campaign the message belongs to.
+	CampaignId string `protobuf:"bytes,2,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	// Whether a printed letter was queued in place of the bounced e-mail.
+	LetterFallbackQueued bool `protobuf:"varint,3,opt,name=letter_fallback_queued,json=letterFallbackQueued,proto3" json:"letter_fallback_queued,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *RecordBounceResponse) Reset() {
+	*x = RecordBounceResponse{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordBounceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordBounceResponse) ProtoMessage() {}
+
+func (x *RecordBounceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordBounceResponse.ProtoReflect.Descriptor instead.
+func (*RecordBounceResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *RecordBounceResponse) GetDelivery() *Delivery {
+	if x != nil {
+		return x.Delivery
+	}
+	return nil
+}
+
+func (x *RecordBounceResponse) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
+func (x *RecordBounceResponse) GetLetterFallbackQueued() bool {
+	if x != nil {
+		return x.LetterFallbackQueued
+	}
+	return false
+}
+
+// Artifact is a file a campaign produced.
+type Artifact struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The file name, unique within the campaign, e.g. "v2-letters-001.pdf".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The campaign.
+	CampaignId string `protobuf:"bytes,2,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	// The campaign version it renders.
+	Version int64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// What it is: letters, regulator_packet, website_notice, media_release,
+	// fallback_letter.
+	Kind string `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
+	// MIME type, e.g. "application/pdf".
+	ContentType string `protobuf:"bytes,5,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// Size in bytes.
+	SizeBytes int64 `protobuf:"varint,6,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	// Hex SHA-256 of the content, for the record.
+	Sha256 string `protobuf:"bytes,7,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// When it was produced (for the website notice: when it was posted).
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// How many recipients it addresses (letters in a batch, authorities in a
+	// packet; 0 for public notices).
+	RecipientCount int64 `protobuf:"varint,9,opt,name=recipient_count,json=recipientCount,proto3" json:"recipient_count,omitempty"`
+	// A note on why it exists, e.g. whether substitute notice applies.
+	Note          string `protobuf:"bytes,10,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Artifact) Reset() {
+	*x = Artifact{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Artifact) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Artifact) ProtoMessage() {}
+
+func (x *Artifact) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Artifact.ProtoReflect.Descriptor instead.
+func (*Artifact) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *Artifact) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Artifact) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
+func (x *Artifact) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Artifact) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Artifact) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *Artifact) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+func (x *Artifact) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *Artifact) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Artifact) GetRecipientCount() int64 {
+	if x != nil {
+		return x.RecipientCount
+	}
+	return 0
+}
+
+func (x *Artifact) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+// ListArtifactsRequest names a campaign.
+type ListArtifactsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign id.
+	CampaignId    string `protobuf:"bytes,1,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListArtifactsRequest) Reset() {
+	*x = ListArtifactsRequest{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListArtifactsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListArtifactsRequest) ProtoMessage() {}
+
+func (x *ListArtifactsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListArtifactsRequest.ProtoReflect.Descriptor instead.
+func (*ListArtifactsRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *ListArtifactsRequest) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
+// ListArtifactsResponse lists a campaign's artefacts.
+type ListArtifactsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The artefacts, by name.
+	Artifacts     []*Artifact `protobuf:"bytes,1,rep,name=artifacts,proto3" json:"artifacts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListArtifactsResponse) Reset() {
+	*x = ListArtifactsResponse{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListArtifactsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListArtifactsResponse) ProtoMessage() {}
+
+func (x *ListArtifactsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListArtifactsResponse.ProtoReflect.Descriptor instead.
+func (*ListArtifactsResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *ListArtifactsResponse) GetArtifacts() []*Artifact {
+	if x != nil {
+		return x.Artifacts
+	}
+	return nil
+}
+
+// GetArtifactRequest names one artefact.
+type GetArtifactRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign id.
+	CampaignId string `protobuf:"bytes,1,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	// The artefact name.
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetArtifactRequest) Reset() {
+	*x = GetArtifactRequest{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetArtifactRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetArtifactRequest) ProtoMessage() {}
+
+func (x *GetArtifactRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetArtifactRequest.ProtoReflect.Descriptor instead.
+func (*GetArtifactRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *GetArtifactRequest) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
+func (x *GetArtifactRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// GetArtifactResponse is one artefact and its content.
+type GetArtifactResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The artefact.
+	Artifact *Artifact `protobuf:"bytes,1,opt,name=artifact,proto3" json:"artifact,omitempty"`
+	// The file.
+	Content       []byte `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetArtifactResponse) Reset() {
+	*x = GetArtifactResponse{}
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetArtifactResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetArtifactResponse) ProtoMessage() {}
+
+func (x *GetArtifactResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_dispatch_v1_dispatch_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetArtifactResponse.ProtoReflect.Descriptor instead.
+func (*GetArtifactResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *GetArtifactResponse) GetArtifact() *Artifact {
+	if x != nil {
+		return x.Artifact
+	}
+	return nil
+}
+
+func (x *GetArtifactResponse) GetContent() []byte {
+	if x != nil {
+		return x.Content
+	}
+	return nil
+}
+
 var File_breachline_dispatch_v1_dispatch_proto protoreflect.FileDescriptor
 
 const file_breachline_dispatch_v1_dispatch_proto_rawDesc = "" +
@@ -2983,11 +3952,12 @@ const file_breachline_dispatch_v1_dispatch_proto_rawDesc = "" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x03\xe0A\x02R\n" +
 	"updateMask\"V\n" +
 	"\x16UpdateCampaignResponse\x12<\n" +
-	"\bcampaign\x18\x01 \x01(\v2 .breachline.dispatch.v1.CampaignR\bcampaign\"b\n" +
+	"\bcampaign\x18\x01 \x01(\v2 .breachline.dispatch.v1.CampaignR\bcampaign\"\x89\x01\n" +
 	"\tRecipient\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
 	"\aaddress\x18\x02 \x01(\tB\x03\xe0A\x02R\aaddress\x12\"\n" +
-	"\fjurisdiction\x18\x03 \x01(\tR\fjurisdiction\"\x7f\n" +
+	"\fjurisdiction\x18\x03 \x01(\tR\fjurisdiction\x12%\n" +
+	"\x0epostal_address\x18\x04 \x01(\tR\rpostalAddress\"\x7f\n" +
 	"\x16PreviewCampaignRequest\x12$\n" +
 	"\vcampaign_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"campaignId\x12?\n" +
@@ -3156,7 +4126,85 @@ const file_breachline_dispatch_v1_dispatch_proto_rawDesc = "" +
 	"\x10GetNoticeRequest\x12 \n" +
 	"\tnotice_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bnoticeId\"K\n" +
 	"\x11GetNoticeResponse\x126\n" +
-	"\x06notice\x18\x01 \x01(\v2\x1e.breachline.dispatch.v1.NoticeR\x06notice*\x9e\x01\n" +
+	"\x06notice\x18\x01 \x01(\v2\x1e.breachline.dispatch.v1.NoticeR\x06notice\"\x9d\x01\n" +
+	"\x06Bounce\x126\n" +
+	"\x04type\x18\x01 \x01(\x0e2\".breachline.dispatch.v1.BounceTypeR\x04type\x12\x1e\n" +
+	"\n" +
+	"diagnostic\x18\x02 \x01(\tR\n" +
+	"diagnostic\x12;\n" +
+	"\vrecord_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"recordTime\"\xd5\x03\n" +
+	"\bDelivery\x12#\n" +
+	"\rrecipient_key\x18\x01 \x01(\tR\frecipientKey\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
+	"\aaddress\x18\x03 \x01(\tR\aaddress\x12\"\n" +
+	"\fjurisdiction\x18\x04 \x01(\tR\fjurisdiction\x129\n" +
+	"\achannel\x18\x05 \x01(\x0e2\x1f.breachline.dispatch.v1.ChannelR\achannel\x12\x18\n" +
+	"\aversion\x18\x06 \x01(\x03R\aversion\x12>\n" +
+	"\x06status\x18\a \x01(\x0e2&.breachline.dispatch.v1.DeliveryStatusR\x06status\x12\x1a\n" +
+	"\battempts\x18\b \x01(\x05R\battempts\x12\x18\n" +
+	"\aoutcome\x18\t \x01(\tR\aoutcome\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\n" +
+	" \x01(\tR\tmessageId\x12.\n" +
+	"\x13provider_message_id\x18\v \x01(\tR\x11providerMessageId\x128\n" +
+	"\abounces\x18\f \x03(\v2\x1e.breachline.dispatch.v1.BounceR\abounces\"\xf4\x01\n" +
+	"\x15ListDeliveriesRequest\x12$\n" +
+	"\vcampaign_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"campaignId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12>\n" +
+	"\x06status\x18\x04 \x01(\x0e2&.breachline.dispatch.v1.DeliveryStatusR\x06status\x129\n" +
+	"\achannel\x18\x05 \x01(\x0e2\x1f.breachline.dispatch.v1.ChannelR\achannel\"\x9c\x01\n" +
+	"\x16ListDeliveriesResponse\x12@\n" +
+	"\n" +
+	"deliveries\x18\x01 \x03(\v2 .breachline.dispatch.v1.DeliveryR\n" +
+	"deliveries\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x03R\aversion\"\xc2\x01\n" +
+	"\x13RecordBounceRequest\x12\"\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tB\x03\xe0A\x02R\trequestId\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x02 \x01(\tR\tmessageId\x126\n" +
+	"\x04type\x18\x03 \x01(\x0e2\".breachline.dispatch.v1.BounceTypeR\x04type\x12\x1e\n" +
+	"\n" +
+	"diagnostic\x18\x04 \x01(\tR\n" +
+	"diagnostic\x12\x10\n" +
+	"\x03dsn\x18\x05 \x01(\fR\x03dsn\"\xab\x01\n" +
+	"\x14RecordBounceResponse\x12<\n" +
+	"\bdelivery\x18\x01 \x01(\v2 .breachline.dispatch.v1.DeliveryR\bdelivery\x12\x1f\n" +
+	"\vcampaign_id\x18\x02 \x01(\tR\n" +
+	"campaignId\x124\n" +
+	"\x16letter_fallback_queued\x18\x03 \x01(\bR\x14letterFallbackQueued\"\xc1\x02\n" +
+	"\bArtifact\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
+	"\vcampaign_id\x18\x02 \x01(\tR\n" +
+	"campaignId\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x03R\aversion\x12\x12\n" +
+	"\x04kind\x18\x04 \x01(\tR\x04kind\x12!\n" +
+	"\fcontent_type\x18\x05 \x01(\tR\vcontentType\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x06 \x01(\x03R\tsizeBytes\x12\x16\n" +
+	"\x06sha256\x18\a \x01(\tR\x06sha256\x12;\n" +
+	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12'\n" +
+	"\x0frecipient_count\x18\t \x01(\x03R\x0erecipientCount\x12\x12\n" +
+	"\x04note\x18\n" +
+	" \x01(\tR\x04note\"<\n" +
+	"\x14ListArtifactsRequest\x12$\n" +
+	"\vcampaign_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"campaignId\"W\n" +
+	"\x15ListArtifactsResponse\x12>\n" +
+	"\tartifacts\x18\x01 \x03(\v2 .breachline.dispatch.v1.ArtifactR\tartifacts\"S\n" +
+	"\x12GetArtifactRequest\x12$\n" +
+	"\vcampaign_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"campaignId\x12\x17\n" +
+	"\x04name\x18\x02 \x01(\tB\x03\xe0A\x02R\x04name\"m\n" +
+	"\x13GetArtifactResponse\x12<\n" +
+	"\bartifact\x18\x01 \x01(\v2 .breachline.dispatch.v1.ArtifactR\bartifact\x12\x18\n" +
+	"\acontent\x18\x02 \x01(\fR\acontent*\x9e\x01\n" +
 	"\rCampaignState\x12\x1e\n" +
 	"\x1aCAMPAIGN_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14CAMPAIGN_STATE_DRAFT\x10\x01\x12\x1a\n" +
@@ -3175,7 +4223,19 @@ const file_breachline_dispatch_v1_dispatch_proto_rawDesc = "" +
 	"\x19NOTICE_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15NOTICE_STATUS_PENDING\x10\x01\x12\x16\n" +
 	"\x12NOTICE_STATUS_SENT\x10\x02\x12\x18\n" +
-	"\x14NOTICE_STATUS_FAILED\x10\x032\xa7\x15\n" +
+	"\x14NOTICE_STATUS_FAILED\x10\x03*\xa0\x01\n" +
+	"\x0eDeliveryStatus\x12\x1f\n" +
+	"\x1bDELIVERY_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16DELIVERY_STATUS_QUEUED\x10\x01\x12\x18\n" +
+	"\x14DELIVERY_STATUS_SENT\x10\x02\x12\x1a\n" +
+	"\x16DELIVERY_STATUS_FAILED\x10\x03\x12\x1b\n" +
+	"\x17DELIVERY_STATUS_BOUNCED\x10\x04*p\n" +
+	"\n" +
+	"BounceType\x12\x1b\n" +
+	"\x17BOUNCE_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10BOUNCE_TYPE_HARD\x10\x01\x12\x14\n" +
+	"\x10BOUNCE_TYPE_SOFT\x10\x02\x12\x19\n" +
+	"\x15BOUNCE_TYPE_COMPLAINT\x10\x032\x93\x1a\n" +
 	"\x0fDispatchService\x12\xa1\x01\n" +
 	"\x14CreateDraftCampaigns\x123.breachline.dispatch.v1.CreateDraftCampaignsRequest\x1a4.breachline.dispatch.v1.CreateDraftCampaignsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/campaigns:draft\x12\x8b\x01\n" +
 	"\vGetCampaign\x12*.breachline.dispatch.v1.GetCampaignRequest\x1a+.breachline.dispatch.v1.GetCampaignResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/campaigns/{campaign_id}\x12\x83\x01\n" +
@@ -3195,7 +4255,11 @@ const file_breachline_dispatch_v1_dispatch_proto_rawDesc = "" +
 	"\x13GetCampaignProgress\x122.breachline.dispatch.v1.GetCampaignProgressRequest\x1a3.breachline.dispatch.v1.GetCampaignProgressResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/campaigns/{campaign_id}/progress\x12{\n" +
 	"\n" +
 	"SendNotice\x12).breachline.dispatch.v1.SendNoticeRequest\x1a*.breachline.dispatch.v1.SendNoticeResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/notices\x12\x81\x01\n" +
-	"\tGetNotice\x12(.breachline.dispatch.v1.GetNoticeRequest\x1a).breachline.dispatch.v1.GetNoticeResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/notices/{notice_id}B\xf1\x01\n" +
+	"\tGetNotice\x12(.breachline.dispatch.v1.GetNoticeRequest\x1a).breachline.dispatch.v1.GetNoticeResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/notices/{notice_id}\x12\x9f\x01\n" +
+	"\x0eListDeliveries\x12-.breachline.dispatch.v1.ListDeliveriesRequest\x1a..breachline.dispatch.v1.ListDeliveriesResponse\".\x82\xd3\xe4\x93\x02(\x12&/v1/campaigns/{campaign_id}/deliveries\x12\x81\x01\n" +
+	"\fRecordBounce\x12+.breachline.dispatch.v1.RecordBounceRequest\x1a,.breachline.dispatch.v1.RecordBounceResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/bounces\x12\x9b\x01\n" +
+	"\rListArtifacts\x12,.breachline.dispatch.v1.ListArtifactsRequest\x1a-.breachline.dispatch.v1.ListArtifactsResponse\"-\x82\xd3\xe4\x93\x02'\x12%/v1/campaigns/{campaign_id}/artifacts\x12\xa5\x01\n" +
+	"\vGetArtifact\x12*.breachline.dispatch.v1.GetArtifactRequest\x1a+.breachline.dispatch.v1.GetArtifactResponse\"=\x82\xd3\xe4\x93\x027b\acontent\x12,/v1/campaigns/{campaign_id}/artifacts/{name}B\xf1\x01\n" +
 	"\x1acom.breachline.dispatch.v1B\rDispatchProtoP\x01ZJgithub.com/breachline/breachline/pkg/gen/breachline/dispatch/v1;dispatchv1\xa2\x02\x03BDX\xaa\x02\x16Breachline.Dispatch.V1\xca\x02\x16Breachline\\Dispatch\\V1\xe2\x02\"Breachline\\Dispatch\\V1\\GPBMetadata\xea\x02\x18Breachline::Dispatch::V1b\x06proto3"
 
 var (
@@ -3210,139 +4274,173 @@ func file_breachline_dispatch_v1_dispatch_proto_rawDescGZIP() []byte {
 	return file_breachline_dispatch_v1_dispatch_proto_rawDescData
 }
 
-var file_breachline_dispatch_v1_dispatch_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_breachline_dispatch_v1_dispatch_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_breachline_dispatch_v1_dispatch_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_breachline_dispatch_v1_dispatch_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
 var file_breachline_dispatch_v1_dispatch_proto_goTypes = []any{
 	(CampaignState)(0),                   // 0: breachline.dispatch.v1.CampaignState
 	(Channel)(0),                         // 1: breachline.dispatch.v1.Channel
 	(NoticeStatus)(0),                    // 2: breachline.dispatch.v1.NoticeStatus
-	(*Campaign)(nil),                     // 3: breachline.dispatch.v1.Campaign
-	(*Approval)(nil),                     // 4: breachline.dispatch.v1.Approval
-	(*UpdateCampaignRequest)(nil),        // 5: breachline.dispatch.v1.UpdateCampaignRequest
-	(*UpdateCampaignResponse)(nil),       // 6: breachline.dispatch.v1.UpdateCampaignResponse
-	(*Recipient)(nil),                    // 7: breachline.dispatch.v1.Recipient
-	(*PreviewCampaignRequest)(nil),       // 8: breachline.dispatch.v1.PreviewCampaignRequest
-	(*PreviewCampaignResponse)(nil),      // 9: breachline.dispatch.v1.PreviewCampaignResponse
-	(*Template)(nil),                     // 10: breachline.dispatch.v1.Template
-	(*ListTemplatesRequest)(nil),         // 11: breachline.dispatch.v1.ListTemplatesRequest
-	(*ListTemplatesResponse)(nil),        // 12: breachline.dispatch.v1.ListTemplatesResponse
-	(*AddRecipientsRequest)(nil),         // 13: breachline.dispatch.v1.AddRecipientsRequest
-	(*AddRecipientsResponse)(nil),        // 14: breachline.dispatch.v1.AddRecipientsResponse
-	(*ResolveRecipientsRequest)(nil),     // 15: breachline.dispatch.v1.ResolveRecipientsRequest
-	(*ResolveRecipientsResponse)(nil),    // 16: breachline.dispatch.v1.ResolveRecipientsResponse
-	(*ApproveCampaignRequest)(nil),       // 17: breachline.dispatch.v1.ApproveCampaignRequest
-	(*ApproveCampaignResponse)(nil),      // 18: breachline.dispatch.v1.ApproveCampaignResponse
-	(*Hold)(nil),                         // 19: breachline.dispatch.v1.Hold
-	(*PausedDeadline)(nil),               // 20: breachline.dispatch.v1.PausedDeadline
-	(*PlaceHoldRequest)(nil),             // 21: breachline.dispatch.v1.PlaceHoldRequest
-	(*PlaceHoldResponse)(nil),            // 22: breachline.dispatch.v1.PlaceHoldResponse
-	(*ReleaseHoldRequest)(nil),           // 23: breachline.dispatch.v1.ReleaseHoldRequest
-	(*ReleaseHoldResponse)(nil),          // 24: breachline.dispatch.v1.ReleaseHoldResponse
-	(*ListHoldsRequest)(nil),             // 25: breachline.dispatch.v1.ListHoldsRequest
-	(*ListHoldsResponse)(nil),            // 26: breachline.dispatch.v1.ListHoldsResponse
-	(*SendCampaignRequest)(nil),          // 27: breachline.dispatch.v1.SendCampaignRequest
-	(*SendCampaignResponse)(nil),         // 28: breachline.dispatch.v1.SendCampaignResponse
-	(*PauseCampaignRequest)(nil),         // 29: breachline.dispatch.v1.PauseCampaignRequest
-	(*PauseCampaignResponse)(nil),        // 30: breachline.dispatch.v1.PauseCampaignResponse
-	(*ResumeCampaignRequest)(nil),        // 31: breachline.dispatch.v1.ResumeCampaignRequest
-	(*ResumeCampaignResponse)(nil),       // 32: breachline.dispatch.v1.ResumeCampaignResponse
-	(*GetCampaignProgressRequest)(nil),   // 33: breachline.dispatch.v1.GetCampaignProgressRequest
-	(*GetCampaignProgressResponse)(nil),  // 34: breachline.dispatch.v1.GetCampaignProgressResponse
-	(*CreateDraftCampaignsRequest)(nil),  // 35: breachline.dispatch.v1.CreateDraftCampaignsRequest
-	(*CreateDraftCampaignsResponse)(nil), // 36: breachline.dispatch.v1.CreateDraftCampaignsResponse
-	(*GetCampaignRequest)(nil),           // 37: breachline.dispatch.v1.GetCampaignRequest
-	(*ListCampaignsRequest)(nil),         // 38: breachline.dispatch.v1.ListCampaignsRequest
-	(*ListCampaignsResponse)(nil),        // 39: breachline.dispatch.v1.ListCampaignsResponse
-	(*GetCampaignResponse)(nil),          // 40: breachline.dispatch.v1.GetCampaignResponse
-	(*Notice)(nil),                       // 41: breachline.dispatch.v1.Notice
-	(*SendNoticeRequest)(nil),            // 42: breachline.dispatch.v1.SendNoticeRequest
-	(*SendNoticeResponse)(nil),           // 43: breachline.dispatch.v1.SendNoticeResponse
-	(*GetNoticeRequest)(nil),             // 44: breachline.dispatch.v1.GetNoticeRequest
-	(*GetNoticeResponse)(nil),            // 45: breachline.dispatch.v1.GetNoticeResponse
-	nil,                                  // 46: breachline.dispatch.v1.Campaign.ContentEntry
-	(*v1.Obligation)(nil),                // 47: breachline.classification.v1.Obligation
-	(*timestamppb.Timestamp)(nil),        // 48: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),        // 49: google.protobuf.FieldMask
+	(DeliveryStatus)(0),                  // 3: breachline.dispatch.v1.DeliveryStatus
+	(BounceType)(0),                      // 4: breachline.dispatch.v1.BounceType
+	(*Campaign)(nil),                     // 5: breachline.dispatch.v1.Campaign
+	(*Approval)(nil),                     // 6: breachline.dispatch.v1.Approval
+	(*UpdateCampaignRequest)(nil),        // 7: breachline.dispatch.v1.UpdateCampaignRequest
+	(*UpdateCampaignResponse)(nil),       // 8: breachline.dispatch.v1.UpdateCampaignResponse
+	(*Recipient)(nil),                    // 9: breachline.dispatch.v1.Recipient
+	(*PreviewCampaignRequest)(nil),       // 10: breachline.dispatch.v1.PreviewCampaignRequest
+	(*PreviewCampaignResponse)(nil),      // 11: breachline.dispatch.v1.PreviewCampaignResponse
+	(*Template)(nil),                     // 12: breachline.dispatch.v1.Template
+	(*ListTemplatesRequest)(nil),         // 13: breachline.dispatch.v1.ListTemplatesRequest
+	(*ListTemplatesResponse)(nil),        // 14: breachline.dispatch.v1.ListTemplatesResponse
+	(*AddRecipientsRequest)(nil),         // 15: breachline.dispatch.v1.AddRecipientsRequest
+	(*AddRecipientsResponse)(nil),        // 16: breachline.dispatch.v1.AddRecipientsResponse
+	(*ResolveRecipientsRequest)(nil),     // 17: breachline.dispatch.v1.ResolveRecipientsRequest
+	(*ResolveRecipientsResponse)(nil),    // 18: breachline.dispatch.v1.ResolveRecipientsResponse
+	(*ApproveCampaignRequest)(nil),       // 19: breachline.dispatch.v1.ApproveCampaignRequest
+	(*ApproveCampaignResponse)(nil),      // 20: breachline.dispatch.v1.ApproveCampaignResponse
+	(*Hold)(nil),                         // 21: breachline.dispatch.v1.Hold
+	(*PausedDeadline)(nil),               // 22: breachline.dispatch.v1.PausedDeadline
+	(*PlaceHoldRequest)(nil),             // 23: breachline.dispatch.v1.PlaceHoldRequest
+	(*PlaceHoldResponse)(nil),            // 24: breachline.dispatch.v1.PlaceHoldResponse
+	(*ReleaseHoldRequest)(nil),           // 25: breachline.dispatch.v1.ReleaseHoldRequest
+	(*ReleaseHoldResponse)(nil),          // 26: breachline.dispatch.v1.ReleaseHoldResponse
+	(*ListHoldsRequest)(nil),             // 27: breachline.dispatch.v1.ListHoldsRequest
+	(*ListHoldsResponse)(nil),            // 28: breachline.dispatch.v1.ListHoldsResponse
+	(*SendCampaignRequest)(nil),          // 29: breachline.dispatch.v1.SendCampaignRequest
+	(*SendCampaignResponse)(nil),         // 30: breachline.dispatch.v1.SendCampaignResponse
+	(*PauseCampaignRequest)(nil),         // 31: breachline.dispatch.v1.PauseCampaignRequest
+	(*PauseCampaignResponse)(nil),        // 32: breachline.dispatch.v1.PauseCampaignResponse
+	(*ResumeCampaignRequest)(nil),        // 33: breachline.dispatch.v1.ResumeCampaignRequest
+	(*ResumeCampaignResponse)(nil),       // 34: breachline.dispatch.v1.ResumeCampaignResponse
+	(*GetCampaignProgressRequest)(nil),   // 35: breachline.dispatch.v1.GetCampaignProgressRequest
+	(*GetCampaignProgressResponse)(nil),  // 36: breachline.dispatch.v1.GetCampaignProgressResponse
+	(*CreateDraftCampaignsRequest)(nil),  // 37: breachline.dispatch.v1.CreateDraftCampaignsRequest
+	(*CreateDraftCampaignsResponse)(nil), // 38: breachline.dispatch.v1.CreateDraftCampaignsResponse
+	(*GetCampaignRequest)(nil),           // 39: breachline.dispatch.v1.GetCampaignRequest
+	(*ListCampaignsRequest)(nil),         // 40: breachline.dispatch.v1.ListCampaignsRequest
+	(*ListCampaignsResponse)(nil),        // 41: breachline.dispatch.v1.ListCampaignsResponse
+	(*GetCampaignResponse)(nil),          // 42: breachline.dispatch.v1.GetCampaignResponse
+	(*Notice)(nil),                       // 43: breachline.dispatch.v1.Notice
+	(*SendNoticeRequest)(nil),            // 44: breachline.dispatch.v1.SendNoticeRequest
+	(*SendNoticeResponse)(nil),           // 45: breachline.dispatch.v1.SendNoticeResponse
+	(*GetNoticeRequest)(nil),             // 46: breachline.dispatch.v1.GetNoticeRequest
+	(*GetNoticeResponse)(nil),            // 47: breachline.dispatch.v1.GetNoticeResponse
+	(*Bounce)(nil),                       // 48: breachline.dispatch.v1.Bounce
+	(*Delivery)(nil),                     // 49: breachline.dispatch.v1.Delivery
+	(*ListDeliveriesRequest)(nil),        // 50: breachline.dispatch.v1.ListDeliveriesRequest
+	(*ListDeliveriesResponse)(nil),       // 51: breachline.dispatch.v1.ListDeliveriesResponse
+	(*RecordBounceRequest)(nil),          // 52: breachline.dispatch.v1.RecordBounceRequest
+	(*RecordBounceResponse)(nil),         // 53: breachline.dispatch.v1.RecordBounceResponse
+	(*Artifact)(nil),                     // 54: breachline.dispatch.v1.Artifact
+	(*ListArtifactsRequest)(nil),         // 55: breachline.dispatch.v1.ListArtifactsRequest
+	(*ListArtifactsResponse)(nil),        // 56: breachline.dispatch.v1.ListArtifactsResponse
+	(*GetArtifactRequest)(nil),           // 57: breachline.dispatch.v1.GetArtifactRequest
+	(*GetArtifactResponse)(nil),          // 58: breachline.dispatch.v1.GetArtifactResponse
+	nil,                                  // 59: breachline.dispatch.v1.Campaign.ContentEntry
+	(*v1.Obligation)(nil),                // 60: breachline.classification.v1.Obligation
+	(*timestamppb.Timestamp)(nil),        // 61: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),        // 62: google.protobuf.FieldMask
 }
 var file_breachline_dispatch_v1_dispatch_proto_depIdxs = []int32{
-	47, // 0: breachline.dispatch.v1.Campaign.obligation:type_name -> breachline.classification.v1.Obligation
+	60, // 0: breachline.dispatch.v1.Campaign.obligation:type_name -> breachline.classification.v1.Obligation
 	0,  // 1: breachline.dispatch.v1.Campaign.state:type_name -> breachline.dispatch.v1.CampaignState
 	1,  // 2: breachline.dispatch.v1.Campaign.channel:type_name -> breachline.dispatch.v1.Channel
-	48, // 3: breachline.dispatch.v1.Campaign.create_time:type_name -> google.protobuf.Timestamp
-	46, // 4: breachline.dispatch.v1.Campaign.content:type_name -> breachline.dispatch.v1.Campaign.ContentEntry
-	4,  // 5: breachline.dispatch.v1.Campaign.approvals:type_name -> breachline.dispatch.v1.Approval
-	48, // 6: breachline.dispatch.v1.Approval.approve_time:type_name -> google.protobuf.Timestamp
-	3,  // 7: breachline.dispatch.v1.UpdateCampaignRequest.campaign:type_name -> breachline.dispatch.v1.Campaign
-	49, // 8: breachline.dispatch.v1.UpdateCampaignRequest.update_mask:type_name -> google.protobuf.FieldMask
-	3,  // 9: breachline.dispatch.v1.UpdateCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
-	7,  // 10: breachline.dispatch.v1.PreviewCampaignRequest.recipient:type_name -> breachline.dispatch.v1.Recipient
-	10, // 11: breachline.dispatch.v1.ListTemplatesResponse.templates:type_name -> breachline.dispatch.v1.Template
-	7,  // 12: breachline.dispatch.v1.AddRecipientsRequest.recipients:type_name -> breachline.dispatch.v1.Recipient
-	3,  // 13: breachline.dispatch.v1.AddRecipientsResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
-	3,  // 14: breachline.dispatch.v1.ResolveRecipientsResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
-	3,  // 15: breachline.dispatch.v1.ApproveCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
-	48, // 16: breachline.dispatch.v1.Hold.place_time:type_name -> google.protobuf.Timestamp
-	48, // 17: breachline.dispatch.v1.Hold.release_time:type_name -> google.protobuf.Timestamp
-	20, // 18: breachline.dispatch.v1.Hold.paused_deadlines:type_name -> breachline.dispatch.v1.PausedDeadline
-	48, // 19: breachline.dispatch.v1.PausedDeadline.deadline:type_name -> google.protobuf.Timestamp
-	19, // 20: breachline.dispatch.v1.PlaceHoldRequest.hold:type_name -> breachline.dispatch.v1.Hold
-	19, // 21: breachline.dispatch.v1.PlaceHoldResponse.hold:type_name -> breachline.dispatch.v1.Hold
-	19, // 22: breachline.dispatch.v1.ReleaseHoldResponse.hold:type_name -> breachline.dispatch.v1.Hold
-	19, // 23: breachline.dispatch.v1.ListHoldsResponse.holds:type_name -> breachline.dispatch.v1.Hold
-	3,  // 24: breachline.dispatch.v1.SendCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
-	3,  // 25: breachline.dispatch.v1.PauseCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
-	3,  // 26: breachline.dispatch.v1.ResumeCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
+	61, // 3: breachline.dispatch.v1.Campaign.create_time:type_name -> google.protobuf.Timestamp
+	59, // 4: breachline.dispatch.v1.Campaign.content:type_name -> breachline.dispatch.v1.Campaign.ContentEntry
+	6,  // 5: breachline.dispatch.v1.Campaign.approvals:type_name -> breachline.dispatch.v1.Approval
+	61, // 6: breachline.dispatch.v1.Approval.approve_time:type_name -> google.protobuf.Timestamp
+	5,  // 7: breachline.dispatch.v1.UpdateCampaignRequest.campaign:type_name -> breachline.dispatch.v1.Campaign
+	62, // 8: breachline.dispatch.v1.UpdateCampaignRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 9: breachline.dispatch.v1.UpdateCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
+	9,  // 10: breachline.dispatch.v1.PreviewCampaignRequest.recipient:type_name -> breachline.dispatch.v1.Recipient
+	12, // 11: breachline.dispatch.v1.ListTemplatesResponse.templates:type_name -> breachline.dispatch.v1.Template
+	9,  // 12: breachline.dispatch.v1.AddRecipientsRequest.recipients:type_name -> breachline.dispatch.v1.Recipient
+	5,  // 13: breachline.dispatch.v1.AddRecipientsResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
+	5,  // 14: breachline.dispatch.v1.ResolveRecipientsResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
+	5,  // 15: breachline.dispatch.v1.ApproveCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
+	61, // 16: breachline.dispatch.v1.Hold.place_time:type_name -> google.protobuf.Timestamp
+	61, // 17: breachline.dispatch.v1.Hold.release_time:type_name -> google.protobuf.Timestamp
+	22, // 18: breachline.dispatch.v1.Hold.paused_deadlines:type_name -> breachline.dispatch.v1.PausedDeadline
+	61, // 19: breachline.dispatch.v1.PausedDeadline.deadline:type_name -> google.protobuf.Timestamp
+	21, // 20: breachline.dispatch.v1.PlaceHoldRequest.hold:type_name -> breachline.dispatch.v1.Hold
+	21, // 21: breachline.dispatch.v1.PlaceHoldResponse.hold:type_name -> breachline.dispatch.v1.Hold
+	21, // 22: breachline.dispatch.v1.ReleaseHoldResponse.hold:type_name -> breachline.dispatch.v1.Hold
+	21, // 23: breachline.dispatch.v1.ListHoldsResponse.holds:type_name -> breachline.dispatch.v1.Hold
+	5,  // 24: breachline.dispatch.v1.SendCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
+	5,  // 25: breachline.dispatch.v1.PauseCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
+	5,  // 26: breachline.dispatch.v1.ResumeCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
 	0,  // 27: breachline.dispatch.v1.GetCampaignProgressResponse.state:type_name -> breachline.dispatch.v1.CampaignState
-	47, // 28: breachline.dispatch.v1.CreateDraftCampaignsRequest.obligations:type_name -> breachline.classification.v1.Obligation
-	3,  // 29: breachline.dispatch.v1.CreateDraftCampaignsResponse.campaigns:type_name -> breachline.dispatch.v1.Campaign
-	3,  // 30: breachline.dispatch.v1.ListCampaignsResponse.campaigns:type_name -> breachline.dispatch.v1.Campaign
-	3,  // 31: breachline.dispatch.v1.GetCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
+	60, // 28: breachline.dispatch.v1.CreateDraftCampaignsRequest.obligations:type_name -> breachline.classification.v1.Obligation
+	5,  // 29: breachline.dispatch.v1.CreateDraftCampaignsResponse.campaigns:type_name -> breachline.dispatch.v1.Campaign
+	5,  // 30: breachline.dispatch.v1.ListCampaignsResponse.campaigns:type_name -> breachline.dispatch.v1.Campaign
+	5,  // 31: breachline.dispatch.v1.GetCampaignResponse.campaign:type_name -> breachline.dispatch.v1.Campaign
 	2,  // 32: breachline.dispatch.v1.Notice.status:type_name -> breachline.dispatch.v1.NoticeStatus
-	48, // 33: breachline.dispatch.v1.Notice.create_time:type_name -> google.protobuf.Timestamp
-	48, // 34: breachline.dispatch.v1.Notice.send_time:type_name -> google.protobuf.Timestamp
-	41, // 35: breachline.dispatch.v1.SendNoticeResponse.notice:type_name -> breachline.dispatch.v1.Notice
-	41, // 36: breachline.dispatch.v1.GetNoticeResponse.notice:type_name -> breachline.dispatch.v1.Notice
-	35, // 37: breachline.dispatch.v1.DispatchService.CreateDraftCampaigns:input_type -> breachline.dispatch.v1.CreateDraftCampaignsRequest
-	37, // 38: breachline.dispatch.v1.DispatchService.GetCampaign:input_type -> breachline.dispatch.v1.GetCampaignRequest
-	38, // 39: breachline.dispatch.v1.DispatchService.ListCampaigns:input_type -> breachline.dispatch.v1.ListCampaignsRequest
-	5,  // 40: breachline.dispatch.v1.DispatchService.UpdateCampaign:input_type -> breachline.dispatch.v1.UpdateCampaignRequest
-	8,  // 41: breachline.dispatch.v1.DispatchService.PreviewCampaign:input_type -> breachline.dispatch.v1.PreviewCampaignRequest
-	11, // 42: breachline.dispatch.v1.DispatchService.ListTemplates:input_type -> breachline.dispatch.v1.ListTemplatesRequest
-	13, // 43: breachline.dispatch.v1.DispatchService.AddRecipients:input_type -> breachline.dispatch.v1.AddRecipientsRequest
-	15, // 44: breachline.dispatch.v1.DispatchService.ResolveRecipients:input_type -> breachline.dispatch.v1.ResolveRecipientsRequest
-	17, // 45: breachline.dispatch.v1.DispatchService.ApproveCampaign:input_type -> breachline.dispatch.v1.ApproveCampaignRequest
-	21, // 46: breachline.dispatch.v1.DispatchService.PlaceHold:input_type -> breachline.dispatch.v1.PlaceHoldRequest
-	23, // 47: breachline.dispatch.v1.DispatchService.ReleaseHold:input_type -> breachline.dispatch.v1.ReleaseHoldRequest
-	25, // 48: breachline.dispatch.v1.DispatchService.ListHolds:input_type -> breachline.dispatch.v1.ListHoldsRequest
-	27, // 49: breachline.dispatch.v1.DispatchService.SendCampaign:input_type -> breachline.dispatch.v1.SendCampaignRequest
-	29, // 50: breachline.dispatch.v1.DispatchService.PauseCampaign:input_type -> breachline.dispatch.v1.PauseCampaignRequest
-	31, // 51: breachline.dispatch.v1.DispatchService.ResumeCampaign:input_type -> breachline.dispatch.v1.ResumeCampaignRequest
-	33, // 52: breachline.dispatch.v1.DispatchService.GetCampaignProgress:input_type -> breachline.dispatch.v1.GetCampaignProgressRequest
-	42, // 53: breachline.dispatch.v1.DispatchService.SendNotice:input_type -> breachline.dispatch.v1.SendNoticeRequest
-	44, // 54: breachline.dispatch.v1.DispatchService.GetNotice:input_type -> breachline.dispatch.v1.GetNoticeRequest
-	36, // 55: breachline.dispatch.v1.DispatchService.CreateDraftCampaigns:output_type -> breachline.dispatch.v1.CreateDraftCampaignsResponse
-	40, // 56: breachline.dispatch.v1.DispatchService.GetCampaign:output_type -> breachline.dispatch.v1.GetCampaignResponse
-	39, // 57: breachline.dispatch.v1.DispatchService.ListCampaigns:output_type -> breachline.dispatch.v1.ListCampaignsResponse
-	6,  // 58: breachline.dispatch.v1.DispatchService.UpdateCampaign:output_type -> breachline.dispatch.v1.UpdateCampaignResponse
-	9,  // 59: breachline.dispatch.v1.DispatchService.PreviewCampaign:output_type -> breachline.dispatch.v1.PreviewCampaignResponse
-	12, // 60: breachline.dispatch.v1.DispatchService.ListTemplates:output_type -> breachline.dispatch.v1.ListTemplatesResponse
-	14, // 61: breachline.dispatch.v1.DispatchService.AddRecipients:output_type -> breachline.dispatch.v1.AddRecipientsResponse
-	16, // 62: breachline.dispatch.v1.DispatchService.ResolveRecipients:output_type -> breachline.dispatch.v1.ResolveRecipientsResponse
-	18, // 63: breachline.dispatch.v1.DispatchService.ApproveCampaign:output_type -> breachline.dispatch.v1.ApproveCampaignResponse
-	22, // 64: breachline.dispatch.v1.DispatchService.PlaceHold:output_type -> breachline.dispatch.v1.PlaceHoldResponse
-	24, // 65: breachline.dispatch.v1.DispatchService.ReleaseHold:output_type -> breachline.dispatch.v1.ReleaseHoldResponse
-	26, // 66: breachline.dispatch.v1.DispatchService.ListHolds:output_type -> breachline.dispatch.v1.ListHoldsResponse
-	28, // 67: breachline.dispatch.v1.DispatchService.SendCampaign:output_type -> breachline.dispatch.v1.SendCampaignResponse
-	30, // 68: breachline.dispatch.v1.DispatchService.PauseCampaign:output_type -> breachline.dispatch.v1.PauseCampaignResponse
-	32, // 69: breachline.dispatch.v1.DispatchService.ResumeCampaign:output_type -> breachline.dispatch.v1.ResumeCampaignResponse
-	34, // 70: breachline.dispatch.v1.DispatchService.GetCampaignProgress:output_type -> breachline.dispatch.v1.GetCampaignProgressResponse
-	43, // 71: breachline.dispatch.v1.DispatchService.SendNotice:output_type -> breachline.dispatch.v1.SendNoticeResponse
-	45, // 72: breachline.dispatch.v1.DispatchService.GetNotice:output_type -> breachline.dispatch.v1.GetNoticeResponse
-	55, // [55:73] is the sub-list for method output_type
-	37, // [37:55] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	61, // 33: breachline.dispatch.v1.Notice.create_time:type_name -> google.protobuf.Timestamp
+	61, // 34: breachline.dispatch.v1.Notice.send_time:type_name -> google.protobuf.Timestamp
+	43, // 35: breachline.dispatch.v1.SendNoticeResponse.notice:type_name -> breachline.dispatch.v1.Notice
+	43, // 36: breachline.dispatch.v1.GetNoticeResponse.notice:type_name -> breachline.dispatch.v1.Notice
+	4,  // 37: breachline.dispatch.v1.Bounce.type:type_name -> breachline.dispatch.v1.BounceType
+	61, // 38: breachline.dispatch.v1.Bounce.record_time:type_name -> google.protobuf.Timestamp
+	1,  // 39: breachline.dispatch.v1.Delivery.channel:type_name -> breachline.dispatch.v1.Channel
+	3,  // 40: breachline.dispatch.v1.Delivery.status:type_name -> breachline.dispatch.v1.DeliveryStatus
+	48, // 41: breachline.dispatch.v1.Delivery.bounces:type_name -> breachline.dispatch.v1.Bounce
+	3,  // 42: breachline.dispatch.v1.ListDeliveriesRequest.status:type_name -> breachline.dispatch.v1.DeliveryStatus
+	1,  // 43: breachline.dispatch.v1.ListDeliveriesRequest.channel:type_name -> breachline.dispatch.v1.Channel
+	49, // 44: breachline.dispatch.v1.ListDeliveriesResponse.deliveries:type_name -> breachline.dispatch.v1.Delivery
+	4,  // 45: breachline.dispatch.v1.RecordBounceRequest.type:type_name -> breachline.dispatch.v1.BounceType
+	49, // 46: breachline.dispatch.v1.RecordBounceResponse.delivery:type_name -> breachline.dispatch.v1.Delivery
+	61, // 47: breachline.dispatch.v1.Artifact.create_time:type_name -> google.protobuf.Timestamp
+	54, // 48: breachline.dispatch.v1.ListArtifactsResponse.artifacts:type_name -> breachline.dispatch.v1.Artifact
+	54, // 49: breachline.dispatch.v1.GetArtifactResponse.artifact:type_name -> breachline.dispatch.v1.Artifact
+	37, // 50: breachline.dispatch.v1.DispatchService.CreateDraftCampaigns:input_type -> breachline.dispatch.v1.CreateDraftCampaignsRequest
+	39, // 51: breachline.dispatch.v1.DispatchService.GetCampaign:input_type -> breachline.dispatch.v1.GetCampaignRequest
+	40, // 52: breachline.dispatch.v1.DispatchService.ListCampaigns:input_type -> breachline.dispatch.v1.ListCampaignsRequest
+	7,  // 53: breachline.dispatch.v1.DispatchService.UpdateCampaign:input_type -> breachline.dispatch.v1.UpdateCampaignRequest
+	10, // 54: breachline.dispatch.v1.DispatchService.PreviewCampaign:input_type -> breachline.dispatch.v1.PreviewCampaignRequest
+	13, // 55: breachline.dispatch.v1.DispatchService.ListTemplates:input_type -> breachline.dispatch.v1.ListTemplatesRequest
+	15, // 56: breachline.dispatch.v1.DispatchService.AddRecipients:input_type -> breachline.dispatch.v1.AddRecipientsRequest
+	17, // 57: breachline.dispatch.v1.DispatchService.ResolveRecipients:input_type -> breachline.dispatch.v1.ResolveRecipientsRequest
+	19, // 58: breachline.dispatch.v1.DispatchService.ApproveCampaign:input_type -> breachline.dispatch.v1.ApproveCampaignRequest
+	23, // 59: breachline.dispatch.v1.DispatchService.PlaceHold:input_type -> breachline.dispatch.v1.PlaceHoldRequest
+	25, // 60: breachline.dispatch.v1.DispatchService.ReleaseHold:input_type -> breachline.dispatch.v1.ReleaseHoldRequest
+	27, // 61: breachline.dispatch.v1.DispatchService.ListHolds:input_type -> breachline.dispatch.v1.ListHoldsRequest
+	29, // 62: breachline.dispatch.v1.DispatchService.SendCampaign:input_type -> breachline.dispatch.v1.SendCampaignRequest
+	31, // 63: breachline.dispatch.v1.DispatchService.PauseCampaign:input_type -> breachline.dispatch.v1.PauseCampaignRequest
+	33, // 64: breachline.dispatch.v1.DispatchService.ResumeCampaign:input_type -> breachline.dispatch.v1.ResumeCampaignRequest
+	35, // 65: breachline.dispatch.v1.DispatchService.GetCampaignProgress:input_type -> breachline.dispatch.v1.GetCampaignProgressRequest
+	44, // 66: breachline.dispatch.v1.DispatchService.SendNotice:input_type -> breachline.dispatch.v1.SendNoticeRequest
+	46, // 67: breachline.dispatch.v1.DispatchService.GetNotice:input_type -> breachline.dispatch.v1.GetNoticeRequest
+	50, // 68: breachline.dispatch.v1.DispatchService.ListDeliveries:input_type -> breachline.dispatch.v1.ListDeliveriesRequest
+	52, // 69: breachline.dispatch.v1.DispatchService.RecordBounce:input_type -> breachline.dispatch.v1.RecordBounceRequest
+	55, // 70: breachline.dispatch.v1.DispatchService.ListArtifacts:input_type -> breachline.dispatch.v1.ListArtifactsRequest
+	57, // 71: breachline.dispatch.v1.DispatchService.GetArtifact:input_type -> breachline.dispatch.v1.GetArtifactRequest
+	38, // 72: breachline.dispatch.v1.DispatchService.CreateDraftCampaigns:output_type -> breachline.dispatch.v1.CreateDraftCampaignsResponse
+	42, // 73: breachline.dispatch.v1.DispatchService.GetCampaign:output_type -> breachline.dispatch.v1.GetCampaignResponse
+	41, // 74: breachline.dispatch.v1.DispatchService.ListCampaigns:output_type -> breachline.dispatch.v1.ListCampaignsResponse
+	8,  // 75: breachline.dispatch.v1.DispatchService.UpdateCampaign:output_type -> breachline.dispatch.v1.UpdateCampaignResponse
+	11, // 76: breachline.dispatch.v1.DispatchService.PreviewCampaign:output_type -> breachline.dispatch.v1.PreviewCampaignResponse
+	14, // 77: breachline.dispatch.v1.DispatchService.ListTemplates:output_type -> breachline.dispatch.v1.ListTemplatesResponse
+	16, // 78: breachline.dispatch.v1.DispatchService.AddRecipients:output_type -> breachline.dispatch.v1.AddRecipientsResponse
+	18, // 79: breachline.dispatch.v1.DispatchService.ResolveRecipients:output_type -> breachline.dispatch.v1.ResolveRecipientsResponse
+	20, // 80: breachline.dispatch.v1.DispatchService.ApproveCampaign:output_type -> breachline.dispatch.v1.ApproveCampaignResponse
+	24, // 81: breachline.dispatch.v1.DispatchService.PlaceHold:output_type -> breachline.dispatch.v1.PlaceHoldResponse
+	26, // 82: breachline.dispatch.v1.DispatchService.ReleaseHold:output_type -> breachline.dispatch.v1.ReleaseHoldResponse
+	28, // 83: breachline.dispatch.v1.DispatchService.ListHolds:output_type -> breachline.dispatch.v1.ListHoldsResponse
+	30, // 84: breachline.dispatch.v1.DispatchService.SendCampaign:output_type -> breachline.dispatch.v1.SendCampaignResponse
+	32, // 85: breachline.dispatch.v1.DispatchService.PauseCampaign:output_type -> breachline.dispatch.v1.PauseCampaignResponse
+	34, // 86: breachline.dispatch.v1.DispatchService.ResumeCampaign:output_type -> breachline.dispatch.v1.ResumeCampaignResponse
+	36, // 87: breachline.dispatch.v1.DispatchService.GetCampaignProgress:output_type -> breachline.dispatch.v1.GetCampaignProgressResponse
+	45, // 88: breachline.dispatch.v1.DispatchService.SendNotice:output_type -> breachline.dispatch.v1.SendNoticeResponse
+	47, // 89: breachline.dispatch.v1.DispatchService.GetNotice:output_type -> breachline.dispatch.v1.GetNoticeResponse
+	51, // 90: breachline.dispatch.v1.DispatchService.ListDeliveries:output_type -> breachline.dispatch.v1.ListDeliveriesResponse
+	53, // 91: breachline.dispatch.v1.DispatchService.RecordBounce:output_type -> breachline.dispatch.v1.RecordBounceResponse
+	56, // 92: breachline.dispatch.v1.DispatchService.ListArtifacts:output_type -> breachline.dispatch.v1.ListArtifactsResponse
+	58, // 93: breachline.dispatch.v1.DispatchService.GetArtifact:output_type -> breachline.dispatch.v1.GetArtifactResponse
+	72, // [72:94] is the sub-list for method output_type
+	50, // [50:72] is the sub-list for method input_type
+	50, // [50:50] is the sub-list for extension type_name
+	50, // [50:50] is the sub-list for extension extendee
+	0,  // [0:50] is the sub-list for field type_name
 }
 
 func init() { file_breachline_dispatch_v1_dispatch_proto_init() }
@@ -3355,8 +4453,8 @@ func file_breachline_dispatch_v1_dispatch_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_breachline_dispatch_v1_dispatch_proto_rawDesc), len(file_breachline_dispatch_v1_dispatch_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   44,
+			NumEnums:      5,
+			NumMessages:   55,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

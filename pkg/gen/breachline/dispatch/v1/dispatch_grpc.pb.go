@@ -37,6 +37,10 @@ const (
 	DispatchService_GetCampaignProgress_FullMethodName  = "/breachline.dispatch.v1.DispatchService/GetCampaignProgress"
 	DispatchService_SendNotice_FullMethodName           = "/breachline.dispatch.v1.DispatchService/SendNotice"
 	DispatchService_GetNotice_FullMethodName            = "/breachline.dispatch.v1.DispatchService/GetNotice"
+	DispatchService_ListDeliveries_FullMethodName       = "/breachline.dispatch.v1.DispatchService/ListDeliveries"
+	DispatchService_RecordBounce_FullMethodName         = "/breachline.dispatch.v1.DispatchService/RecordBounce"
+	DispatchService_ListArtifacts_FullMethodName        = "/breachline.dispatch.v1.DispatchService/ListArtifacts"
+	DispatchService_GetArtifact_FullMethodName          = "/breachline.dispatch.v1.DispatchService/GetArtifact"
 )
 
 // DispatchServiceClient is the client API for DispatchService service.
@@ -103,6 +107,25 @@ type DispatchServiceClient interface {
 	SendNotice(ctx context.Context, in *SendNoticeRequest, opts ...grpc.CallOption) (*SendNoticeResponse, error)
 	// GetNotice returns one operational notice and its delivery status.
 	GetNotice(ctx context.Context, in *GetNoticeRequest, opts ...grpc.CallOption) (*GetNoticeResponse, error)
+	// ListDeliveries lists a campaign's deliveries of its sent version, one
+	// per recipient (plus a LETTER delivery for each bounce fallback), in
+	// recipient order, a page at a time (AIP-158): status, attempts, outcome,
+	// message id and provider message id, and any bounces. Shaped for export
+	// (every field is flat or a short list).
+	ListDeliveries(ctx context.Context, in *ListDeliveriesRequest, opts ...grpc.CallOption) (*ListDeliveriesResponse, error)
+	// RecordBounce records a bounce or complaint reported for a delivered
+	// message, by its Message-ID or by a raw delivery status notification
+	// (RFC 3464) the mail system returned. A hard bounce marks the recipient
+	// undeliverable and, for individuals with a postal address, queues the
+	// same approved notice as a printed letter. Idempotent on request_id.
+	RecordBounce(ctx context.Context, in *RecordBounceRequest, opts ...grpc.CallOption) (*RecordBounceResponse, error)
+	// ListArtifacts lists the files a campaign produced: printable letter
+	// batches (PDF), regulator submission packets (ZIP), the website notice
+	// page (HTML), the media release, fallback letters.
+	ListArtifacts(ctx context.Context, in *ListArtifactsRequest, opts ...grpc.CallOption) (*ListArtifactsResponse, error)
+	// GetArtifact returns one artefact with its content. Over REST the
+	// response body is the file itself (response_body: content).
+	GetArtifact(ctx context.Context, in *GetArtifactRequest, opts ...grpc.CallOption) (*GetArtifactResponse, error)
 }
 
 type dispatchServiceClient struct {
@@ -293,6 +316,46 @@ func (c *dispatchServiceClient) GetNotice(ctx context.Context, in *GetNoticeRequ
 	return out, nil
 }
 
+func (c *dispatchServiceClient) ListDeliveries(ctx context.Context, in *ListDeliveriesRequest, opts ...grpc.CallOption) (*ListDeliveriesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDeliveriesResponse)
+	err := c.cc.Invoke(ctx, DispatchService_ListDeliveries_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) RecordBounce(ctx context.Context, in *RecordBounceRequest, opts ...grpc.CallOption) (*RecordBounceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordBounceResponse)
+	err := c.cc.Invoke(ctx, DispatchService_RecordBounce_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) ListArtifacts(ctx context.Context, in *ListArtifactsRequest, opts ...grpc.CallOption) (*ListArtifactsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListArtifactsResponse)
+	err := c.cc.Invoke(ctx, DispatchService_ListArtifacts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dispatchServiceClient) GetArtifact(ctx context.Context, in *GetArtifactRequest, opts ...grpc.CallOption) (*GetArtifactResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetArtifactResponse)
+	err := c.cc.Invoke(ctx, DispatchService_GetArtifact_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DispatchServiceServer is the server API for DispatchService service.
 // All implementations must embed UnimplementedDispatchServiceServer
 // for forward compatibility.
@@ -357,6 +420,25 @@ type DispatchServiceServer interface {
 	SendNotice(context.Context, *SendNoticeRequest) (*SendNoticeResponse, error)
 	// GetNotice returns one operational notice and its delivery status.
 	GetNotice(context.Context, *GetNoticeRequest) (*GetNoticeResponse, error)
+	// ListDeliveries lists a campaign's deliveries of its sent version, one
+	// per recipient (plus a LETTER delivery for each bounce fallback), in
+	// recipient order, a page at a time (AIP-158): status, attempts, outcome,
+	// message id and provider message id, and any bounces. Shaped for export
+	// (every field is flat or a short list).
+	ListDeliveries(context.Context, *ListDeliveriesRequest) (*ListDeliveriesResponse, error)
+	// RecordBounce records a bounce or complaint reported for a delivered
+	// message, by its Message-ID or by a raw delivery status notification
+	// (RFC 3464) the mail system returned. A hard bounce marks the recipient
+	// undeliverable and, for individuals with a postal address, queues the
+	// same approved notice as a printed letter. Idempotent on request_id.
+	RecordBounce(context.Context, *RecordBounceRequest) (*RecordBounceResponse, error)
+	// ListArtifacts lists the files a campaign produced: printable letter
+	// batches (PDF), regulator submission packets (ZIP), the website notice
+	// page (HTML), the media release, fallback letters.
+	ListArtifacts(context.Context, *ListArtifactsRequest) (*ListArtifactsResponse, error)
+	// GetArtifact returns one artefact with its content. Over REST the
+	// response body is the file itself (response_body: content).
+	GetArtifact(context.Context, *GetArtifactRequest) (*GetArtifactResponse, error)
 	mustEmbedUnimplementedDispatchServiceServer()
 }
 
@@ -420,6 +502,18 @@ func (UnimplementedDispatchServiceServer) SendNotice(context.Context, *SendNotic
 }
 func (UnimplementedDispatchServiceServer) GetNotice(context.Context, *GetNoticeRequest) (*GetNoticeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetNotice not implemented")
+}
+func (UnimplementedDispatchServiceServer) ListDeliveries(context.Context, *ListDeliveriesRequest) (*ListDeliveriesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDeliveries not implemented")
+}
+func (UnimplementedDispatchServiceServer) RecordBounce(context.Context, *RecordBounceRequest) (*RecordBounceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordBounce not implemented")
+}
+func (UnimplementedDispatchServiceServer) ListArtifacts(context.Context, *ListArtifactsRequest) (*ListArtifactsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListArtifacts not implemented")
+}
+func (UnimplementedDispatchServiceServer) GetArtifact(context.Context, *GetArtifactRequest) (*GetArtifactResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetArtifact not implemented")
 }
 func (UnimplementedDispatchServiceServer) mustEmbedUnimplementedDispatchServiceServer() {}
 func (UnimplementedDispatchServiceServer) testEmbeddedByValue()                         {}
@@ -766,6 +860,78 @@ func _DispatchService_GetNotice_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DispatchService_ListDeliveries_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDeliveriesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).ListDeliveries(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_ListDeliveries_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).ListDeliveries(ctx, req.(*ListDeliveriesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_RecordBounce_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordBounceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).RecordBounce(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_RecordBounce_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).RecordBounce(ctx, req.(*RecordBounceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_ListArtifacts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListArtifactsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).ListArtifacts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_ListArtifacts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).ListArtifacts(ctx, req.(*ListArtifactsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DispatchService_GetArtifact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetArtifactRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).GetArtifact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_GetArtifact_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).GetArtifact(ctx, req.(*GetArtifactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DispatchService_ServiceDesc is the grpc.ServiceDesc for DispatchService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -844,6 +1010,22 @@ var DispatchService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetNotice",
 			Handler:    _DispatchService_GetNotice_Handler,
+		},
+		{
+			MethodName: "ListDeliveries",
+			Handler:    _DispatchService_ListDeliveries_Handler,
+		},
+		{
+			MethodName: "RecordBounce",
+			Handler:    _DispatchService_RecordBounce_Handler,
+		},
+		{
+			MethodName: "ListArtifacts",
+			Handler:    _DispatchService_ListArtifacts_Handler,
+		},
+		{
+			MethodName: "GetArtifact",
+			Handler:    _DispatchService_GetArtifact_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
