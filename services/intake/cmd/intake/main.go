@@ -1,6 +1,8 @@
-// Command intake runs the Breachline intake service: IntakeService over gRPC
-// and the relay that obtains a breach assessment from classification for
-// every new incident.
+// Command intake runs the Breachline intake service: IntakeService,
+// AffectedIndividualsService and ResponseService over gRPC, the relay that
+// obtains a breach assessment from classification for every new incident,
+// and the response workers (playbook tasks and team alert for every new
+// incident; overdue-task escalation).
 package main
 
 import (
@@ -19,6 +21,7 @@ import (
 	"github.com/breachline/breachline/pkg/ids"
 	"github.com/breachline/breachline/services/intake/internal/classify"
 	"github.com/breachline/breachline/services/intake/internal/domain"
+	"github.com/breachline/breachline/services/intake/internal/notify"
 	"github.com/breachline/breachline/services/intake/internal/server"
 	"github.com/breachline/breachline/services/intake/internal/store"
 )
@@ -28,6 +31,14 @@ type Config struct {
 	config.Common
 	// ClassificationAddr is where ClassificationService listens.
 	ClassificationAddr string `env:"CLASSIFICATION_ADDR" envDefault:"127.0.0.1:50052"`
+	// DispatchAddr is where DispatchService listens; the response workflow
+	// e-mails the team alert and overdue-task escalations through it. Empty
+	// records them on the timeline only.
+	DispatchAddr string `env:"DISPATCH_ADDR" envDefault:"127.0.0.1:50054"`
+	// ResponseInterval is how long the response opener (playbook tasks and
+	// team alert of new incidents) waits when it finds nothing to do. The
+	// overdue-task escalation scan waits the longer of this and 30s.
+	ResponseInterval time.Duration `env:"RESPONSE_INTERVAL" envDefault:"500ms"`
 	// RelayInterval is how long the assessment relay waits when it finds
 	// nothing due (or the store fails) before looking again.
 	RelayInterval time.Duration `env:"RELAY_INTERVAL" envDefault:"500ms"`
@@ -59,6 +70,14 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.ClassificationAddr); err != nil {
 		errs = append(errs, fmt.Errorf("CLASSIFICATION_ADDR must be host:port, not %q", c.ClassificationAddr))
 	}
+	if c.DispatchAddr != "" {
+		if _, _, err := net.SplitHostPort(c.DispatchAddr); err != nil {
+			errs = append(errs, fmt.Errorf("DISPATCH_ADDR must be host:port or empty, not %q", c.DispatchAddr))
+		}
+	}
+	if c.ResponseInterval <= 0 {
+		errs = append(errs, errors.New("RESPONSE_INTERVAL must be positive"))
+	}
 	if c.RelayInterval <= 0 {
 		errs = append(errs, errors.New("RELAY_INTERVAL must be positive"))
 	}
@@ -86,14 +105,19 @@ func run(ctx context.Context) (err error) {
 	}
 	indexes := store.Indexes()
 	maps.Copy(indexes, store.IndividualsIndexes())
-	rt, err := app.Start(ctx, "intake", cfg.Common, indexes)
+	maps.Copy(indexes, store.ResponseIndexes())
+	team, err := domain.SeedTeam()
+	if err != nil {
+		return err
+	}
+	rt, err := app.Start(ctx, "intake", cfg.Common, indexes, store.SeedTeamMigration(team))
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, rt.Close(ctx)) }()
 	st := store.New(rt.DB)
 
-	conn, err := grpcx.Dial(cfg.ClassificationAddr)
+	conn, err := grpcx.Dial(cfg.ClassificationAddr, grpcx.ServiceToken(cfg.Auth.ServiceToken))
 	if err != nil {
 		return err
 	}
@@ -110,10 +134,34 @@ func run(ctx context.Context) (err error) {
 		return err
 	}
 	handler := server.New(domain.NewIntake(st, time.Now).WithCorrelation(correlation))
-	srv := grpcx.NewServer(grpcx.Options{Service: "intake", Logger: rt.Logger, ShutdownGrace: cfg.ShutdownGrace, Validator: handler})
+
+	playbooks, err := domain.LoadPlaybooks()
+	if err != nil {
+		return err
+	}
+	responseOpts := domain.ResponseOptions{Owner: host + "/" + ids.New("response"), Lease: cfg.RelayLease}
+	if cfg.DispatchAddr != "" {
+		dconn, err := grpcx.Dial(cfg.DispatchAddr, grpcx.ServiceToken(cfg.Auth.ServiceToken))
+		if err != nil {
+			return err
+		}
+		defer dconn.Close() //nolint:errcheck // closing a client conn at exit has nothing to report
+		responseOpts.Notifier = notify.NewDispatch(dconn)
+	}
+	response, err := domain.NewResponse(st, store.NewResponse(rt.DB), playbooks, time.Now, rt.Logger, responseOpts)
+	if err != nil {
+		return err
+	}
+	responseHandler := server.NewResponse(response)
+	srv := grpcx.NewServer(grpcx.Options{Service: "intake", Logger: rt.Logger, Authenticator: rt.Auth, ShutdownGrace: cfg.ShutdownGrace,
+		Validator: server.Validators{handler, responseHandler}})
 	intakev1.RegisterIntakeServiceServer(srv.GRPC(), handler)
+	intakev1.RegisterResponseServiceServer(srv.GRPC(), responseHandler)
 	intakev1.RegisterAffectedIndividualsServiceServer(srv.GRPC(), server.NewIndividuals(
 		domain.NewIndividuals(store.NewIndividuals(rt.DB), time.Now, rt.Logger, domain.ImportOptions{})))
 
-	return rt.Serve(ctx, srv, cfg.ListenAddr, app.Worker{Name: "assessment-relay", Idle: cfg.RelayInterval, Step: relay.Step})
+	return rt.Serve(ctx, srv, cfg.ListenAddr,
+		app.Worker{Name: "assessment-relay", Idle: cfg.RelayInterval, Step: relay.Step},
+		app.Worker{Name: "response-opener", Idle: cfg.ResponseInterval, Step: response.OpenStep},
+		app.Worker{Name: "response-escalation", Idle: max(cfg.ResponseInterval, 30*time.Second), Step: response.EscalateStep})
 }

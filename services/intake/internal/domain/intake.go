@@ -2,8 +2,11 @@ package domain
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/breachline/breachline/pkg/apperr"
@@ -72,7 +75,7 @@ func (in *Intake) ReportSignal(ctx context.Context, caller Caller, s Signal) (Re
 	if err := ValidateSignal(s, now); err != nil {
 		return ReportResult{}, err
 	}
-	s.ID = ids.New(SignalPrefix)
+	s.ID = SignalID(s.Source, s.SourceEventID)
 	s.IncidentID = ids.New(IncidentPrefix)
 	s.ReceivedAt = now
 	s.ObservedAt = s.ObservedAt.UTC().Truncate(time.Millisecond)
@@ -124,7 +127,32 @@ func (in *Intake) open(ctx context.Context, caller Caller, s Signal) (Incident, 
 		!errors.Is(err, apperr.ErrAlreadyExists) && !errors.Is(err, apperr.ErrConflict) {
 		return Incident{}, err
 	}
-	return in.store.EnsureIncident(ctx, inc)
+	// The response queue entry and the incident are independent writes; a
+	// retry completes whichever a crash left out.
+	var queueErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { queueErr = enqueueResponse(ctx, in.store, inc.ID) })
+	stored, err := in.store.EnsureIncident(ctx, inc)
+	wg.Wait()
+	if err != nil {
+		return Incident{}, err
+	}
+	if queueErr != nil {
+		return Incident{}, queueErr
+	}
+	return stored, nil
+}
+
+// SignalID is the id of the signal with (source, sourceEventID): "sig_" and
+// 24 hex digits of a SHA-256 over both. Deriving it makes a signal's
+// idempotency key its _id, so finding the original of a retried signal is
+// a lookup by _id on any store.
+func SignalID(source, sourceEventID string) string {
+	h := sha256.New()
+	h.Write([]byte(source))
+	h.Write([]byte{0})
+	h.Write([]byte(sourceEventID))
+	return SignalPrefix + "_" + hex.EncodeToString(h.Sum(nil)[:12])
 }
 
 // GetIncident returns one incident, as its timeline says it is.

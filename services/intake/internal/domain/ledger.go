@@ -144,6 +144,7 @@ func (l ledger) commit(ctx context.Context, id string, caller Caller, requestID 
 		case err != nil:
 			return Incident{}, nil, err
 		}
+		observeEntry(ctx, v.inc, *e)
 		if !changed {
 			return v.inc, e, nil
 		}

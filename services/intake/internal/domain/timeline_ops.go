@@ -24,7 +24,7 @@ var (
 	actionPattern    = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`)
 	// reservedActions are the action namespaces intake records itself;
 	// another service may not write entries that look like intake's.
-	reservedActions = []string{"incident.", "note.", "assessment.", "signal."}
+	reservedActions = []string{"incident.", "note.", "assessment.", "signal.", "response."}
 )
 
 // Note is an AddIncidentNote request.

@@ -67,11 +67,15 @@ func (h *Handler) ListIncidents(ctx context.Context, req *intakev1.ListIncidents
 
 // caller is who is calling, for the timeline. The RPC decides the kind:
 // SIEMs report signals and services append entries; people update,
-// transition and write notes.
+// transition and write notes. A service acting for a person is recorded as
+// "<service> on behalf of <person>", so the entry names both.
 func caller(ctx context.Context, kind domain.ActorKind) domain.Caller {
 	subject := "anonymous"
 	if id, ok := auth.FromContext(ctx); ok && id.Subject != "" {
 		subject = id.Subject
+		if id.OnBehalfOf != "" {
+			subject += " on behalf of " + id.OnBehalfOf
+		}
 	}
 	return domain.Caller{Actor: domain.Actor{Kind: kind, Subject: subject}, CorrelationID: grpcx.RequestID(ctx)}
 }

@@ -11,7 +11,10 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"hash/fnv"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -28,6 +31,13 @@ const (
 	SignalsCollection   = "signals"
 	IncidentsCollection = "incidents"
 	TimelineCollection  = "timeline"
+	// HeadsCollection maps each correlation key (as _id) to the newest
+	// incident opened for it, so that correlating a signal is a lookup by
+	// _id rather than a query over every incident.
+	HeadsCollection = "correlation_heads"
+	// RequestsCollection indexes timeline entries by request id (see
+	// InsertEntry).
+	RequestsCollection = "timeline_requests"
 )
 
 // Store is the MongoDB implementation of domain.Store.
@@ -35,6 +45,20 @@ type Store struct {
 	signals   *mongo.Collection
 	incidents *mongo.Collection
 	timeline  *mongo.Collection
+	heads     *mongo.Collection
+	requests  *mongo.Collection
+
+	// The hot inserts of ReportSignal are group-committed: concurrent
+	// reports share one InsertMany per collection (see mongox.Inserter).
+	signalInserts   *mongox.Inserter
+	incidentInserts *mongox.Inserter
+	entryInserts    *mongox.Inserter
+	headInserts     *mongox.Inserter
+	queueInserts    *mongox.Inserter
+	requestInserts  *mongox.Inserter
+
+	// applyLocks serialise ApplySnapshot per incident (striped).
+	applyLocks [64]sync.Mutex
 
 	quarantine *mongo.Collection
 }
@@ -44,13 +68,23 @@ var _ domain.Store = (*Store)(nil)
 // New returns a store over db. Call mongox.EnsureIndexes(ctx, db, Indexes())
 // first: idempotency depends on the unique index.
 func New(db *mongo.Database) *Store {
-	return &Store{
+	st := &Store{
 		signals:   db.Collection(SignalsCollection),
 		incidents: db.Collection(IncidentsCollection),
 		timeline:  db.Collection(TimelineCollection),
+		heads:     db.Collection(HeadsCollection),
+		requests:  db.Collection(RequestsCollection),
 
 		quarantine: db.Collection(QuarantineCollection),
 	}
+	gate := &mongox.WriteGate{}
+	st.signalInserts = mongox.NewInserter(st.signals, 0, gate)
+	st.incidentInserts = mongox.NewInserter(st.incidents, 0, gate)
+	st.entryInserts = mongox.NewInserter(st.timeline, 0, gate)
+	st.headInserts = mongox.NewInserter(st.heads, 0, gate)
+	st.queueInserts = mongox.NewInserter(db.Collection(ResponseQueueCollection), 0, gate)
+	st.requestInserts = mongox.NewInserter(st.requests, 0, gate)
+	return st
 }
 
 // Indexes are the indexes the store relies on. The unique signal index is
@@ -152,6 +186,9 @@ type incidentDoc struct {
 	UpdateTime       time.Time  `bson:"update_time"`
 	Version          int64      `bson:"version"`
 	FactsVersion     int64      `bson:"facts_version"`
+	// HeadSeq is at most the seq of the incident's last timeline entry: a
+	// hint HeadEntry probes forward from (0 on incidents from before it).
+	HeadSeq int64 `bson:"head_seq,omitempty"`
 	// Relay bookkeeping; lease fields are managed by mongox.Claim.
 	Attempts      int        `bson:"attempts"`
 	NextAttemptAt time.Time  `bson:"next_attempt_at"`
@@ -166,7 +203,7 @@ func (s *Store) InsertSignal(ctx context.Context, sig domain.Signal) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.signals.InsertOne(ctx, doc)
+	err = s.signalInserts.Insert(ctx, doc)
 	if mongox.IsDuplicateKey(err) {
 		return fmt.Errorf("signal %s/%s: %w", sig.Source, sig.SourceEventID, apperr.ErrAlreadyExists)
 	}
@@ -176,58 +213,130 @@ func (s *Store) InsertSignal(ctx context.Context, sig domain.Signal) error {
 	return nil
 }
 
-// SignalBySourceEvent implements domain.Store.
+// SignalBySourceEvent implements domain.Store. A signal's id is derived
+// from (source, source event id) (see domain.SignalID), so this is a lookup
+// by _id; signals stored before ids were derived are found by their fields.
 func (s *Store) SignalBySourceEvent(ctx context.Context, source, eventID string) (domain.Signal, error) {
 	var doc signalDoc
-	err := s.signals.FindOne(ctx, bson.D{
-		{Key: "source", Value: source},
-		{Key: "source_event_id", Value: eventID},
-	}).Decode(&doc)
+	err := s.signals.FindOne(ctx, bson.D{{Key: "_id", Value: domain.SignalID(source, eventID)}}).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		err = s.signals.FindOne(ctx, bson.D{
+			{Key: "source", Value: source},
+			{Key: "source_event_id", Value: eventID},
+		}).Decode(&doc)
+	}
 	if err != nil {
 		return domain.Signal{}, mongox.NotFound(err, "signal "+source+"/"+eventID)
 	}
 	return fromSignalDoc(doc)
 }
 
-// EnsureIncident implements domain.Store with an upsert whose $setOnInsert
-// carries the whole incident: it writes only when the id is new.
+// EnsureIncident implements domain.Store: a plain insert (group-committed
+// with concurrent reports), and on a duplicate _id a read of the stored
+// incident. An incident with a correlation key becomes its key's head
+// (see CorrelatedIncidents).
 func (s *Store) EnsureIncident(ctx context.Context, inc domain.Incident) (domain.Incident, error) {
-	fields, err := withoutID(toIncidentDoc(inc))
-	if err != nil {
-		return domain.Incident{}, err
-	}
-	filter := bson.D{{Key: "_id", Value: inc.ID}}
-	update := bson.D{{Key: "$setOnInsert", Value: fields}}
-	opts := options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)
-	var doc incidentDoc
-	err = s.incidents.FindOneAndUpdate(ctx, filter, update, opts).Decode(&doc)
-	if mongox.IsDuplicateKey(err) {
-		// Two retries upserted the same id at once and this one lost the
-		// insert race; the winner's document is the incident.
-		err = s.incidents.FindOne(ctx, filter).Decode(&doc)
-	}
-	if err != nil {
+	doc := toIncidentDoc(inc)
+	doc.HeadSeq = 1 // its "incident.created" entry is stored first
+	// The head may be written before the incident: a head whose incident
+	// is missing is no candidate (CorrelatedIncidents), and the retry that
+	// completes the incident finds the head in place.
+	var headErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { headErr = s.advanceHead(ctx, doc.CorrelationKey, doc.ID, true) })
+	err := s.incidentInserts.Insert(ctx, doc)
+	wg.Wait()
+	switch {
+	case err == nil:
+		if headErr != nil {
+			return domain.Incident{}, headErr
+		}
+		return fromIncidentDoc(doc), nil
+	case !mongox.IsDuplicateKey(err):
 		return domain.Incident{}, fmt.Errorf("ensure incident %s: %w", inc.ID, err)
+	}
+	// A retry (or a concurrent retry) created it first. The first attempt
+	// may have died before moving the head, so move it unless a newer
+	// incident holds it.
+	if err := s.incidents.FindOne(ctx, bson.D{{Key: "_id", Value: inc.ID}}).Decode(&doc); err != nil {
+		return domain.Incident{}, fmt.Errorf("ensure incident %s: %w", inc.ID, err)
+	}
+	if err := s.advanceHead(ctx, doc.CorrelationKey, doc.ID, false); err != nil {
+		return domain.Incident{}, err
 	}
 	return fromIncidentDoc(doc), nil
 }
 
-// CorrelatedIncidents implements domain.Store. The filter is an equality on
-// the key plus the state, served by the correlation_key index.
-func (s *Store) CorrelatedIncidents(ctx context.Context, key string, limit int) ([]domain.Incident, error) {
-	filter := bson.D{
-		{Key: "correlation_key", Value: key},
-		{Key: "state", Value: bson.D{{Key: "$ne", Value: int32(domain.IncidentStateClosed)}}},
+type headDoc struct {
+	Key        string `bson:"_id"`
+	IncidentID string `bson:"incident_id"`
+}
+
+// advanceHead makes incidentID the head of key. A fresh incident is the
+// newest for its key: it inserts the head (group-committed like the other
+// inserts of ReportSignal) and replaces it only when the key had one.
+// Otherwise (a retry) the head moves only forward; incident ids are
+// time-ordered. Two incidents opened for one key at the same instant may
+// leave either as the head; correlation is best effort there (see
+// domain.Intake.ReportSignal).
+func (s *Store) advanceHead(ctx context.Context, key, incidentID string, fresh bool) error {
+	if key == "" {
+		return nil
 	}
-	docs, err := mongox.FindAll[incidentDoc](ctx, s.incidents, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit)))
+	if fresh {
+		err := s.headInserts.Insert(ctx, headDoc{Key: key, IncidentID: incidentID})
+		if err == nil {
+			return nil
+		}
+		if !mongox.IsDuplicateKey(err) {
+			return fmt.Errorf("insert correlation head: %w", err)
+		}
+	}
+	var cur headDoc
+	err := s.heads.FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&cur)
+	if err == nil && cur.IncidentID >= incidentID {
+		return nil
+	}
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return fmt.Errorf("read correlation head: %w", err)
+	}
+	_, err = s.heads.UpdateOne(ctx, bson.D{{Key: "_id", Value: key}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "incident_id", Value: incidentID}}}},
+		options.UpdateOne().SetUpsert(true))
 	if err != nil {
-		return nil, fmt.Errorf("find correlated incidents: %w", err)
+		return fmt.Errorf("move correlation head: %w", err)
 	}
-	out := make([]domain.Incident, 0, len(docs))
-	for _, d := range docs {
-		out = append(out, fromIncidentDoc(d))
+	return nil
+}
+
+// CorrelatedIncidents implements domain.Store: the key's head incident
+// (the head by _id, then the incident by _id) unless it is closed. Every
+// lookup is by _id, so correlating costs the same however many incidents
+// there are. limit is at most 1 in effect: only the newest incident of a
+// key is a candidate.
+func (s *Store) CorrelatedIncidents(ctx context.Context, key string, limit int) ([]domain.Incident, error) {
+	if limit < 1 {
+		return nil, nil
 	}
-	return out, nil
+	var head headDoc
+	err := s.heads.FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&head)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read correlation head: %w", err)
+	}
+	inc, err := s.GetIncident(ctx, head.IncidentID)
+	if errors.Is(err, apperr.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read correlated incident: %w", err)
+	}
+	if inc.State == domain.IncidentStateClosed {
+		return nil, nil
+	}
+	return []domain.Incident{inc}, nil
 }
 
 // GetIncident implements domain.Store.
@@ -311,10 +420,32 @@ var unsetLease = bson.E{Key: "$unset", Value: bson.D{
 	{Key: mongox.LeaseOwnerField, Value: ""},
 }}
 
-// ApplySnapshot implements domain.Store. The filter on a lower version
-// keeps the document from ever moving backwards, so a late or repeated
-// apply changes nothing.
+// ApplySnapshot implements domain.Store: it reads the document's version
+// and writes the snapshot only over an older one, so a late or repeated
+// apply changes nothing. Both steps address the incident by _id alone, the
+// only filter the embedded store answers without reading every incident.
+// Applies in this process are serialised per incident; two replicas
+// applying different versions of one incident at the same instant can
+// leave the older, which the next load repairs from the timeline (see
+// domain.ledger).
 func (s *Store) ApplySnapshot(ctx context.Context, inc domain.Incident, resetRelay bool) (bool, error) {
+	mu := &s.applyLocks[fnv32(inc.ID)%uint32(len(s.applyLocks))]
+	mu.Lock()
+	defer mu.Unlock()
+	var cur struct {
+		Version int64 `bson:"version"`
+	}
+	err := s.incidents.FindOne(ctx, bson.D{{Key: "_id", Value: inc.ID}},
+		options.FindOne().SetProjection(bson.D{{Key: "version", Value: 1}})).Decode(&cur)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("apply version %d of incident %s: %w", inc.Version, inc.ID, err)
+	}
+	if cur.Version >= inc.Version {
+		return true, nil
+	}
 	d := toIncidentDoc(inc)
 	set := bson.D{
 		{Key: "title", Value: d.Title},
@@ -348,20 +479,18 @@ func (s *Store) ApplySnapshot(ctx context.Context, inc domain.Incident, resetRel
 		update = append(update, unsetLease)
 	}
 	update = append(bson.D{{Key: "$set", Value: set}}, update...)
-	res, err := s.incidents.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: inc.ID}, {Key: "version", Value: bson.D{{Key: "$lt", Value: inc.Version}}}},
-		update)
+	res, err := s.incidents.UpdateOne(ctx, bson.D{{Key: "_id", Value: inc.ID}}, update)
 	if err != nil {
 		return false, fmt.Errorf("apply version %d of incident %s: %w", inc.Version, inc.ID, err)
 	}
-	if res.MatchedCount > 0 {
-		return true, nil
-	}
-	n, err := s.incidents.CountDocuments(ctx, bson.D{{Key: "_id", Value: inc.ID}})
-	if err != nil {
-		return false, fmt.Errorf("apply version %d of incident %s: %w", inc.Version, inc.ID, err)
-	}
-	return n > 0, nil
+	return res.MatchedCount > 0, nil
+}
+
+// fnv32 is the FNV-1a hash of s, to pick an incident's apply lock.
+func fnv32(s string) uint32 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(s))
+	return h.Sum32()
 }
 
 // RetryAssessment implements domain.Store. It is bookkeeping, not a change
@@ -386,24 +515,6 @@ func (s *Store) RetryAssessment(ctx context.Context, id, owner string, next time
 		return fmt.Errorf("reschedule assessment of incident %s: lease not held: %w", id, apperr.ErrConflict)
 	}
 	return nil
-}
-
-func withoutID(doc incidentDoc) (bson.D, error) {
-	raw, err := bson.Marshal(doc)
-	if err != nil {
-		return nil, fmt.Errorf("encode incident: %w", err)
-	}
-	var d bson.D
-	if err := bson.Unmarshal(raw, &d); err != nil {
-		return nil, fmt.Errorf("encode incident: %w", err)
-	}
-	out := d[:0]
-	for _, e := range d {
-		if e.Key != "_id" {
-			out = append(out, e)
-		}
-	}
-	return out, nil
 }
 
 func toSignalDoc(s domain.Signal) (signalDoc, error) {

@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -229,56 +232,167 @@ func fromEntryDoc(d entryDoc) domain.TimelineEntry {
 	return e
 }
 
-// InsertEntry implements domain.Store. Both unique indexes may reject the
-// insert; the request-id lookup tells which one did.
+// InsertEntry implements domain.Store. The entry's _id is its incident and
+// seq, so the _id index is the seq fence; the unique request index catches
+// a request recorded before. Once stored, the entry is indexed by request
+// (timeline_requests) and the incident's head_seq is raised to it, so that
+// EntryByRequestID and HeadEntry are lookups by _id. Both are repairable
+// hints: a crash before them is caught by the unique request index (the
+// request is indexed then) and by HeadEntry probing past head_seq.
 func (s *Store) InsertEntry(ctx context.Context, e domain.TimelineEntry) error {
-	_, err := s.timeline.InsertOne(ctx, toEntryDoc(e))
+	err := s.entryInserts.Insert(ctx, toEntryDoc(e))
 	if err == nil {
+		s.afterInsert(ctx, e.IncidentID, e.RequestID, e.Seq)
 		return nil
 	}
 	if !mongox.IsDuplicateKey(err) {
 		return fmt.Errorf("insert timeline entry %d of %s: %w", e.Seq, e.IncidentID, err)
 	}
+	// Which index refused it? The request index first, then the slot.
 	if _, ferr := s.EntryByRequestID(ctx, e.IncidentID, e.RequestID); ferr == nil {
+		return fmt.Errorf("timeline entry %s of %s: %w", e.RequestID, e.IncidentID, apperr.ErrAlreadyExists)
+	}
+	var taken entryDoc
+	ferr := s.timeline.FindOne(ctx, bson.D{{Key: "_id", Value: entryID(e.IncidentID, e.Seq)}}).Decode(&taken)
+	if ferr == nil && taken.RequestID != e.RequestID {
+		return fmt.Errorf("timeline entry %d of %s taken: %w", e.Seq, e.IncidentID, apperr.ErrConflict)
+	}
+	// The request was recorded before it was indexed (a crash, or an entry
+	// from before the request index): find it the slow way and index it.
+	prev, ferr := s.findLast(ctx, bson.D{{Key: "incident_id", Value: e.IncidentID}, {Key: "request_id", Value: e.RequestID}})
+	if ferr != nil {
+		return ferr
+	}
+	if prev.found {
+		s.afterInsert(ctx, e.IncidentID, e.RequestID, prev.entry.Seq)
 		return fmt.Errorf("timeline entry %s of %s: %w", e.RequestID, e.IncidentID, apperr.ErrAlreadyExists)
 	}
 	return fmt.Errorf("timeline entry %d of %s taken: %w", e.Seq, e.IncidentID, apperr.ErrConflict)
 }
 
-// EntryByRequestID implements domain.Store.
+// requestDoc indexes a timeline entry by its request id.
+type requestDoc struct {
+	ID  string `bson:"_id"`
+	Seq int64  `bson:"seq"`
+}
+
+// requestKey is the _id of a request's index document: the incident and a
+// digest of the request id (client-chosen, so of any length).
+func requestKey(incidentID, requestID string) string {
+	sum := sha256.Sum256([]byte(requestID))
+	return incidentID + "|" + hex.EncodeToString(sum[:16])
+}
+
+// afterInsert indexes the entry at seq by request and raises the
+// incident's head_seq to it. Failures are left for the repairs InsertEntry
+// describes.
+func (s *Store) afterInsert(ctx context.Context, incidentID, requestID string, seq int64) {
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_ = s.requestInserts.Insert(ctx, requestDoc{ID: requestKey(incidentID, requestID), Seq: seq})
+	})
+	if seq > 1 {
+		_, _ = s.incidents.UpdateOne(ctx, bson.D{{Key: "_id", Value: incidentID}},
+			bson.D{{Key: "$max", Value: bson.D{{Key: "head_seq", Value: seq}}}})
+	}
+	wg.Wait()
+}
+
+// EntryByRequestID implements domain.Store through the request index (two
+// lookups by _id). An entry not (yet) indexed is reported missing; the
+// unique request index still refuses its replay (see InsertEntry).
 func (s *Store) EntryByRequestID(ctx context.Context, incidentID, requestID string) (domain.TimelineEntry, error) {
-	var d entryDoc
-	err := s.timeline.FindOne(ctx, bson.D{{Key: "incident_id", Value: incidentID}, {Key: "request_id", Value: requestID}}).Decode(&d)
+	var r requestDoc
+	err := s.requests.FindOne(ctx, bson.D{{Key: "_id", Value: requestKey(incidentID, requestID)}}).Decode(&r)
 	if err != nil {
+		return domain.TimelineEntry{}, mongox.NotFound(err, "timeline entry "+requestID+" of "+incidentID)
+	}
+	var d entryDoc
+	if err := s.timeline.FindOne(ctx, bson.D{{Key: "_id", Value: entryID(incidentID, r.Seq)}}).Decode(&d); err != nil {
 		return domain.TimelineEntry{}, mongox.NotFound(err, "timeline entry "+requestID+" of "+incidentID)
 	}
 	return fromEntryDoc(d), nil
 }
 
-// HeadEntry implements domain.Store.
+// maxProbe bounds the lookups by _id HeadEntry and LatestChange make before
+// falling back to a query.
+const maxProbe = 256
+
+// HeadEntry implements domain.Store. It starts at the incident's head_seq
+// (1 when the incident document is not there yet) and probes the following
+// seqs by _id until one is missing. Incidents from before head_seq are
+// found by a query.
 func (s *Store) HeadEntry(ctx context.Context, incidentID string) (domain.TimelineEntry, bool, error) {
-	return s.findLast(ctx, bson.D{{Key: "incident_id", Value: incidentID}})
+	var inc struct {
+		HeadSeq int64 `bson:"head_seq"`
+	}
+	err := s.incidents.FindOne(ctx, bson.D{{Key: "_id", Value: incidentID}},
+		options.FindOne().SetProjection(bson.D{{Key: "head_seq", Value: 1}})).Decode(&inc)
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		inc.HeadSeq = 1
+	case err != nil:
+		return domain.TimelineEntry{}, false, fmt.Errorf("read timeline head: %w", err)
+	}
+	if inc.HeadSeq > 0 {
+		var last *entryDoc
+		for seq := inc.HeadSeq; seq < inc.HeadSeq+maxProbe; seq++ {
+			var d entryDoc
+			err := s.timeline.FindOne(ctx, bson.D{{Key: "_id", Value: entryID(incidentID, seq)}}).Decode(&d)
+			if errors.Is(err, mongo.ErrNoDocuments) {
+				if last != nil {
+					return fromEntryDoc(*last), true, nil
+				}
+				break
+			}
+			if err != nil {
+				return domain.TimelineEntry{}, false, fmt.Errorf("read timeline head: %w", err)
+			}
+			last = &d
+		}
+	}
+	r, err := s.findLast(ctx, bson.D{{Key: "incident_id", Value: incidentID}})
+	return r.entry, r.found, err
 }
 
-// LatestChange implements domain.Store.
+// LatestChange implements domain.Store, probing down from maxSeq by _id.
 func (s *Store) LatestChange(ctx context.Context, incidentID string, maxSeq int64) (domain.TimelineEntry, bool, error) {
-	return s.findLast(ctx, bson.D{
+	for seq := maxSeq; seq >= 1 && seq > maxSeq-maxProbe; seq-- {
+		var d entryDoc
+		err := s.timeline.FindOne(ctx, bson.D{{Key: "_id", Value: entryID(incidentID, seq)}}).Decode(&d)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			break // a gap: let the query decide
+		}
+		if err != nil {
+			return domain.TimelineEntry{}, false, fmt.Errorf("read timeline: %w", err)
+		}
+		if d.Snapshot != nil {
+			return fromEntryDoc(d), true, nil
+		}
+	}
+	r, err := s.findLast(ctx, bson.D{
 		{Key: "incident_id", Value: incidentID},
 		{Key: "seq", Value: bson.D{{Key: "$lte", Value: maxSeq}}},
 		{Key: "snapshot", Value: bson.D{{Key: "$exists", Value: true}}},
 	})
+	return r.entry, r.found, err
 }
 
-func (s *Store) findLast(ctx context.Context, filter bson.D) (domain.TimelineEntry, bool, error) {
+type lastEntry struct {
+	entry domain.TimelineEntry
+	found bool
+}
+
+func (s *Store) findLast(ctx context.Context, filter bson.D) (lastEntry, error) {
 	var d entryDoc
 	err := s.timeline.FindOne(ctx, filter, options.FindOne().SetSort(bson.D{{Key: "seq", Value: -1}})).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return domain.TimelineEntry{}, false, nil
+		return lastEntry{}, nil
 	}
 	if err != nil {
-		return domain.TimelineEntry{}, false, fmt.Errorf("read timeline: %w", err)
+		return lastEntry{}, fmt.Errorf("read timeline: %w", err)
 	}
-	return fromEntryDoc(d), true, nil
+	return lastEntry{entry: fromEntryDoc(d), found: true}, nil
 }
 
 // ListEntries implements domain.Store.
