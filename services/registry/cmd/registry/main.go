@@ -1,9 +1,12 @@
 // Command registry runs the Breachline registry service: customers
 // (controllers) and their notification preferences, the subprocessor
-// registry, data subject requests and sensitive-data removal requests, as
-// four gRPC services on one port, plus the workers that complete interrupted
-// subprocessor history writes, flag removal requests past their deadline
-// and have dispatch e-mail customers about removal requests.
+// registry, data subject requests, data return/deletion requests with
+// signed deletion certificates, sensitive-data removal requests and the
+// customer audit export, as gRPC services on one port, plus the workers
+// that complete interrupted subprocessor history writes, flag removal
+// requests past their deadline, and have dispatch e-mail customers about
+// removal requests and forward data subject requests (and remind of their
+// due dates).
 package main
 
 import (
@@ -40,6 +43,31 @@ type Config struct {
 	// RemovalNoticeInterval is how long the removal-notice worker waits
 	// when no customer is waiting to be told.
 	RemovalNoticeInterval time.Duration `env:"REMOVAL_NOTICE_INTERVAL" envDefault:"2s"`
+	// SubprocessorObjectionWindow is how long customers may object to a
+	// proposed subprocessor change, unless the change sets its own.
+	SubprocessorObjectionWindow time.Duration `env:"SUBPROCESSOR_OBJECTION_WINDOW" envDefault:"720h"`
+	// SubprocessorCheckRefresh bounds how stale CheckSubprocessor answers
+	// may be after a change made through another replica.
+	SubprocessorCheckRefresh time.Duration `env:"SUBPROCESSOR_CHECK_REFRESH" envDefault:"100ms"`
+	// SubprocessorNoticeInterval is how long the change-notice worker waits
+	// when no customer is waiting to be told of a proposed change.
+	SubprocessorNoticeInterval time.Duration `env:"SUBPROCESSOR_NOTICE_INTERVAL" envDefault:"2s"`
+	// DSRForwardInterval is how long the data-subject-request forwarding
+	// relay waits when no request is waiting to be forwarded.
+	DSRForwardInterval time.Duration `env:"DSR_FORWARD_INTERVAL" envDefault:"2s"`
+	// DSRReminderWindow is how close to its due date an open data subject
+	// request gets a (single) reminder e-mail to the controller.
+	DSRReminderWindow time.Duration `env:"DSR_REMINDER_WINDOW" envDefault:"168h"`
+	// DSRReminderInterval is how long the reminder worker waits when no
+	// request needs a reminder.
+	DSRReminderInterval time.Duration `env:"DSR_REMINDER_INTERVAL" envDefault:"1m"`
+	// DeletionSigningKey is the base64 32-byte Ed25519 seed that signs
+	// deletion certificates. Empty: a development key kept in the
+	// registry's database is used, with a warning at start-up.
+	DeletionSigningKey string `env:"DELETION_SIGNING_KEY"`
+	// IntakeAddr is intake's gRPC address: the audit export reads a
+	// customer's incidents from it.
+	IntakeAddr string `env:"INTAKE_ADDR" envDefault:"127.0.0.1:50051"`
 }
 
 // Validate reports every problem with the configuration.
@@ -56,6 +84,18 @@ func (c Config) Validate() error {
 	}
 	if c.RemovalNoticeInterval <= 0 {
 		errs = append(errs, errors.New("REMOVAL_NOTICE_INTERVAL must be positive"))
+	}
+	if c.SubprocessorObjectionWindow < time.Hour {
+		errs = append(errs, errors.New("SUBPROCESSOR_OBJECTION_WINDOW must be at least 1h"))
+	}
+	if c.SubprocessorCheckRefresh <= 0 || c.SubprocessorNoticeInterval <= 0 {
+		errs = append(errs, errors.New("SUBPROCESSOR_CHECK_REFRESH and SUBPROCESSOR_NOTICE_INTERVAL must be positive"))
+	}
+	if c.DSRForwardInterval <= 0 || c.DSRReminderWindow <= 0 || c.DSRReminderInterval <= 0 {
+		errs = append(errs, errors.New("DSR_FORWARD_INTERVAL, DSR_REMINDER_WINDOW and DSR_REMINDER_INTERVAL must be positive"))
+	}
+	if c.IntakeAddr == "" {
+		errs = append(errs, errors.New("INTAKE_ADDR is required"))
 	}
 	if c.DispatchAddr == "" {
 		errs = append(errs, errors.New("DISPATCH_ADDR is required"))
@@ -78,16 +118,33 @@ func run(ctx context.Context) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, rt.Close(ctx)) }()
-	dispatchConn, err := grpcx.Dial(cfg.DispatchAddr)
+	dispatchConn, err := grpcx.Dial(cfg.DispatchAddr, grpcx.ServiceToken(cfg.Auth.ServiceToken))
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, dispatchConn.Close()) }()
-	svc := domain.NewService(store.New(rt.DB), time.Now, domain.WithRemovalWindow(cfg.RemovalWindow),
-		domain.WithNotifier(peers.NewDispatch(dispatchConn)))
+	intakeConn, err := grpcx.Dial(cfg.IntakeAddr, grpcx.ServiceToken(cfg.Auth.ServiceToken))
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, intakeConn.Close()) }()
+	st := store.New(rt.DB)
+	signer, devKey, err := domain.LoadCertificateSigner(ctx, cfg.DeletionSigningKey, st)
+	if err != nil {
+		return err
+	}
+	if devKey {
+		rt.Logger.Warn("DELETION_SIGNING_KEY is not set: deletion certificates are signed with a development key kept in the registry database; set it in production",
+			"key_id", signer.KeyID())
+	}
+	svc := domain.NewService(st, time.Now, domain.WithRemovalWindow(cfg.RemovalWindow),
+		domain.WithCertificateSigner(signer), domain.WithIncidents(peers.NewIntake(intakeConn)),
+		domain.WithNotifier(peers.NewDispatch(dispatchConn)),
+		domain.WithObjectionWindow(cfg.SubprocessorObjectionWindow), domain.WithCheckRefresh(cfg.SubprocessorCheckRefresh))
 
 	srv := grpcx.NewServer(grpcx.Options{
 		Service:       "registry",
+		Authenticator: rt.Auth,
 		Logger:        rt.Logger,
 		ShutdownGrace: cfg.ShutdownGrace,
 		Validator:     server.NewValidator(svc),
@@ -97,5 +154,8 @@ func run(ctx context.Context) (err error) {
 	return rt.Serve(ctx, srv, cfg.ListenAddr,
 		app.Worker{Name: "subprocessor-history", Idle: cfg.HistorySyncInterval, Step: svc.SyncSubprocessorHistory},
 		app.Worker{Name: "removal-deadlines", Idle: cfg.RemovalCheckInterval, Step: svc.FlagOverdueRemovals},
-		app.Worker{Name: "removal-notices", Idle: cfg.RemovalNoticeInterval, Step: svc.NotifyRemovalCustomers(ids.New("wrk"))})
+		app.Worker{Name: "removal-notices", Idle: cfg.RemovalNoticeInterval, Step: svc.NotifyRemovalCustomers(ids.New("wrk"))},
+		app.Worker{Name: "dsr-forward", Idle: cfg.DSRForwardInterval, Step: svc.ForwardDataSubjectRequests(ids.New("wrk"))},
+		app.Worker{Name: "dsr-reminders", Idle: cfg.DSRReminderInterval, Step: svc.RemindDueDataSubjectRequests(ids.New("wrk"), cfg.DSRReminderWindow)},
+		app.Worker{Name: "subprocessor-change-notices", Idle: cfg.SubprocessorNoticeInterval, Step: svc.NotifyChangeCustomers(ids.New("wrk"))})
 }

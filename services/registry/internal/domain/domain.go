@@ -19,8 +19,10 @@ import (
 type Store interface {
 	CustomerStore
 	SubprocessorStore
+	SubprocessorChangeStore
 	DataSubjectRequestStore
 	RemovalRequestStore
+	DataReturnStore
 }
 
 // Idempotency identifies a create request so that a retry has exactly one
@@ -41,6 +43,17 @@ type Service struct {
 	removalWindow time.Duration
 	// notifier sends the e-mails telling customers (nil: not sent).
 	notifier Notifier
+	// signer signs deletion certificates (datareturn.go; nil: none issued).
+	signer *CertificateSigner
+	// incidents reads a customer's incidents from intake for the audit
+	// export (audit.go; nil: the export fails UNAVAILABLE).
+	incidents Incidents
+	// objectionWindow is the default time customers have to object to a
+	// proposed subprocessor change (subprocessorchange.go).
+	objectionWindow time.Duration
+	// checks is the in-memory registry CheckSubprocessor answers from
+	// (subprocessorcheck.go).
+	checks *checkCache
 }
 
 // NewService returns a Service over store. clock is injected so tests can
@@ -49,7 +62,8 @@ func NewService(store Store, clock func() time.Time, opts ...Option) *Service {
 	if clock == nil {
 		clock = time.Now
 	}
-	s := &Service{store: store, clock: clock, removalWindow: DefaultRemovalWindow}
+	s := &Service{store: store, clock: clock, removalWindow: DefaultRemovalWindow,
+		objectionWindow: DefaultObjectionWindow, checks: newCheckCache(DefaultCheckRefresh)}
 	for _, o := range opts {
 		o(s)
 	}

@@ -64,11 +64,119 @@ type DataSubjectRequest struct {
 	Subject     DataSubject
 	Details     string
 	ReceiveTime time.Time
-	// DueTime is the controller's statutory deadline to answer, one month
-	// after receipt (GDPR Art. 12(3)); see DueTime.
-	DueTime    time.Time
+	// DueTime is the controller's statutory deadline to answer: one month
+	// after receipt (GDPR Art. 12(3)), moved by extensions; see DueTime.
+	DueTime time.Time
+	// OriginalDueTime is the due time before any extension.
+	OriginalDueTime time.Time
+	Status          DSRStatus
+	CreateTime      time.Time
+	UpdateTime      time.Time
+	// NotificationEmail is the customer's Notification Email Address when
+	// the request was received: where it is forwarded.
+	NotificationEmail string
+	// ForwardPending says the controller has not been sent the request yet;
+	// the forwarding relay clears it once dispatch took the e-mail
+	// (ForwardTime, ForwardNoticeID).
+	ForwardPending  bool
+	ForwardTime     time.Time
+	ForwardNoticeID string
+	// ReminderTime and ReminderNoticeID record the one reminder sent when
+	// the due date came near.
+	ReminderTime     time.Time
+	ReminderNoticeID string
+	Extensions       []DueDateExtension
+	StatusHistory    []DSRStatusChange
+	Assistance       []AssistanceRecord
+	Tasks            []AssistanceTask
+	// Version counts changes; every change after the create is fenced on
+	// it (see DataSubjectRequestStore.UpdateDataSubjectRequest).
+	Version int64
+}
+
+// DueDateExtension is one extension of a request's due date.
+type DueDateExtension struct {
+	Months      int32
+	Reason      string
+	PreviousDue time.Time
+	NewDue      time.Time
+	RecordTime  time.Time
+	Actor       string
+	RequestID   string
+}
+
+// DSRStatusChange is one status change of a request.
+type DSRStatusChange struct {
+	From      DSRStatus
+	To        DSRStatus
+	Reason    string
+	Time      time.Time
+	Actor     string
+	RequestID string
+}
+
+// AssistanceRecord is assistance given to the controller (DPA 3.1).
+type AssistanceRecord struct {
+	Description string
+	RecordTime  time.Time
+	Actor       string
+	RequestID   string
+}
+
+// TaskKind is what an assistance task does.
+type TaskKind string
+
+// Assistance task kinds.
+const (
+	TaskExport   TaskKind = "export"
+	TaskErase    TaskKind = "erase"
+	TaskRectify  TaskKind = "rectify"
+	TaskRestrict TaskKind = "restrict"
+	TaskOther    TaskKind = "other"
+)
+
+// Valid reports whether k is a known kind.
+func (k TaskKind) Valid() bool {
+	switch k {
+	case TaskExport, TaskErase, TaskRectify, TaskRestrict, TaskOther:
+		return true
+	}
+	return false
+}
+
+// AssistanceTask is work we do for the controller on one request, e.g.
+// export or erase the data subject's records in one of our stores.
+type AssistanceTask struct {
+	ID          string
+	Kind        TaskKind
+	Description string
+	System      string
+	CreateTime  time.Time
+	CreatedBy   string
+	// RequestID is the idempotency key of the AddAssistanceTask call.
+	RequestID string
+	// Fingerprint tells a retry of that call from a reuse of its key.
+	Fingerprint    string
+	CompleteTime   time.Time
+	CompletedBy    string
+	Evidence       string
+	ArtefactSHA256 string
+	// CompleteRequestID is the idempotency key of the completing call.
+	CompleteRequestID string
+}
+
+// DSRQuery selects data subject requests for a list page.
+type DSRQuery struct {
+	After      string
+	CustomerID string
 	Status     DSRStatus
-	CreateTime time.Time
+	// DueBefore, when set, keeps only open requests (not completed or
+	// rejected) due before it.
+	DueBefore time.Time
+	// ReceivedFrom and ReceivedTo, when set, keep requests received in
+	// [ReceivedFrom, ReceivedTo).
+	ReceivedFrom, ReceivedTo time.Time
+	Limit                    int
 }
 
 // DataSubjectRequestStore keeps data subject requests.
@@ -79,6 +187,22 @@ type DataSubjectRequestStore interface {
 	CreateDataSubjectRequest(ctx context.Context, d DataSubjectRequest, idem Idempotency) (DataSubjectRequest, error)
 	// GetDataSubjectRequest returns one request or ErrNotFound.
 	GetDataSubjectRequest(ctx context.Context, id string) (DataSubjectRequest, error)
+	// ListDataSubjectRequests returns up to q.Limit requests in id order.
+	ListDataSubjectRequests(ctx context.Context, q DSRQuery) ([]DataSubjectRequest, error)
+	// UpdateDataSubjectRequest moves a request from version from to next
+	// (whose Version is from+1). It fails with ErrConflict when another
+	// writer moved it first; exactly one writer wins each version, on
+	// MongoDB and FerretDB alike.
+	UpdateDataSubjectRequest(ctx context.Context, next DataSubjectRequest, from int64) (DataSubjectRequest, error)
+	// ClaimDSRForward leases one request still to be forwarded to owner
+	// until now+leaseFor (mongox.Claim), with the number of claims so far.
+	ClaimDSRForward(ctx context.Context, owner string, now time.Time, leaseFor time.Duration) (DataSubjectRequest, int, bool, error)
+	// ClaimDSRReminder leases one open, forwarded request due before
+	// dueBefore whose reminder has not been sent.
+	ClaimDSRReminder(ctx context.Context, owner string, now, dueBefore time.Time, leaseFor time.Duration) (DataSubjectRequest, int, bool, error)
+	// RetryDSRLease keeps a request owner holds leased until next, so it is
+	// tried again then.
+	RetryDSRLease(ctx context.Context, id, owner string, next time.Time) error
 }
 
 // Limits of a data subject request.
@@ -108,17 +232,20 @@ const dsrIDPrefix = "dsr"
 //
 // The clock time of receipt is kept. The regulation lets the period run to
 // the end of that day, so this is the conservative reading. Extensions by
-// two further months (Art. 12(3)) are a later change of the due time.
-func DueTime(receive time.Time) time.Time {
-	r := receive.UTC()
-	due := r.AddDate(0, 1, 0)
-	wantMonth := (int(r.Month()) % 12) + 1
-	if int(due.Month()) != wantMonth {
-		// AddDate overflowed into the month after; go back to the last
-		// day of the intended month (day 0 of due's month).
-		due = time.Date(due.Year(), due.Month(), 0, r.Hour(), r.Minute(), r.Second(), r.Nanosecond(), time.UTC)
-	}
-	return due
+// two further months (Art. 12(3)) are counted the same way from receipt
+// (MonthsAfter(receive, 1+extension)), never from the previous due date:
+// 31 January extended by two months is due 31 March, not 28 March.
+func DueTime(receive time.Time) time.Time { return MonthsAfter(receive, 1) }
+
+// MonthsAfter is t plus n calendar months, clamped to the last day of the
+// target month when it has no such day (see DueTime), in UTC.
+func MonthsAfter(t time.Time, n int) time.Time {
+	r := t.UTC()
+	y, m, d := r.Date()
+	first := time.Date(y, m+time.Month(n), 1, r.Hour(), r.Minute(), r.Second(), r.Nanosecond(), time.UTC)
+	// Day 0 of the month after the target is the target's last day.
+	last := time.Date(first.Year(), first.Month()+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	return time.Date(first.Year(), first.Month(), min(d, last), r.Hour(), r.Minute(), r.Second(), r.Nanosecond(), time.UTC)
 }
 
 // SubmitDataSubjectRequestParams are the inputs of SubmitDataSubjectRequest.
@@ -170,7 +297,9 @@ func validateSubmitDataSubjectRequest(p SubmitDataSubjectRequestParams, now time
 }
 
 // SubmitDataSubjectRequest records a request from a data subject for the
-// customer's attention, computes its due date and sets it RECEIVED.
+// customer's attention, computes its due date, sets it RECEIVED and marks
+// it to be forwarded to the customer's Notification Email Address (the
+// forwarding relay, ForwardDataSubjectRequests, does that).
 //
 // The customer must exist: a request for an unknown customer fails with
 // NOT_FOUND (the customer is the request's parent resource in its URL,
@@ -191,7 +320,8 @@ func (s *Service) SubmitDataSubjectRequest(ctx context.Context, p SubmitDataSubj
 		ReceiveTime: receive,
 	}
 	idem := Idempotency{Key: p.RequestID, Fingerprint: fingerprint("dsr", in)}
-	if _, err := s.store.GetCustomer(ctx, p.CustomerID); err != nil {
+	cust, err := s.store.GetCustomer(ctx, p.CustomerID)
+	if err != nil {
 		if errors.Is(err, apperr.ErrNotFound) {
 			return DataSubjectRequest{}, fmt.Errorf("data subject request for customer %s: %w", p.CustomerID, apperr.ErrNotFound)
 		}
@@ -202,8 +332,14 @@ func (s *Service) SubmitDataSubjectRequest(ctx context.Context, p SubmitDataSubj
 	}
 	in.ID = ids.New(dsrIDPrefix)
 	in.DueTime = DueTime(in.ReceiveTime)
+	in.OriginalDueTime = in.DueTime
 	in.Status = DSRReceived
 	in.CreateTime = now
+	in.UpdateTime = now
+	in.NotificationEmail = cust.NotificationEmail
+	in.ForwardPending = true
+	in.StatusHistory = []DSRStatusChange{{To: DSRReceived, Time: now, Actor: actor(ctx), RequestID: p.RequestID}}
+	in.Version = 1
 	out, err := s.store.CreateDataSubjectRequest(ctx, in, idem)
 	if err != nil {
 		return DataSubjectRequest{}, fmt.Errorf("submit data subject request: %w", err)

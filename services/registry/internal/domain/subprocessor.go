@@ -2,7 +2,10 @@ package domain
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/breachline/breachline/pkg/apperr"
@@ -85,6 +88,9 @@ type Subprocessor struct {
 	Version int64
 }
 
+// Etag is the opaque concurrency token clients send back on update.
+func (sp Subprocessor) Etag() string { return etagOf(sp.Version) }
+
 // SubprocessorVersion is one entry of a subprocessor's history: the full
 // state after a write, and when it took effect. The history is what "which
 // subprocessors were engaged on date D" questions are answered from.
@@ -111,6 +117,24 @@ type SubprocessorStore interface {
 	// history (a create interrupted between its two writes), and reports
 	// whether it found one.
 	SyncSubprocessorHistory(ctx context.Context, before time.Time) (bool, error)
+	// UpdateSubprocessor writes next (version from+1) only if the stored
+	// subprocessor is still at version from: the history entry of the new
+	// version is inserted first as the fence (its unique id lets one writer
+	// win each version on any server), then the document is updated. A
+	// writer that loses the fence finishes the winner's change and gets
+	// ErrConflict; ErrNotFound when there is no such subprocessor.
+	UpdateSubprocessor(ctx context.Context, next Subprocessor, from int64) (Subprocessor, error)
+	// AllSubprocessorVersions returns every version of every subprocessor:
+	// the history, plus the current version of any subprocessor whose history
+	// write is still pending. Ordered by subprocessor id, then version.
+	AllSubprocessorVersions(ctx context.Context) ([]SubprocessorVersion, error)
+	// RegistryVersion reads the counter every write that can change a
+	// CheckSubprocessor answer increments (0 before the first).
+	RegistryVersion(ctx context.Context) (int64, error)
+	// BumpRegistryVersion increments that counter. Callers bump after their
+	// write is durable, so a reader that sees the new value also sees the
+	// write.
+	BumpRegistryVersion(ctx context.Context) error
 }
 
 // SubprocessorQuery selects a page of subprocessors.
@@ -209,6 +233,9 @@ func (s *Service) CreateSubprocessor(ctx context.Context, requestID string, sp S
 	if err != nil {
 		return Subprocessor{}, fmt.Errorf("create subprocessor %s: %w", sp.ID, err)
 	}
+	if err := s.registryChanged(ctx); err != nil {
+		return Subprocessor{}, err
+	}
 	return out, nil
 }
 
@@ -228,6 +255,8 @@ type ListSubprocessorsParams struct {
 	PageToken string
 	Product   string
 	Status    SubprocessorStatus
+	// AsOf, when set, asks for the list as it was at that time.
+	AsOf time.Time
 }
 
 // subprocessorCursor is the content of a ListSubprocessors page token,
@@ -253,6 +282,15 @@ func (s *Service) ListSubprocessors(ctx context.Context, p ListSubprocessorsPara
 	}
 	if p.Status != "" && !p.Status.Valid() {
 		v.Add("status", "is not a known status")
+	}
+	if !p.AsOf.IsZero() && p.AsOf.Before(minAgreementTime) {
+		v.Add("as_of_time", "must not be before 1995")
+	}
+	if err := v.Err(); err != nil {
+		return nil, "", err
+	}
+	if !p.AsOf.IsZero() {
+		return s.listSubprocessorsAsOf(ctx, p, size)
 	}
 	var cur subprocessorCursor
 	if p.PageToken != "" {
@@ -291,3 +329,195 @@ func (s *Service) SyncSubprocessorHistory(ctx context.Context) (bool, error) {
 // historyGrace is how old an unfinished history write must be before the
 // repair worker completes it.
 const historyGrace = time.Minute
+
+// subprocessorPaths are the update_mask paths a client may change, in proto
+// field order.
+var subprocessorPaths = []string{
+	"legal_name", "country", "purpose", "products", "data_categories",
+	"transfer_mechanism", "agreement_time", "status",
+}
+
+// SubprocessorUpdate is a partial update (AIP-134): Paths name the fields
+// of Subprocessor to change; Etag, when set, must match the current version.
+type SubprocessorUpdate struct {
+	Subprocessor Subprocessor
+	Paths        []string
+	Etag         string
+}
+
+// ValidateUpdateSubprocessor reports every problem of an UpdateSubprocessor
+// input that can be seen without the stored subprocessor (id, etag, mask,
+// the masked fields) as an *apperr.InvalidError, or nil.
+func (s *Service) ValidateUpdateSubprocessor(u SubprocessorUpdate) error {
+	_, _, err := checkSubprocessorUpdate(u, s.now())
+	return err
+}
+
+// checkSubprocessorUpdate validates u and returns its mask paths without
+// duplicates and the version its etag names (0 without an etag).
+func checkSubprocessorUpdate(u SubprocessorUpdate, now time.Time) (paths []string, version int64, err error) {
+	var v apperr.Violations
+	var sv apperr.Violations
+	checkSlug(&sv, "subprocessor_id", u.Subprocessor.ID)
+	if u.Etag != "" {
+		var ok bool
+		if version, ok = parseEtag(u.Etag); !ok {
+			sv.Add("etag", "is not an etag returned by this service")
+		}
+	}
+	if len(u.Paths) == 0 {
+		v.Add("update_mask", "must name at least one field: %s", strings.Join(subprocessorPaths, ", "))
+	}
+	for _, p := range u.Paths {
+		switch {
+		case slices.Contains(subprocessorPaths, p):
+			if !slices.Contains(paths, p) {
+				paths = append(paths, p)
+			}
+		case p == "subprocessor_id" || p == "create_time" || p == "update_time" || p == "version" || p == "etag":
+			v.Add("update_mask", "field %q cannot be changed", p)
+		default:
+			v.Add("update_mask", "unknown field %q; allowed: %s", p, strings.Join(subprocessorPaths, ", "))
+		}
+	}
+	// The masked fields are checked with the create rules, on their own;
+	// rules across fields (the transfer mechanism for the country) are
+	// checked again on the merged result.
+	if err := validateCreateSubprocessor("", fillUnmasked(u.Subprocessor, paths), now); err != nil {
+		if inv, ok := apperr.AsInvalid(err); ok {
+			for _, fv := range inv.Violations {
+				if field, ok := strings.CutPrefix(fv.Field, "subprocessor."); ok && maskedField(field, paths) {
+					sv.Add(field, "%s", fv.Description)
+				}
+			}
+		}
+	}
+	v.Merge("subprocessor", sv)
+	if err := v.Err(); err != nil {
+		return nil, 0, err
+	}
+	return paths, version, nil
+}
+
+// maskedField reports whether a violation's field (maybe "products[2]")
+// belongs to one of paths.
+func maskedField(field string, paths []string) bool {
+	name, _, _ := strings.Cut(field, "[")
+	return slices.Contains(paths, name)
+}
+
+// fillUnmasked returns in with valid placeholder values in the required
+// fields the mask does not name, so the create rules can check the masked
+// ones alone.
+func fillUnmasked(in Subprocessor, paths []string) Subprocessor {
+	out := in
+	if !slices.Contains(paths, "legal_name") {
+		out.LegalName = "x"
+	}
+	if !slices.Contains(paths, "purpose") {
+		out.Purpose = "x"
+	}
+	if !slices.Contains(paths, "country") {
+		out.Country = "DE"
+		if slices.Contains(paths, "transfer_mechanism") && in.TransferMechanism.legalBasis() {
+			out.Country = "US"
+		}
+	}
+	if !slices.Contains(paths, "transfer_mechanism") {
+		out.TransferMechanism = TransferUnspecified
+		if !InEUEEACH(out.Country) {
+			out.TransferMechanism = TransferSCC
+		}
+	}
+	return out
+}
+
+// UpdateSubprocessor applies u and returns the subprocessor after the
+// change, recorded as a new version in its history. Like UpdateCustomer:
+// with an etag a stale version is ErrConflict (ABORTED); without one a lost
+// race is re-read and re-applied up to maxUpdateRetries times.
+func (s *Service) UpdateSubprocessor(ctx context.Context, u SubprocessorUpdate) (Subprocessor, error) {
+	now := s.now()
+	paths, want, err := checkSubprocessorUpdate(u, now)
+	if err != nil {
+		return Subprocessor{}, err
+	}
+	hasEtag := u.Etag != ""
+	for range maxUpdateRetries {
+		cur, err := s.store.GetSubprocessor(ctx, u.Subprocessor.ID)
+		if err != nil {
+			return Subprocessor{}, err
+		}
+		if hasEtag && cur.Version != want {
+			return Subprocessor{}, fmt.Errorf("subprocessor %s: etag %s is stale: %w", cur.ID, u.Etag, apperr.ErrConflict)
+		}
+		next := applySubprocessorUpdate(cur, u.Subprocessor, paths, s.now())
+		if err := validateCreateSubprocessor("", next, now); err != nil {
+			return Subprocessor{}, err
+		}
+		out, err := s.store.UpdateSubprocessor(ctx, next, cur.Version)
+		if errors.Is(err, apperr.ErrConflict) && !hasEtag {
+			continue
+		}
+		if err != nil {
+			return Subprocessor{}, fmt.Errorf("update subprocessor %s: %w", cur.ID, err)
+		}
+		if err := s.registryChanged(ctx); err != nil {
+			return Subprocessor{}, err
+		}
+		return out, nil
+	}
+	return Subprocessor{}, fmt.Errorf("subprocessor %s: too many concurrent updates: %w", u.Subprocessor.ID, apperr.ErrConflict)
+}
+
+// applySubprocessorUpdate returns cur with the fields named in paths taken
+// from in, and the server-maintained fields advanced.
+func applySubprocessorUpdate(cur, in Subprocessor, paths []string, now time.Time) Subprocessor {
+	next := cur
+	for _, p := range paths {
+		switch p {
+		case "legal_name":
+			next.LegalName = in.LegalName
+		case "country":
+			next.Country = in.Country
+		case "purpose":
+			next.Purpose = in.Purpose
+		case "products":
+			next.Products = nilIfEmpty(slices.Clone(in.Products))
+		case "data_categories":
+			next.DataCategories = nilIfEmpty(slices.Clone(in.DataCategories))
+		case "transfer_mechanism":
+			next.TransferMechanism = in.TransferMechanism
+		case "agreement_time":
+			next.AgreementTime = storedTime(in.AgreementTime)
+		case "status":
+			next.Status = in.Status
+			if next.Status == "" {
+				next.Status = cur.Status
+			}
+		}
+	}
+	next.UpdateTime = now
+	next.Version = cur.Version + 1
+	return next
+}
+
+// changedFields names the client-visible fields that differ between two
+// versions, in proto field order.
+func changedFields(prev, next Subprocessor) []string {
+	var out []string
+	add := func(name string, differs bool) {
+		if differs {
+			out = append(out, name)
+		}
+	}
+	add("legal_name", prev.LegalName != next.LegalName)
+	add("country", prev.Country != next.Country)
+	add("purpose", prev.Purpose != next.Purpose)
+	add("products", !slices.Equal(prev.Products, next.Products))
+	add("data_categories", !slices.Equal(prev.DataCategories, next.DataCategories))
+	add("transfer_mechanism", prev.TransferMechanism != next.TransferMechanism)
+	add("agreement_time", !prev.AgreementTime.Equal(next.AgreementTime))
+	add("status", prev.Status != next.Status)
+	return out
+}

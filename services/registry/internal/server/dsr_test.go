@@ -49,6 +49,14 @@ func TestSubmitDataSubjectRequest(t *testing.T) {
 			DueTime:     timestamppb.New(time.Date(2026, 4, 1, 10, 0, 0, 0, time.UTC)),
 			Status:      registryv1.DataSubjectRequestStatus_DATA_SUBJECT_REQUEST_STATUS_RECEIVED,
 			CreateTime:  timestamppb.New(now),
+			UpdateTime:  timestamppb.New(now),
+			// Forwarded to the address on file when it was received.
+			NotificationEmail: "dpo@acme.example.org",
+			ForwardPending:    true,
+			OriginalDueTime:   timestamppb.New(time.Date(2026, 4, 1, 10, 0, 0, 0, time.UTC)),
+			StatusHistory: []*registryv1.DataSubjectRequestStatusChange{{
+				To: registryv1.DataSubjectRequestStatus_DATA_SUBJECT_REQUEST_STATUS_RECEIVED, Time: timestamppb.New(now), Actor: "dev-anonymous",
+			}},
 		}
 		wantProto(t, got, want)
 		read := must[*registryv1.GetDataSubjectRequestResponse](t)(e.dsrs.GetDataSubjectRequest(t.Context(), &registryv1.GetDataSubjectRequestRequest{DsrId: got.GetDsrId()}))

@@ -14,12 +14,14 @@ import (
 	"github.com/breachline/breachline/services/registry/internal/domain"
 )
 
-// Register registers the registry's four services, all backed by svc, on r.
+// Register registers the registry's services, all backed by svc, on r.
 func Register(r grpc.ServiceRegistrar, svc *domain.Service) {
 	registryv1.RegisterCustomerServiceServer(r, &CustomerServer{svc: svc})
 	registryv1.RegisterSubprocessorServiceServer(r, &SubprocessorServer{svc: svc})
 	registryv1.RegisterDataSubjectRequestServiceServer(r, &DataSubjectRequestServer{svc: svc})
 	registryv1.RegisterSensitiveDataRemovalServiceServer(r, &SensitiveDataRemovalServer{svc: svc})
+	registryv1.RegisterDataReturnServiceServer(r, &DataReturnServer{svc: svc})
+	registryv1.RegisterAuditServiceServer(r, &AuditServer{svc: svc})
 }
 
 // timeOf returns the time of an optional timestamp (zero when absent).

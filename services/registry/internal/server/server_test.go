@@ -74,13 +74,15 @@ type env struct {
 	subprocessors registryv1.SubprocessorServiceClient
 	dsrs          registryv1.DataSubjectRequestServiceClient
 	removals      registryv1.SensitiveDataRemovalServiceClient
+	returns       registryv1.DataReturnServiceClient
+	audits        registryv1.AuditServiceClient
 	svc           *domain.Service
 	st            *store.Store
 	clock         *clock
 	logs          *syncBuffer
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, opts ...domain.Option) *env {
 	t.Helper()
 	db := mongotest.DB(t)
 	if err := mongox.EnsureIndexes(t.Context(), db, store.Indexes()); err != nil {
@@ -90,7 +92,7 @@ func newEnv(t *testing.T) *env {
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	st := store.New(db)
-	svc := domain.NewService(st, clk.Now)
+	svc := domain.NewService(st, clk.Now, opts...)
 	srv := grpcx.NewServer(grpcx.Options{Service: "registry", Logger: logger, Validator: server.NewValidator(svc)})
 	server.Register(srv.GRPC(), svc)
 
@@ -116,6 +118,8 @@ func newEnv(t *testing.T) *env {
 		subprocessors: registryv1.NewSubprocessorServiceClient(conn),
 		dsrs:          registryv1.NewDataSubjectRequestServiceClient(conn),
 		removals:      registryv1.NewSensitiveDataRemovalServiceClient(conn),
+		returns:       registryv1.NewDataReturnServiceClient(conn),
+		audits:        registryv1.NewAuditServiceClient(conn),
 		svc:           svc,
 		st:            st,
 		clock:         clk,

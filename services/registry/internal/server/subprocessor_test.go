@@ -44,6 +44,8 @@ func TestCreateSubprocessor(t *testing.T) {
 		want.Status = registryv1.SubprocessorStatus_SUBPROCESSOR_STATUS_PROPOSED
 		want.CreateTime = timestamppb.New(now)
 		want.UpdateTime = timestamppb.New(now)
+		want.Version = 1
+		want.Etag = "v1"
 		wantProto(t, got, want)
 		read := must[*registryv1.GetSubprocessorResponse](t)(e.subprocessors.GetSubprocessor(t.Context(), &registryv1.GetSubprocessorRequest{SubprocessorId: "aws"}))
 		wantProto(t, read.GetSubprocessor(), want)

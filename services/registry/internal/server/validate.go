@@ -39,5 +39,11 @@ func (v *Validator) ValidateRequest(_ context.Context, req any) error {
 	case *registryv1.RecordRemovalRequest:
 		return v.svc.ValidateRecordRemoval(recordRemovalFromProto(r))
 	}
+	if ok, err := v.validateDSRRequest(req); ok {
+		return err
+	}
+	if ok, err := v.validateSubprocessorRequest(req); ok {
+		return err
+	}
 	return nil
 }

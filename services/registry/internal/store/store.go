@@ -37,7 +37,19 @@ const (
 	dsrColl         = "data_subject_requests"
 	removalsColl    = "removal_requests"
 	removalVerColl  = "removal_request_versions"
+	dsrVerColl      = "data_subject_request_versions"
+	returnsColl     = "data_return_requests"
+	returnVerColl   = "data_return_request_versions"
+	signingKeysColl = "signing_keys"
 	requestKeyField = "request_key"
+
+	// The subprocessor changes and the check cache's version counter
+	// (subprocessorchange.go).
+	changesColl     = "subprocessor_changes"
+	changeCustsColl = "subprocessor_change_customers"
+	objectionsColl  = "subprocessor_objections"
+	resolutionsColl = "subprocessor_objection_resolutions"
+	metaColl        = "registry_meta"
 )
 
 // Store keeps the registry in one MongoDB database.
@@ -51,6 +63,21 @@ type Store struct {
 	// and the fences (and history) of their changes.
 	removals        *mongo.Collection
 	removalVersions *mongo.Collection
+	// changes, changeCusts, objections and resolutions hold proposed
+	// subprocessor changes; meta the registry version counter.
+	changes     *mongo.Collection
+	changeCusts *mongo.Collection
+	objections  *mongo.Collection
+	resolutions *mongo.Collection
+	meta        *mongo.Collection
+	// dsrVersions fences (and keeps the history of) changes of data
+	// subject requests; returns and returnVersions hold data
+	// return/deletion requests; signingKeys the development certificate
+	// key (datareturn.go).
+	dsrVersions    *mongo.Collection
+	returns        *mongo.Collection
+	returnVersions *mongo.Collection
+	signingKeys    *mongo.Collection
 }
 
 var _ domain.Store = (*Store)(nil)
@@ -67,6 +94,17 @@ func New(db *mongo.Database) *Store {
 
 		removals:        db.Collection(removalsColl),
 		removalVersions: db.Collection(removalVerColl),
+
+		dsrVersions:    db.Collection(dsrVerColl),
+		returns:        db.Collection(returnsColl),
+		returnVersions: db.Collection(returnVerColl),
+		signingKeys:    db.Collection(signingKeysColl),
+
+		changes:     db.Collection(changesColl),
+		changeCusts: db.Collection(changeCustsColl),
+		objections:  db.Collection(objectionsColl),
+		resolutions: db.Collection(resolutionsColl),
+		meta:        db.Collection(metaColl),
 	}
 }
 
@@ -102,6 +140,19 @@ func Indexes() mongox.Indexes {
 		dsrColl: {
 			uniqueKey,
 			{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "_id", Value: 1}}},
+			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "due_time", Value: 1}}},
+			{Keys: bson.D{{Key: "forward_pending", Value: 1}, {Key: "_id", Value: 1}}},
+		},
+		dsrVerColl: {
+			{Keys: bson.D{{Key: "dsr_id", Value: 1}, {Key: "version", Value: 1}}},
+		},
+		returnsColl: {
+			uniqueKey,
+			{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "_id", Value: 1}}},
+			{Keys: bson.D{{Key: "status", Value: 1}, {Key: "_id", Value: 1}}},
+		},
+		returnVerColl: {
+			{Keys: bson.D{{Key: "data_return_request_id", Value: 1}, {Key: "version", Value: 1}}},
 		},
 		removalsColl: {
 			uniqueKey,
@@ -111,6 +162,23 @@ func Indexes() mongox.Indexes {
 		},
 		removalVerColl: {
 			{Keys: bson.D{{Key: "removal_request_id", Value: 1}, {Key: "version", Value: 1}}},
+		},
+		changesColl: {
+			uniqueKey,
+			{Keys: bson.D{{Key: "subprocessor_id", Value: 1}, {Key: "_id", Value: 1}}},
+			{Keys: bson.D{{Key: "fanout_pending", Value: 1}, {Key: "create_time", Value: 1}}},
+		},
+		changeCustsColl: {
+			{Keys: bson.D{{Key: "change_id", Value: 1}, {Key: "customer_id", Value: 1}}},
+			{Keys: bson.D{{Key: "notify_pending", Value: 1}, {Key: "_id", Value: 1}}},
+		},
+		objectionsColl: {
+			uniqueKey,
+			{Keys: bson.D{{Key: "change_id", Value: 1}, {Key: "customer_id", Value: 1}}},
+		},
+		resolutionsColl: {
+			uniqueKey,
+			{Keys: bson.D{{Key: "change_id", Value: 1}, {Key: "customer_id", Value: 1}}},
 		},
 	}
 }

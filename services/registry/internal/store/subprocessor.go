@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/breachline/breachline/pkg/apperr"
 	"github.com/breachline/breachline/pkg/mongox"
 	"github.com/breachline/breachline/services/registry/internal/domain"
 )
@@ -129,7 +131,7 @@ func (s *Store) CreateSubprocessor(ctx context.Context, sp domain.Subprocessor, 
 // and then clears its pending flag, only if the version is still current.
 func (s *Store) writeHistory(ctx context.Context, doc subprocessorDoc) error {
 	v := doc.State.Version
-	id := doc.ID + "@v" + strconv.FormatInt(v, 10)
+	id := historyID(doc.ID, v)
 	_, err := s.history.UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: id}},
 		bson.D{{Key: "$setOnInsert", Value: bson.D{
@@ -209,4 +211,149 @@ func (s *Store) SubprocessorHistory(ctx context.Context, id string) ([]domain.Su
 		})
 	}
 	return out, nil
+}
+
+// UpdateSubprocessor implements domain.SubprocessorStore. The history entry
+// of the new version is the fence: its _id "<id>@v<n>" is unique, so one
+// writer wins each version on either server, and it carries the full next
+// state, so a change whose writer died after the fence is finished by the
+// next writer of that subprocessor.
+func (s *Store) UpdateSubprocessor(ctx context.Context, next domain.Subprocessor, from int64) (domain.Subprocessor, error) {
+	var cur subprocessorDoc
+	if err := s.subprocs.FindOne(ctx, bson.D{{Key: "_id", Value: next.ID}}).Decode(&cur); err != nil {
+		return domain.Subprocessor{}, mongox.NotFound(err, "subprocessor "+next.ID)
+	}
+	if cur.State.Version != from {
+		return domain.Subprocessor{}, fmt.Errorf("subprocessor %s: %w", next.ID, apperr.ErrConflict)
+	}
+	// The version being replaced must be in the history first (a create
+	// may have stopped before writing it).
+	if cur.HistoryPending {
+		if err := s.writeHistory(ctx, cur); err != nil {
+			return domain.Subprocessor{}, err
+		}
+	}
+	state := subprocessorToState(next)
+	fence := historyDoc{
+		ID:             historyID(next.ID, next.Version),
+		SubprocessorID: next.ID,
+		Version:        next.Version,
+		Time:           next.UpdateTime,
+		Snapshot:       state,
+	}
+	if _, err := s.history.InsertOne(ctx, fence); err != nil {
+		if !mongox.IsDuplicateKey(err) {
+			return domain.Subprocessor{}, fmt.Errorf("fence subprocessor %s: %w", next.ID, err)
+		}
+		var won historyDoc
+		if err := s.history.FindOne(ctx, bson.D{{Key: "_id", Value: fence.ID}}).Decode(&won); err != nil {
+			return domain.Subprocessor{}, fmt.Errorf("read subprocessor fence %s: %w", fence.ID, err)
+		}
+		if err := s.applySubprocessorState(ctx, next.ID, won.Snapshot, from); err != nil {
+			return domain.Subprocessor{}, err
+		}
+		return domain.Subprocessor{}, fmt.Errorf("subprocessor %s: %w", next.ID, apperr.ErrConflict)
+	}
+	if err := s.applySubprocessorState(ctx, next.ID, state, from); err != nil {
+		return domain.Subprocessor{}, err
+	}
+	return s.GetSubprocessor(ctx, next.ID)
+}
+
+// applySubprocessorState writes state over subprocessor id if it is still
+// at version from.
+func (s *Store) applySubprocessorState(ctx context.Context, id string, state subprocessorState, from int64) error {
+	set := bson.D{
+		{Key: "legal_name", Value: state.LegalName},
+		{Key: "country", Value: state.Country},
+		{Key: "purpose", Value: state.Purpose},
+		{Key: "products", Value: state.Products},
+		{Key: "data_categories", Value: state.DataCategories},
+		{Key: "transfer_mechanism", Value: state.TransferMechanism},
+		{Key: "status", Value: state.Status},
+		{Key: "update_time", Value: state.UpdateTime},
+		{Key: "version", Value: state.Version},
+		{Key: "history_pending", Value: false},
+	}
+	update := bson.D{{Key: "$set", Value: set}}
+	if state.AgreementTime != nil {
+		set = append(set, bson.E{Key: "agreement_time", Value: *state.AgreementTime})
+		update = bson.D{{Key: "$set", Value: set}}
+	} else {
+		update = append(update, bson.E{Key: "$unset", Value: bson.D{{Key: "agreement_time", Value: ""}}})
+	}
+	if _, err := s.subprocs.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "version", Value: from}}, update); err != nil {
+		return fmt.Errorf("update subprocessor %s: %w", id, err)
+	}
+	return nil
+}
+
+func historyID(id string, version int64) string { return id + "@v" + strconv.FormatInt(version, 10) }
+
+// AllSubprocessorVersions implements domain.SubprocessorStore.
+func (s *Store) AllSubprocessorVersions(ctx context.Context) ([]domain.SubprocessorVersion, error) {
+	docs, err := mongox.FindAll[historyDoc](ctx, s.history, bson.D{},
+		options.Find().SetSort(bson.D{{Key: "subprocessor_id", Value: 1}, {Key: "version", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("find subprocessor history: %w", err)
+	}
+	pending, err := mongox.FindAll[subprocessorDoc](ctx, s.subprocs, bson.D{{Key: "history_pending", Value: true}})
+	if err != nil {
+		return nil, fmt.Errorf("find subprocessors with pending history: %w", err)
+	}
+	out := make([]domain.SubprocessorVersion, 0, len(docs)+len(pending))
+	latest := make(map[string]int64, len(docs))
+	for _, d := range docs {
+		out = append(out, domain.SubprocessorVersion{Version: d.Version, Time: utc(d.Time), Snapshot: d.Snapshot.toDomain(d.SubprocessorID)})
+		latest[d.SubprocessorID] = max(latest[d.SubprocessorID], d.Version)
+	}
+	for _, d := range pending {
+		if d.State.Version > latest[d.ID] {
+			out = append(out, domain.SubprocessorVersion{Version: d.State.Version, Time: utc(d.State.UpdateTime), Snapshot: d.toDomain()})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Snapshot.ID != out[j].Snapshot.ID {
+			return out[i].Snapshot.ID < out[j].Snapshot.ID
+		}
+		return out[i].Version < out[j].Version
+	})
+	return out, nil
+}
+
+// registryVersionID is the _id of the one counter document in registry_meta.
+const registryVersionID = "registry_version"
+
+// RegistryVersion implements domain.SubprocessorStore: one read by _id.
+func (s *Store) RegistryVersion(ctx context.Context) (int64, error) {
+	var doc struct {
+		Version int64 `bson:"version"`
+	}
+	err := s.meta.FindOne(ctx, bson.D{{Key: "_id", Value: registryVersionID}}).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read registry version: %w", err)
+	}
+	return doc.Version, nil
+}
+
+// BumpRegistryVersion implements domain.SubprocessorStore. Two racing bumps
+// may land as one increment on FerretDB (its updates read, then write);
+// that is harmless here, because each writer's data write precedes its
+// bump, so whoever reads the bumped value also reads both writes.
+func (s *Store) BumpRegistryVersion(ctx context.Context) error {
+	_, err := s.meta.UpdateOne(ctx, bson.D{{Key: "_id", Value: registryVersionID}},
+		bson.D{{Key: "$inc", Value: bson.D{{Key: "version", Value: int64(1)}}}},
+		options.UpdateOne().SetUpsert(true))
+	if mongox.IsDuplicateKey(err) {
+		// Two first bumps raced on the upsert; one created the document.
+		_, err = s.meta.UpdateOne(ctx, bson.D{{Key: "_id", Value: registryVersionID}},
+			bson.D{{Key: "$inc", Value: bson.D{{Key: "version", Value: int64(1)}}}})
+	}
+	if err != nil {
+		return fmt.Errorf("bump registry version: %w", err)
+	}
+	return nil
 }

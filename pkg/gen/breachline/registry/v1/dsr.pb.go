@@ -157,6 +157,71 @@ func (DataSubjectRequestStatus) EnumDescriptor() ([]byte, []int) {
 	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{1}
 }
 
+// AssistanceTaskKind is what an assistance task does.
+type AssistanceTaskKind int32
+
+const (
+	// Not given. Rejected.
+	AssistanceTaskKind_ASSISTANCE_TASK_KIND_UNSPECIFIED AssistanceTaskKind = 0
+	// Export the data subject's records (access, portability).
+	AssistanceTaskKind_ASSISTANCE_TASK_KIND_EXPORT AssistanceTaskKind = 1
+	// Erase the data subject's records (erasure).
+	AssistanceTaskKind_ASSISTANCE_TASK_KIND_ERASE AssistanceTaskKind = 2
+	// Correct the data subject's records (rectification).
+	AssistanceTaskKind_ASSISTANCE_TASK_KIND_RECTIFY AssistanceTaskKind = 3
+	// Restrict processing of the records (restriction, objection).
+	AssistanceTaskKind_ASSISTANCE_TASK_KIND_RESTRICT AssistanceTaskKind = 4
+	// Anything else.
+	AssistanceTaskKind_ASSISTANCE_TASK_KIND_OTHER AssistanceTaskKind = 5
+)
+
+// Enum value maps for AssistanceTaskKind.
+var (
+	AssistanceTaskKind_name = map[int32]string{
+		0: "ASSISTANCE_TASK_KIND_UNSPECIFIED",
+		1: "ASSISTANCE_TASK_KIND_EXPORT",
+		2: "ASSISTANCE_TASK_KIND_ERASE",
+		3: "ASSISTANCE_TASK_KIND_RECTIFY",
+		4: "ASSISTANCE_TASK_KIND_RESTRICT",
+		5: "ASSISTANCE_TASK_KIND_OTHER",
+	}
+	AssistanceTaskKind_value = map[string]int32{
+		"ASSISTANCE_TASK_KIND_UNSPECIFIED": 0,
+		"ASSISTANCE_TASK_KIND_EXPORT":      1,
+		"ASSISTANCE_TASK_KIND_ERASE":       2,
+		"ASSISTANCE_TASK_KIND_RECTIFY":     3,
+		"ASSISTANCE_TASK_KIND_RESTRICT":    4,
+		"ASSISTANCE_TASK_KIND_OTHER":       5,
+	}
+)
+
+func (x AssistanceTaskKind) Enum() *AssistanceTaskKind {
+	p := new(AssistanceTaskKind)
+	*p = x
+	return p
+}
+
+func (x AssistanceTaskKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AssistanceTaskKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_breachline_registry_v1_dsr_proto_enumTypes[2].Descriptor()
+}
+
+func (AssistanceTaskKind) Type() protoreflect.EnumType {
+	return &file_breachline_registry_v1_dsr_proto_enumTypes[2]
+}
+
+func (x AssistanceTaskKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AssistanceTaskKind.Descriptor instead.
+func (AssistanceTaskKind) EnumDescriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{2}
+}
+
 // DataSubject identifies the person making the request, as they gave it.
 type DataSubject struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -241,9 +306,35 @@ type DataSubjectRequest struct {
 	// Status.
 	Status DataSubjectRequestStatus `protobuf:"varint,8,opt,name=status,proto3,enum=breachline.registry.v1.DataSubjectRequestStatus" json:"status,omitempty"`
 	// When it was recorded.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The customer's Notification Email Address when the request was
+	// received: where it is forwarded.
+	NotificationEmail string `protobuf:"bytes,10,opt,name=notification_email,json=notificationEmail,proto3" json:"notification_email,omitempty"`
+	// True until dispatch has taken the e-mail forwarding the request to the
+	// controller; the registry's forwarding relay then clears it.
+	ForwardPending bool `protobuf:"varint,11,opt,name=forward_pending,json=forwardPending,proto3" json:"forward_pending,omitempty"`
+	// When dispatch took the forwarding e-mail.
+	ForwardTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=forward_time,json=forwardTime,proto3" json:"forward_time,omitempty"`
+	// The dispatch notice carrying the forwarding e-mail ("ntc_...").
+	ForwardNoticeId string `protobuf:"bytes,13,opt,name=forward_notice_id,json=forwardNoticeId,proto3" json:"forward_notice_id,omitempty"`
+	// The statutory due date before any extension (receipt + one month).
+	OriginalDueTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=original_due_time,json=originalDueTime,proto3" json:"original_due_time,omitempty"`
+	// Extensions of the due date, oldest first.
+	Extensions []*DueDateExtension `protobuf:"bytes,15,rep,name=extensions,proto3" json:"extensions,omitempty"`
+	// Every status change, oldest first (the first is RECEIVED).
+	StatusHistory []*DataSubjectRequestStatusChange `protobuf:"bytes,16,rep,name=status_history,json=statusHistory,proto3" json:"status_history,omitempty"`
+	// Assistance given to the controller, oldest first.
+	Assistance []*AssistanceRecord `protobuf:"bytes,17,rep,name=assistance,proto3" json:"assistance,omitempty"`
+	// Tasks we do for the controller, in the order they were added.
+	AssistanceTasks []*AssistanceTask `protobuf:"bytes,18,rep,name=assistance_tasks,json=assistanceTasks,proto3" json:"assistance_tasks,omitempty"`
+	// When the request last changed.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// When dispatch took the reminder that the due date is near (sent once).
+	ReminderTime *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=reminder_time,json=reminderTime,proto3" json:"reminder_time,omitempty"`
+	// The dispatch notice carrying the reminder.
+	ReminderNoticeId string `protobuf:"bytes,21,opt,name=reminder_notice_id,json=reminderNoticeId,proto3" json:"reminder_notice_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *DataSubjectRequest) Reset() {
@@ -339,6 +430,481 @@ func (x *DataSubjectRequest) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *DataSubjectRequest) GetNotificationEmail() string {
+	if x != nil {
+		return x.NotificationEmail
+	}
+	return ""
+}
+
+func (x *DataSubjectRequest) GetForwardPending() bool {
+	if x != nil {
+		return x.ForwardPending
+	}
+	return false
+}
+
+func (x *DataSubjectRequest) GetForwardTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ForwardTime
+	}
+	return nil
+}
+
+func (x *DataSubjectRequest) GetForwardNoticeId() string {
+	if x != nil {
+		return x.ForwardNoticeId
+	}
+	return ""
+}
+
+func (x *DataSubjectRequest) GetOriginalDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OriginalDueTime
+	}
+	return nil
+}
+
+func (x *DataSubjectRequest) GetExtensions() []*DueDateExtension {
+	if x != nil {
+		return x.Extensions
+	}
+	return nil
+}
+
+func (x *DataSubjectRequest) GetStatusHistory() []*DataSubjectRequestStatusChange {
+	if x != nil {
+		return x.StatusHistory
+	}
+	return nil
+}
+
+func (x *DataSubjectRequest) GetAssistance() []*AssistanceRecord {
+	if x != nil {
+		return x.Assistance
+	}
+	return nil
+}
+
+func (x *DataSubjectRequest) GetAssistanceTasks() []*AssistanceTask {
+	if x != nil {
+		return x.AssistanceTasks
+	}
+	return nil
+}
+
+func (x *DataSubjectRequest) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *DataSubjectRequest) GetReminderTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReminderTime
+	}
+	return nil
+}
+
+func (x *DataSubjectRequest) GetReminderNoticeId() string {
+	if x != nil {
+		return x.ReminderNoticeId
+	}
+	return ""
+}
+
+// DueDateExtension is one extension of a request's due date.
+type DueDateExtension struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Further months granted: 1 or 2.
+	Months int32 `protobuf:"varint,1,opt,name=months,proto3" json:"months,omitempty"`
+	// Why: the complexity and number of requests (Art. 12(3)).
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The due date before this extension.
+	PreviousDueTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=previous_due_time,json=previousDueTime,proto3" json:"previous_due_time,omitempty"`
+	// The due date after it.
+	NewDueTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=new_due_time,json=newDueTime,proto3" json:"new_due_time,omitempty"`
+	// When it was recorded.
+	RecordTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=record_time,json=recordTime,proto3" json:"record_time,omitempty"`
+	// Who recorded it.
+	Actor string `protobuf:"bytes,6,opt,name=actor,proto3" json:"actor,omitempty"`
+	// The request id of the call that recorded it.
+	RequestId     string `protobuf:"bytes,7,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DueDateExtension) Reset() {
+	*x = DueDateExtension{}
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DueDateExtension) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DueDateExtension) ProtoMessage() {}
+
+func (x *DueDateExtension) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DueDateExtension.ProtoReflect.Descriptor instead.
+func (*DueDateExtension) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *DueDateExtension) GetMonths() int32 {
+	if x != nil {
+		return x.Months
+	}
+	return 0
+}
+
+func (x *DueDateExtension) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *DueDateExtension) GetPreviousDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PreviousDueTime
+	}
+	return nil
+}
+
+func (x *DueDateExtension) GetNewDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NewDueTime
+	}
+	return nil
+}
+
+func (x *DueDateExtension) GetRecordTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RecordTime
+	}
+	return nil
+}
+
+func (x *DueDateExtension) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *DueDateExtension) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// DataSubjectRequestStatusChange is one status change of a request.
+type DataSubjectRequestStatusChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The status before (UNSPECIFIED for the first entry).
+	From DataSubjectRequestStatus `protobuf:"varint,1,opt,name=from,proto3,enum=breachline.registry.v1.DataSubjectRequestStatus" json:"from,omitempty"`
+	// The status after.
+	To DataSubjectRequestStatus `protobuf:"varint,2,opt,name=to,proto3,enum=breachline.registry.v1.DataSubjectRequestStatus" json:"to,omitempty"`
+	// Why, e.g. the controller's reason for a rejection.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// When.
+	Time *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
+	// Who: the caller, or "svc:registry" for the forwarding relay.
+	Actor string `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
+	// The request id of the call that made it.
+	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DataSubjectRequestStatusChange) Reset() {
+	*x = DataSubjectRequestStatusChange{}
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DataSubjectRequestStatusChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DataSubjectRequestStatusChange) ProtoMessage() {}
+
+func (x *DataSubjectRequestStatusChange) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DataSubjectRequestStatusChange.ProtoReflect.Descriptor instead.
+func (*DataSubjectRequestStatusChange) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *DataSubjectRequestStatusChange) GetFrom() DataSubjectRequestStatus {
+	if x != nil {
+		return x.From
+	}
+	return DataSubjectRequestStatus_DATA_SUBJECT_REQUEST_STATUS_UNSPECIFIED
+}
+
+func (x *DataSubjectRequestStatusChange) GetTo() DataSubjectRequestStatus {
+	if x != nil {
+		return x.To
+	}
+	return DataSubjectRequestStatus_DATA_SUBJECT_REQUEST_STATUS_UNSPECIFIED
+}
+
+func (x *DataSubjectRequestStatusChange) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *DataSubjectRequestStatusChange) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *DataSubjectRequestStatusChange) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *DataSubjectRequestStatusChange) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// AssistanceRecord is assistance given to the controller.
+type AssistanceRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What was done.
+	Description string `protobuf:"bytes,1,opt,name=description,proto3" json:"description,omitempty"`
+	// When it was recorded.
+	RecordTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=record_time,json=recordTime,proto3" json:"record_time,omitempty"`
+	// Who recorded it.
+	Actor string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	// The request id of the call that recorded it.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssistanceRecord) Reset() {
+	*x = AssistanceRecord{}
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssistanceRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssistanceRecord) ProtoMessage() {}
+
+func (x *AssistanceRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssistanceRecord.ProtoReflect.Descriptor instead.
+func (*AssistanceRecord) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *AssistanceRecord) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *AssistanceRecord) GetRecordTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RecordTime
+	}
+	return nil
+}
+
+func (x *AssistanceRecord) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *AssistanceRecord) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// AssistanceTask is work we do for the controller on one request.
+type AssistanceTask struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Server-assigned id, unique within the request ("tsk_...").
+	TaskId string `protobuf:"bytes,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	// What the task does.
+	Kind AssistanceTaskKind `protobuf:"varint,2,opt,name=kind,proto3,enum=breachline.registry.v1.AssistanceTaskKind" json:"kind,omitempty"`
+	// What exactly, e.g. "export browsing history of account student-4711".
+	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	// The store or system it concerns, e.g. "admin/browsing-history".
+	System string `protobuf:"bytes,4,opt,name=system,proto3" json:"system,omitempty"`
+	// When it was added.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When it was completed; unset while open.
+	CompleteTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=complete_time,json=completeTime,proto3" json:"complete_time,omitempty"`
+	// Evidence of completion, e.g. a job id and row counts.
+	Evidence string `protobuf:"bytes,7,opt,name=evidence,proto3" json:"evidence,omitempty"`
+	// Lowercase hex SHA-256 of an artefact (the export file, a deletion log).
+	ArtefactSha256 string `protobuf:"bytes,8,opt,name=artefact_sha256,json=artefactSha256,proto3" json:"artefact_sha256,omitempty"`
+	// Who added it.
+	CreatedBy string `protobuf:"bytes,9,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// Who completed it.
+	CompletedBy   string `protobuf:"bytes,10,opt,name=completed_by,json=completedBy,proto3" json:"completed_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssistanceTask) Reset() {
+	*x = AssistanceTask{}
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssistanceTask) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssistanceTask) ProtoMessage() {}
+
+func (x *AssistanceTask) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssistanceTask.ProtoReflect.Descriptor instead.
+func (*AssistanceTask) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *AssistanceTask) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *AssistanceTask) GetKind() AssistanceTaskKind {
+	if x != nil {
+		return x.Kind
+	}
+	return AssistanceTaskKind_ASSISTANCE_TASK_KIND_UNSPECIFIED
+}
+
+func (x *AssistanceTask) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *AssistanceTask) GetSystem() string {
+	if x != nil {
+		return x.System
+	}
+	return ""
+}
+
+func (x *AssistanceTask) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *AssistanceTask) GetCompleteTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CompleteTime
+	}
+	return nil
+}
+
+func (x *AssistanceTask) GetEvidence() string {
+	if x != nil {
+		return x.Evidence
+	}
+	return ""
+}
+
+func (x *AssistanceTask) GetArtefactSha256() string {
+	if x != nil {
+		return x.ArtefactSha256
+	}
+	return ""
+}
+
+func (x *AssistanceTask) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *AssistanceTask) GetCompletedBy() string {
+	if x != nil {
+		return x.CompletedBy
+	}
+	return ""
+}
+
 // SubmitDataSubjectRequestRequest records a data subject request.
 type SubmitDataSubjectRequestRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -360,7 +926,7 @@ type SubmitDataSubjectRequestRequest struct {
 
 func (x *SubmitDataSubjectRequestRequest) Reset() {
 	*x = SubmitDataSubjectRequestRequest{}
-	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[2]
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -372,7 +938,7 @@ func (x *SubmitDataSubjectRequestRequest) String() string {
 func (*SubmitDataSubjectRequestRequest) ProtoMessage() {}
 
 func (x *SubmitDataSubjectRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[2]
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -385,7 +951,7 @@ func (x *SubmitDataSubjectRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitDataSubjectRequestRequest.ProtoReflect.Descriptor instead.
 func (*SubmitDataSubjectRequestRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{2}
+	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SubmitDataSubjectRequestRequest) GetRequestId() string {
@@ -441,7 +1007,7 @@ type GetDataSubjectRequestRequest struct {
 
 func (x *GetDataSubjectRequestRequest) Reset() {
 	*x = GetDataSubjectRequestRequest{}
-	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[3]
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -453,7 +1019,7 @@ func (x *GetDataSubjectRequestRequest) String() string {
 func (*GetDataSubjectRequestRequest) ProtoMessage() {}
 
 func (x *GetDataSubjectRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[3]
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -466,7 +1032,7 @@ func (x *GetDataSubjectRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDataSubjectRequestRequest.ProtoReflect.Descriptor instead.
 func (*GetDataSubjectRequestRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{3}
+	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetDataSubjectRequestRequest) GetDsrId() string {
@@ -487,7 +1053,7 @@ type SubmitDataSubjectRequestResponse struct {
 
 func (x *SubmitDataSubjectRequestResponse) Reset() {
 	*x = SubmitDataSubjectRequestResponse{}
-	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[4]
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -499,7 +1065,7 @@ func (x *SubmitDataSubjectRequestResponse) String() string {
 func (*SubmitDataSubjectRequestResponse) ProtoMessage() {}
 
 func (x *SubmitDataSubjectRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[4]
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -512,7 +1078,7 @@ func (x *SubmitDataSubjectRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitDataSubjectRequestResponse.ProtoReflect.Descriptor instead.
 func (*SubmitDataSubjectRequestResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{4}
+	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SubmitDataSubjectRequestResponse) GetDataSubjectRequest() *DataSubjectRequest {
@@ -533,7 +1099,7 @@ type GetDataSubjectRequestResponse struct {
 
 func (x *GetDataSubjectRequestResponse) Reset() {
 	*x = GetDataSubjectRequestResponse{}
-	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[5]
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -545,7 +1111,7 @@ func (x *GetDataSubjectRequestResponse) String() string {
 func (*GetDataSubjectRequestResponse) ProtoMessage() {}
 
 func (x *GetDataSubjectRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[5]
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -558,12 +1124,792 @@ func (x *GetDataSubjectRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDataSubjectRequestResponse.ProtoReflect.Descriptor instead.
 func (*GetDataSubjectRequestResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{5}
+	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetDataSubjectRequestResponse) GetDataSubjectRequest() *DataSubjectRequest {
 	if x != nil {
 		return x.DataSubjectRequest
+	}
+	return nil
+}
+
+// ListDataSubjectRequestsRequest selects a page of data subject requests.
+type ListDataSubjectRequestsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Maximum number of requests to return (default 50, at most 500).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous page, with the same filters.
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only this customer's requests.
+	CustomerId string `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Only requests in this status.
+	Status DataSubjectRequestStatus `protobuf:"varint,4,opt,name=status,proto3,enum=breachline.registry.v1.DataSubjectRequestStatus" json:"status,omitempty"`
+	// Only open requests (not completed or rejected) due before this time.
+	DueBefore *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=due_before,json=dueBefore,proto3" json:"due_before,omitempty"`
+	// Only open requests due within this many days from now (1 to 366). Not
+	// together with due_before.
+	DueWithinDays int32 `protobuf:"varint,6,opt,name=due_within_days,json=dueWithinDays,proto3" json:"due_within_days,omitempty"`
+	// Only open requests whose due date has passed.
+	OverdueOnly   bool `protobuf:"varint,7,opt,name=overdue_only,json=overdueOnly,proto3" json:"overdue_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDataSubjectRequestsRequest) Reset() {
+	*x = ListDataSubjectRequestsRequest{}
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDataSubjectRequestsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDataSubjectRequestsRequest) ProtoMessage() {}
+
+func (x *ListDataSubjectRequestsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDataSubjectRequestsRequest.ProtoReflect.Descriptor instead.
+func (*ListDataSubjectRequestsRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListDataSubjectRequestsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListDataSubjectRequestsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListDataSubjectRequestsRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *ListDataSubjectRequestsRequest) GetStatus() DataSubjectRequestStatus {
+	if x != nil {
+		return x.Status
+	}
+	return DataSubjectRequestStatus_DATA_SUBJECT_REQUEST_STATUS_UNSPECIFIED
+}
+
+func (x *ListDataSubjectRequestsRequest) GetDueBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueBefore
+	}
+	return nil
+}
+
+func (x *ListDataSubjectRequestsRequest) GetDueWithinDays() int32 {
+	if x != nil {
+		return x.DueWithinDays
+	}
+	return 0
+}
+
+func (x *ListDataSubjectRequestsRequest) GetOverdueOnly() bool {
+	if x != nil {
+		return x.OverdueOnly
+	}
+	return false
+}
+
+// ListDataSubjectRequestsResponse is one page of data subject requests.
+type ListDataSubjectRequestsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The requests, oldest first.
+	DataSubjectRequests []*DataSubjectRequest `protobuf:"bytes,1,rep,name=data_subject_requests,json=dataSubjectRequests,proto3" json:"data_subject_requests,omitempty"`
+	// Token of the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDataSubjectRequestsResponse) Reset() {
+	*x = ListDataSubjectRequestsResponse{}
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDataSubjectRequestsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDataSubjectRequestsResponse) ProtoMessage() {}
+
+func (x *ListDataSubjectRequestsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDataSubjectRequestsResponse.ProtoReflect.Descriptor instead.
+func (*ListDataSubjectRequestsResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListDataSubjectRequestsResponse) GetDataSubjectRequests() []*DataSubjectRequest {
+	if x != nil {
+		return x.DataSubjectRequests
+	}
+	return nil
+}
+
+func (x *ListDataSubjectRequestsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// ExtendDataSubjectRequestRequest extends a request's due date.
+type ExtendDataSubjectRequestRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The data subject request id.
+	DsrId string `protobuf:"bytes,1,opt,name=dsr_id,json=dsrId,proto3" json:"dsr_id,omitempty"`
+	// Further months: 1 or 2; with earlier extensions at most 2 in all.
+	Months int32 `protobuf:"varint,2,opt,name=months,proto3" json:"months,omitempty"`
+	// Why the extension is necessary. At most 2000 characters.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Idempotency key (AIP-155). At most 128 characters; optional.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExtendDataSubjectRequestRequest) Reset() {
+	*x = ExtendDataSubjectRequestRequest{}
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExtendDataSubjectRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExtendDataSubjectRequestRequest) ProtoMessage() {}
+
+func (x *ExtendDataSubjectRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExtendDataSubjectRequestRequest.ProtoReflect.Descriptor instead.
+func (*ExtendDataSubjectRequestRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ExtendDataSubjectRequestRequest) GetDsrId() string {
+	if x != nil {
+		return x.DsrId
+	}
+	return ""
+}
+
+func (x *ExtendDataSubjectRequestRequest) GetMonths() int32 {
+	if x != nil {
+		return x.Months
+	}
+	return 0
+}
+
+func (x *ExtendDataSubjectRequestRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ExtendDataSubjectRequestRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// ExtendDataSubjectRequestResponse is the extended request.
+type ExtendDataSubjectRequestResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The data subject request.
+	DataSubjectRequest *DataSubjectRequest `protobuf:"bytes,1,opt,name=data_subject_request,json=dataSubjectRequest,proto3" json:"data_subject_request,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ExtendDataSubjectRequestResponse) Reset() {
+	*x = ExtendDataSubjectRequestResponse{}
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExtendDataSubjectRequestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExtendDataSubjectRequestResponse) ProtoMessage() {}
+
+func (x *ExtendDataSubjectRequestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExtendDataSubjectRequestResponse.ProtoReflect.Descriptor instead.
+func (*ExtendDataSubjectRequestResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ExtendDataSubjectRequestResponse) GetDataSubjectRequest() *DataSubjectRequest {
+	if x != nil {
+		return x.DataSubjectRequest
+	}
+	return nil
+}
+
+// TransitionDataSubjectRequestRequest moves a request to another status.
+type TransitionDataSubjectRequestRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The data subject request id.
+	DsrId string `protobuf:"bytes,1,opt,name=dsr_id,json=dsrId,proto3" json:"dsr_id,omitempty"`
+	// The new status.
+	Status DataSubjectRequestStatus `protobuf:"varint,2,opt,name=status,proto3,enum=breachline.registry.v1.DataSubjectRequestStatus" json:"status,omitempty"`
+	// Why; required for REJECTED (the data subject must be told why, Art.
+	// 12(4)). At most 2000 characters.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Idempotency key (AIP-155). At most 128 characters; optional.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransitionDataSubjectRequestRequest) Reset() {
+	*x = TransitionDataSubjectRequestRequest{}
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransitionDataSubjectRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransitionDataSubjectRequestRequest) ProtoMessage() {}
+
+func (x *TransitionDataSubjectRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransitionDataSubjectRequestRequest.ProtoReflect.Descriptor instead.
+func (*TransitionDataSubjectRequestRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *TransitionDataSubjectRequestRequest) GetDsrId() string {
+	if x != nil {
+		return x.DsrId
+	}
+	return ""
+}
+
+func (x *TransitionDataSubjectRequestRequest) GetStatus() DataSubjectRequestStatus {
+	if x != nil {
+		return x.Status
+	}
+	return DataSubjectRequestStatus_DATA_SUBJECT_REQUEST_STATUS_UNSPECIFIED
+}
+
+func (x *TransitionDataSubjectRequestRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *TransitionDataSubjectRequestRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// TransitionDataSubjectRequestResponse is the changed request.
+type TransitionDataSubjectRequestResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The data subject request.
+	DataSubjectRequest *DataSubjectRequest `protobuf:"bytes,1,opt,name=data_subject_request,json=dataSubjectRequest,proto3" json:"data_subject_request,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *TransitionDataSubjectRequestResponse) Reset() {
+	*x = TransitionDataSubjectRequestResponse{}
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransitionDataSubjectRequestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransitionDataSubjectRequestResponse) ProtoMessage() {}
+
+func (x *TransitionDataSubjectRequestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransitionDataSubjectRequestResponse.ProtoReflect.Descriptor instead.
+func (*TransitionDataSubjectRequestResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *TransitionDataSubjectRequestResponse) GetDataSubjectRequest() *DataSubjectRequest {
+	if x != nil {
+		return x.DataSubjectRequest
+	}
+	return nil
+}
+
+// RecordDataSubjectRequestAssistanceRequest records assistance given.
+type RecordDataSubjectRequestAssistanceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The data subject request id.
+	DsrId string `protobuf:"bytes,1,opt,name=dsr_id,json=dsrId,proto3" json:"dsr_id,omitempty"`
+	// What was done. At most 2000 characters.
+	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	// Idempotency key (AIP-155). At most 128 characters; optional.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordDataSubjectRequestAssistanceRequest) Reset() {
+	*x = RecordDataSubjectRequestAssistanceRequest{}
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordDataSubjectRequestAssistanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordDataSubjectRequestAssistanceRequest) ProtoMessage() {}
+
+func (x *RecordDataSubjectRequestAssistanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordDataSubjectRequestAssistanceRequest.ProtoReflect.Descriptor instead.
+func (*RecordDataSubjectRequestAssistanceRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *RecordDataSubjectRequestAssistanceRequest) GetDsrId() string {
+	if x != nil {
+		return x.DsrId
+	}
+	return ""
+}
+
+func (x *RecordDataSubjectRequestAssistanceRequest) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *RecordDataSubjectRequestAssistanceRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// RecordDataSubjectRequestAssistanceResponse is the changed request.
+type RecordDataSubjectRequestAssistanceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The data subject request.
+	DataSubjectRequest *DataSubjectRequest `protobuf:"bytes,1,opt,name=data_subject_request,json=dataSubjectRequest,proto3" json:"data_subject_request,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *RecordDataSubjectRequestAssistanceResponse) Reset() {
+	*x = RecordDataSubjectRequestAssistanceResponse{}
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordDataSubjectRequestAssistanceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordDataSubjectRequestAssistanceResponse) ProtoMessage() {}
+
+func (x *RecordDataSubjectRequestAssistanceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordDataSubjectRequestAssistanceResponse.ProtoReflect.Descriptor instead.
+func (*RecordDataSubjectRequestAssistanceResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *RecordDataSubjectRequestAssistanceResponse) GetDataSubjectRequest() *DataSubjectRequest {
+	if x != nil {
+		return x.DataSubjectRequest
+	}
+	return nil
+}
+
+// AddAssistanceTaskRequest adds an assistance task to a request.
+type AddAssistanceTaskRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The data subject request id.
+	DsrId string `protobuf:"bytes,1,opt,name=dsr_id,json=dsrId,proto3" json:"dsr_id,omitempty"`
+	// What the task does.
+	Kind AssistanceTaskKind `protobuf:"varint,2,opt,name=kind,proto3,enum=breachline.registry.v1.AssistanceTaskKind" json:"kind,omitempty"`
+	// What exactly. At most 2000 characters.
+	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	// The store or system it concerns. At most 200 characters; optional.
+	System string `protobuf:"bytes,4,opt,name=system,proto3" json:"system,omitempty"`
+	// Idempotency key (AIP-155). At most 128 characters; optional.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddAssistanceTaskRequest) Reset() {
+	*x = AddAssistanceTaskRequest{}
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddAssistanceTaskRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddAssistanceTaskRequest) ProtoMessage() {}
+
+func (x *AddAssistanceTaskRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddAssistanceTaskRequest.ProtoReflect.Descriptor instead.
+func (*AddAssistanceTaskRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *AddAssistanceTaskRequest) GetDsrId() string {
+	if x != nil {
+		return x.DsrId
+	}
+	return ""
+}
+
+func (x *AddAssistanceTaskRequest) GetKind() AssistanceTaskKind {
+	if x != nil {
+		return x.Kind
+	}
+	return AssistanceTaskKind_ASSISTANCE_TASK_KIND_UNSPECIFIED
+}
+
+func (x *AddAssistanceTaskRequest) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *AddAssistanceTaskRequest) GetSystem() string {
+	if x != nil {
+		return x.System
+	}
+	return ""
+}
+
+func (x *AddAssistanceTaskRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// AddAssistanceTaskResponse is the changed request and the new task.
+type AddAssistanceTaskResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The data subject request.
+	DataSubjectRequest *DataSubjectRequest `protobuf:"bytes,1,opt,name=data_subject_request,json=dataSubjectRequest,proto3" json:"data_subject_request,omitempty"`
+	// The task added (or, on a retry, the task the first call added).
+	Task          *AssistanceTask `protobuf:"bytes,2,opt,name=task,proto3" json:"task,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddAssistanceTaskResponse) Reset() {
+	*x = AddAssistanceTaskResponse{}
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddAssistanceTaskResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddAssistanceTaskResponse) ProtoMessage() {}
+
+func (x *AddAssistanceTaskResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddAssistanceTaskResponse.ProtoReflect.Descriptor instead.
+func (*AddAssistanceTaskResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *AddAssistanceTaskResponse) GetDataSubjectRequest() *DataSubjectRequest {
+	if x != nil {
+		return x.DataSubjectRequest
+	}
+	return nil
+}
+
+func (x *AddAssistanceTaskResponse) GetTask() *AssistanceTask {
+	if x != nil {
+		return x.Task
+	}
+	return nil
+}
+
+// CompleteAssistanceTaskRequest records a task as done.
+type CompleteAssistanceTaskRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The data subject request id.
+	DsrId string `protobuf:"bytes,1,opt,name=dsr_id,json=dsrId,proto3" json:"dsr_id,omitempty"`
+	// The task id.
+	TaskId string `protobuf:"bytes,2,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	// Evidence of completion, e.g. a job id and counts. At most 2000
+	// characters; never the personal data itself.
+	Evidence string `protobuf:"bytes,3,opt,name=evidence,proto3" json:"evidence,omitempty"`
+	// Lowercase hex SHA-256 (64 characters) of an artefact; optional.
+	ArtefactSha256 string `protobuf:"bytes,4,opt,name=artefact_sha256,json=artefactSha256,proto3" json:"artefact_sha256,omitempty"`
+	// Idempotency key (AIP-155). At most 128 characters; optional.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompleteAssistanceTaskRequest) Reset() {
+	*x = CompleteAssistanceTaskRequest{}
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompleteAssistanceTaskRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompleteAssistanceTaskRequest) ProtoMessage() {}
+
+func (x *CompleteAssistanceTaskRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompleteAssistanceTaskRequest.ProtoReflect.Descriptor instead.
+func (*CompleteAssistanceTaskRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *CompleteAssistanceTaskRequest) GetDsrId() string {
+	if x != nil {
+		return x.DsrId
+	}
+	return ""
+}
+
+func (x *CompleteAssistanceTaskRequest) GetTaskId() string {
+	if x != nil {
+		return x.TaskId
+	}
+	return ""
+}
+
+func (x *CompleteAssistanceTaskRequest) GetEvidence() string {
+	if x != nil {
+		return x.Evidence
+	}
+	return ""
+}
+
+func (x *CompleteAssistanceTaskRequest) GetArtefactSha256() string {
+	if x != nil {
+		return x.ArtefactSha256
+	}
+	return ""
+}
+
+func (x *CompleteAssistanceTaskRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// CompleteAssistanceTaskResponse is the changed request.
+type CompleteAssistanceTaskResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The data subject request.
+	DataSubjectRequest *DataSubjectRequest `protobuf:"bytes,1,opt,name=data_subject_request,json=dataSubjectRequest,proto3" json:"data_subject_request,omitempty"`
+	// The completed task.
+	Task          *AssistanceTask `protobuf:"bytes,2,opt,name=task,proto3" json:"task,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompleteAssistanceTaskResponse) Reset() {
+	*x = CompleteAssistanceTaskResponse{}
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompleteAssistanceTaskResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompleteAssistanceTaskResponse) ProtoMessage() {}
+
+func (x *CompleteAssistanceTaskResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_dsr_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompleteAssistanceTaskResponse.ProtoReflect.Descriptor instead.
+func (*CompleteAssistanceTaskResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_dsr_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *CompleteAssistanceTaskResponse) GetDataSubjectRequest() *DataSubjectRequest {
+	if x != nil {
+		return x.DataSubjectRequest
+	}
+	return nil
+}
+
+func (x *CompleteAssistanceTaskResponse) GetTask() *AssistanceTask {
+	if x != nil {
+		return x.Task
 	}
 	return nil
 }
@@ -577,7 +1923,8 @@ const file_breachline_registry_v1_dsr_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x1f\n" +
 	"\vaccount_ref\x18\x03 \x01(\tR\n" +
-	"accountRef\"\xfa\x03\n" +
+	"accountRef\"\xb3\n" +
+	"\n" +
 	"\x12DataSubjectRequest\x12\x1a\n" +
 	"\x06dsr_id\x18\x01 \x01(\tB\x03\xe0A\x03R\x05dsrId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -589,7 +1936,65 @@ const file_breachline_registry_v1_dsr_proto_rawDesc = "" +
 	"\bdue_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\adueTime\x12M\n" +
 	"\x06status\x18\b \x01(\x0e20.breachline.registry.v1.DataSubjectRequestStatusB\x03\xe0A\x03R\x06status\x12@\n" +
 	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"createTime\"\xcc\x02\n" +
+	"createTime\x122\n" +
+	"\x12notification_email\x18\n" +
+	" \x01(\tB\x03\xe0A\x03R\x11notificationEmail\x12,\n" +
+	"\x0fforward_pending\x18\v \x01(\bB\x03\xe0A\x03R\x0eforwardPending\x12B\n" +
+	"\fforward_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vforwardTime\x12/\n" +
+	"\x11forward_notice_id\x18\r \x01(\tB\x03\xe0A\x03R\x0fforwardNoticeId\x12K\n" +
+	"\x11original_due_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x0foriginalDueTime\x12M\n" +
+	"\n" +
+	"extensions\x18\x0f \x03(\v2(.breachline.registry.v1.DueDateExtensionB\x03\xe0A\x03R\n" +
+	"extensions\x12b\n" +
+	"\x0estatus_history\x18\x10 \x03(\v26.breachline.registry.v1.DataSubjectRequestStatusChangeB\x03\xe0A\x03R\rstatusHistory\x12M\n" +
+	"\n" +
+	"assistance\x18\x11 \x03(\v2(.breachline.registry.v1.AssistanceRecordB\x03\xe0A\x03R\n" +
+	"assistance\x12V\n" +
+	"\x10assistance_tasks\x18\x12 \x03(\v2&.breachline.registry.v1.AssistanceTaskB\x03\xe0A\x03R\x0fassistanceTasks\x12@\n" +
+	"\vupdate_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"updateTime\x12D\n" +
+	"\rreminder_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\freminderTime\x121\n" +
+	"\x12reminder_notice_id\x18\x15 \x01(\tB\x03\xe0A\x03R\x10reminderNoticeId\"\xba\x02\n" +
+	"\x10DueDateExtension\x12\x16\n" +
+	"\x06months\x18\x01 \x01(\x05R\x06months\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12F\n" +
+	"\x11previous_due_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x0fpreviousDueTime\x12<\n" +
+	"\fnew_due_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"newDueTime\x12;\n" +
+	"\vrecord_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"recordTime\x12\x14\n" +
+	"\x05actor\x18\x06 \x01(\tR\x05actor\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\a \x01(\tR\trequestId\"\xa5\x02\n" +
+	"\x1eDataSubjectRequestStatusChange\x12D\n" +
+	"\x04from\x18\x01 \x01(\x0e20.breachline.registry.v1.DataSubjectRequestStatusR\x04from\x12@\n" +
+	"\x02to\x18\x02 \x01(\x0e20.breachline.registry.v1.DataSubjectRequestStatusR\x02to\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12.\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x14\n" +
+	"\x05actor\x18\x05 \x01(\tR\x05actor\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\tR\trequestId\"\xa6\x01\n" +
+	"\x10AssistanceRecord\x12 \n" +
+	"\vdescription\x18\x01 \x01(\tR\vdescription\x12;\n" +
+	"\vrecord_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"recordTime\x12\x14\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"\xcb\x03\n" +
+	"\x0eAssistanceTask\x12\x1c\n" +
+	"\atask_id\x18\x01 \x01(\tB\x03\xe0A\x03R\x06taskId\x12>\n" +
+	"\x04kind\x18\x02 \x01(\x0e2*.breachline.registry.v1.AssistanceTaskKindR\x04kind\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x12\x16\n" +
+	"\x06system\x18\x04 \x01(\tR\x06system\x12@\n" +
+	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12D\n" +
+	"\rcomplete_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\fcompleteTime\x12\x1f\n" +
+	"\bevidence\x18\a \x01(\tB\x03\xe0A\x03R\bevidence\x12,\n" +
+	"\x0fartefact_sha256\x18\b \x01(\tB\x03\xe0A\x03R\x0eartefactSha256\x12\"\n" +
+	"\n" +
+	"created_by\x18\t \x01(\tB\x03\xe0A\x03R\tcreatedBy\x12&\n" +
+	"\fcompleted_by\x18\n" +
+	" \x01(\tB\x03\xe0A\x03R\vcompletedBy\"\xcc\x02\n" +
 	"\x1fSubmitDataSubjectRequestRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12$\n" +
@@ -604,7 +2009,64 @@ const file_breachline_registry_v1_dsr_proto_rawDesc = "" +
 	" SubmitDataSubjectRequestResponse\x12\\\n" +
 	"\x14data_subject_request\x18\x01 \x01(\v2*.breachline.registry.v1.DataSubjectRequestR\x12dataSubjectRequest\"}\n" +
 	"\x1dGetDataSubjectRequestResponse\x12\\\n" +
-	"\x14data_subject_request\x18\x01 \x01(\v2*.breachline.registry.v1.DataSubjectRequestR\x12dataSubjectRequest*\xbc\x02\n" +
+	"\x14data_subject_request\x18\x01 \x01(\v2*.breachline.registry.v1.DataSubjectRequestR\x12dataSubjectRequest\"\xcd\x02\n" +
+	"\x1eListDataSubjectRequestsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x1f\n" +
+	"\vcustomer_id\x18\x03 \x01(\tR\n" +
+	"customerId\x12H\n" +
+	"\x06status\x18\x04 \x01(\x0e20.breachline.registry.v1.DataSubjectRequestStatusR\x06status\x129\n" +
+	"\n" +
+	"due_before\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tdueBefore\x12&\n" +
+	"\x0fdue_within_days\x18\x06 \x01(\x05R\rdueWithinDays\x12!\n" +
+	"\foverdue_only\x18\a \x01(\bR\voverdueOnly\"\xa9\x01\n" +
+	"\x1fListDataSubjectRequestsResponse\x12^\n" +
+	"\x15data_subject_requests\x18\x01 \x03(\v2*.breachline.registry.v1.DataSubjectRequestR\x13dataSubjectRequests\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x96\x01\n" +
+	"\x1fExtendDataSubjectRequestRequest\x12\x1a\n" +
+	"\x06dsr_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x05dsrId\x12\x1b\n" +
+	"\x06months\x18\x02 \x01(\x05B\x03\xe0A\x02R\x06months\x12\x1b\n" +
+	"\x06reason\x18\x03 \x01(\tB\x03\xe0A\x02R\x06reason\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"\x80\x01\n" +
+	" ExtendDataSubjectRequestResponse\x12\\\n" +
+	"\x14data_subject_request\x18\x01 \x01(\v2*.breachline.registry.v1.DataSubjectRequestR\x12dataSubjectRequest\"\xc7\x01\n" +
+	"#TransitionDataSubjectRequestRequest\x12\x1a\n" +
+	"\x06dsr_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x05dsrId\x12M\n" +
+	"\x06status\x18\x02 \x01(\x0e20.breachline.registry.v1.DataSubjectRequestStatusB\x03\xe0A\x02R\x06status\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"\x84\x01\n" +
+	"$TransitionDataSubjectRequestResponse\x12\\\n" +
+	"\x14data_subject_request\x18\x01 \x01(\v2*.breachline.registry.v1.DataSubjectRequestR\x12dataSubjectRequest\"\x8d\x01\n" +
+	")RecordDataSubjectRequestAssistanceRequest\x12\x1a\n" +
+	"\x06dsr_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x05dsrId\x12%\n" +
+	"\vdescription\x18\x02 \x01(\tB\x03\xe0A\x02R\vdescription\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"\x8a\x01\n" +
+	"*RecordDataSubjectRequestAssistanceResponse\x12\\\n" +
+	"\x14data_subject_request\x18\x01 \x01(\v2*.breachline.registry.v1.DataSubjectRequestR\x12dataSubjectRequest\"\xd9\x01\n" +
+	"\x18AddAssistanceTaskRequest\x12\x1a\n" +
+	"\x06dsr_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x05dsrId\x12C\n" +
+	"\x04kind\x18\x02 \x01(\x0e2*.breachline.registry.v1.AssistanceTaskKindB\x03\xe0A\x02R\x04kind\x12%\n" +
+	"\vdescription\x18\x03 \x01(\tB\x03\xe0A\x02R\vdescription\x12\x16\n" +
+	"\x06system\x18\x04 \x01(\tR\x06system\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\"\xb5\x01\n" +
+	"\x19AddAssistanceTaskResponse\x12\\\n" +
+	"\x14data_subject_request\x18\x01 \x01(\v2*.breachline.registry.v1.DataSubjectRequestR\x12dataSubjectRequest\x12:\n" +
+	"\x04task\x18\x02 \x01(\v2&.breachline.registry.v1.AssistanceTaskR\x04task\"\xc2\x01\n" +
+	"\x1dCompleteAssistanceTaskRequest\x12\x1a\n" +
+	"\x06dsr_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x05dsrId\x12\x1c\n" +
+	"\atask_id\x18\x02 \x01(\tB\x03\xe0A\x02R\x06taskId\x12\x1f\n" +
+	"\bevidence\x18\x03 \x01(\tB\x03\xe0A\x02R\bevidence\x12'\n" +
+	"\x0fartefact_sha256\x18\x04 \x01(\tR\x0eartefactSha256\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\"\xba\x01\n" +
+	"\x1eCompleteAssistanceTaskResponse\x12\\\n" +
+	"\x14data_subject_request\x18\x01 \x01(\v2*.breachline.registry.v1.DataSubjectRequestR\x12dataSubjectRequest\x12:\n" +
+	"\x04task\x18\x02 \x01(\v2&.breachline.registry.v1.AssistanceTaskR\x04task*\xbc\x02\n" +
 	"\x16DataSubjectRequestType\x12)\n" +
 	"%DATA_SUBJECT_REQUEST_TYPE_UNSPECIFIED\x10\x00\x12$\n" +
 	" DATA_SUBJECT_REQUEST_TYPE_ACCESS\x10\x01\x12+\n" +
@@ -619,10 +2081,23 @@ const file_breachline_registry_v1_dsr_proto_rawDesc = "" +
 	"%DATA_SUBJECT_REQUEST_STATUS_FORWARDED\x10\x02\x12+\n" +
 	"'DATA_SUBJECT_REQUEST_STATUS_IN_PROGRESS\x10\x03\x12)\n" +
 	"%DATA_SUBJECT_REQUEST_STATUS_COMPLETED\x10\x04\x12(\n" +
-	"$DATA_SUBJECT_REQUEST_STATUS_REJECTED\x10\x052\x98\x03\n" +
+	"$DATA_SUBJECT_REQUEST_STATUS_REJECTED\x10\x05*\xe0\x01\n" +
+	"\x12AssistanceTaskKind\x12$\n" +
+	" ASSISTANCE_TASK_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bASSISTANCE_TASK_KIND_EXPORT\x10\x01\x12\x1e\n" +
+	"\x1aASSISTANCE_TASK_KIND_ERASE\x10\x02\x12 \n" +
+	"\x1cASSISTANCE_TASK_KIND_RECTIFY\x10\x03\x12!\n" +
+	"\x1dASSISTANCE_TASK_KIND_RESTRICT\x10\x04\x12\x1e\n" +
+	"\x1aASSISTANCE_TASK_KIND_OTHER\x10\x052\x8f\r\n" +
 	"\x19DataSubjectRequestService\x12\xc9\x01\n" +
 	"\x18SubmitDataSubjectRequest\x127.breachline.registry.v1.SubmitDataSubjectRequestRequest\x1a8.breachline.registry.v1.SubmitDataSubjectRequestResponse\":\x82\xd3\xe4\x93\x024:\x01*\"//v1/customers/{customer_id}/dataSubjectRequests\x12\xae\x01\n" +
-	"\x15GetDataSubjectRequest\x124.breachline.registry.v1.GetDataSubjectRequestRequest\x1a5.breachline.registry.v1.GetDataSubjectRequestResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/dataSubjectRequests/{dsr_id}B\xec\x01\n" +
+	"\x15GetDataSubjectRequest\x124.breachline.registry.v1.GetDataSubjectRequestRequest\x1a5.breachline.registry.v1.GetDataSubjectRequestResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/dataSubjectRequests/{dsr_id}\x12\xde\x01\n" +
+	"\x17ListDataSubjectRequests\x126.breachline.registry.v1.ListDataSubjectRequestsRequest\x1a7.breachline.registry.v1.ListDataSubjectRequestsResponse\"R\x82\xd3\xe4\x93\x02LZ1\x12//v1/customers/{customer_id}/dataSubjectRequests\x12\x17/v1/dataSubjectRequests\x12\xc1\x01\n" +
+	"\x18ExtendDataSubjectRequest\x127.breachline.registry.v1.ExtendDataSubjectRequestRequest\x1a8.breachline.registry.v1.ExtendDataSubjectRequestResponse\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/dataSubjectRequests/{dsr_id}:extend\x12\xd1\x01\n" +
+	"\x1cTransitionDataSubjectRequest\x12;.breachline.registry.v1.TransitionDataSubjectRequestRequest\x1a<.breachline.registry.v1.TransitionDataSubjectRequestResponse\"6\x82\xd3\xe4\x93\x020:\x01*\"+/v1/dataSubjectRequests/{dsr_id}:transition\x12\xe9\x01\n" +
+	"\"RecordDataSubjectRequestAssistance\x12A.breachline.registry.v1.RecordDataSubjectRequestAssistanceRequest\x1aB.breachline.registry.v1.RecordDataSubjectRequestAssistanceResponse\"<\x82\xd3\xe4\x93\x026:\x01*\"1/v1/dataSubjectRequests/{dsr_id}:recordAssistance\x12\xb5\x01\n" +
+	"\x11AddAssistanceTask\x120.breachline.registry.v1.AddAssistanceTaskRequest\x1a1.breachline.registry.v1.AddAssistanceTaskResponse\";\x82\xd3\xe4\x93\x025:\x01*\"0/v1/dataSubjectRequests/{dsr_id}/assistanceTasks\x12\xd7\x01\n" +
+	"\x16CompleteAssistanceTask\x125.breachline.registry.v1.CompleteAssistanceTaskRequest\x1a6.breachline.registry.v1.CompleteAssistanceTaskResponse\"N\x82\xd3\xe4\x93\x02H:\x01*\"C/v1/dataSubjectRequests/{dsr_id}/assistanceTasks/{task_id}:completeB\xec\x01\n" +
 	"\x1acom.breachline.registry.v1B\bDsrProtoP\x01ZJgithub.com/breachline/breachline/pkg/gen/breachline/registry/v1;registryv1\xa2\x02\x03BRX\xaa\x02\x16Breachline.Registry.V1\xca\x02\x16Breachline\\Registry\\V1\xe2\x02\"Breachline\\Registry\\V1\\GPBMetadata\xea\x02\x18Breachline::Registry::V1b\x06proto3"
 
 var (
@@ -637,40 +2112,99 @@ func file_breachline_registry_v1_dsr_proto_rawDescGZIP() []byte {
 	return file_breachline_registry_v1_dsr_proto_rawDescData
 }
 
-var file_breachline_registry_v1_dsr_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_breachline_registry_v1_dsr_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_breachline_registry_v1_dsr_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_breachline_registry_v1_dsr_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_breachline_registry_v1_dsr_proto_goTypes = []any{
-	(DataSubjectRequestType)(0),              // 0: breachline.registry.v1.DataSubjectRequestType
-	(DataSubjectRequestStatus)(0),            // 1: breachline.registry.v1.DataSubjectRequestStatus
-	(*DataSubject)(nil),                      // 2: breachline.registry.v1.DataSubject
-	(*DataSubjectRequest)(nil),               // 3: breachline.registry.v1.DataSubjectRequest
-	(*SubmitDataSubjectRequestRequest)(nil),  // 4: breachline.registry.v1.SubmitDataSubjectRequestRequest
-	(*GetDataSubjectRequestRequest)(nil),     // 5: breachline.registry.v1.GetDataSubjectRequestRequest
-	(*SubmitDataSubjectRequestResponse)(nil), // 6: breachline.registry.v1.SubmitDataSubjectRequestResponse
-	(*GetDataSubjectRequestResponse)(nil),    // 7: breachline.registry.v1.GetDataSubjectRequestResponse
-	(*timestamppb.Timestamp)(nil),            // 8: google.protobuf.Timestamp
+	(DataSubjectRequestType)(0),                        // 0: breachline.registry.v1.DataSubjectRequestType
+	(DataSubjectRequestStatus)(0),                      // 1: breachline.registry.v1.DataSubjectRequestStatus
+	(AssistanceTaskKind)(0),                            // 2: breachline.registry.v1.AssistanceTaskKind
+	(*DataSubject)(nil),                                // 3: breachline.registry.v1.DataSubject
+	(*DataSubjectRequest)(nil),                         // 4: breachline.registry.v1.DataSubjectRequest
+	(*DueDateExtension)(nil),                           // 5: breachline.registry.v1.DueDateExtension
+	(*DataSubjectRequestStatusChange)(nil),             // 6: breachline.registry.v1.DataSubjectRequestStatusChange
+	(*AssistanceRecord)(nil),                           // 7: breachline.registry.v1.AssistanceRecord
+	(*AssistanceTask)(nil),                             // 8: breachline.registry.v1.AssistanceTask
+	(*SubmitDataSubjectRequestRequest)(nil),            // 9: breachline.registry.v1.SubmitDataSubjectRequestRequest
+	(*GetDataSubjectRequestRequest)(nil),               // 10: breachline.registry.v1.GetDataSubjectRequestRequest
+	(*SubmitDataSubjectRequestResponse)(nil),           // 11: breachline.registry.v1.SubmitDataSubjectRequestResponse
+	(*GetDataSubjectRequestResponse)(nil),              // 12: breachline.registry.v1.GetDataSubjectRequestResponse
+	(*ListDataSubjectRequestsRequest)(nil),             // 13: breachline.registry.v1.ListDataSubjectRequestsRequest
+	(*ListDataSubjectRequestsResponse)(nil),            // 14: breachline.registry.v1.ListDataSubjectRequestsResponse
+	(*ExtendDataSubjectRequestRequest)(nil),            // 15: breachline.registry.v1.ExtendDataSubjectRequestRequest
+	(*ExtendDataSubjectRequestResponse)(nil),           // 16: breachline.registry.v1.ExtendDataSubjectRequestResponse
+	(*TransitionDataSubjectRequestRequest)(nil),        // 17: breachline.registry.v1.TransitionDataSubjectRequestRequest
+	(*TransitionDataSubjectRequestResponse)(nil),       // 18: breachline.registry.v1.TransitionDataSubjectRequestResponse
+	(*RecordDataSubjectRequestAssistanceRequest)(nil),  // 19: breachline.registry.v1.RecordDataSubjectRequestAssistanceRequest
+	(*RecordDataSubjectRequestAssistanceResponse)(nil), // 20: breachline.registry.v1.RecordDataSubjectRequestAssistanceResponse
+	(*AddAssistanceTaskRequest)(nil),                   // 21: breachline.registry.v1.AddAssistanceTaskRequest
+	(*AddAssistanceTaskResponse)(nil),                  // 22: breachline.registry.v1.AddAssistanceTaskResponse
+	(*CompleteAssistanceTaskRequest)(nil),              // 23: breachline.registry.v1.CompleteAssistanceTaskRequest
+	(*CompleteAssistanceTaskResponse)(nil),             // 24: breachline.registry.v1.CompleteAssistanceTaskResponse
+	(*timestamppb.Timestamp)(nil),                      // 25: google.protobuf.Timestamp
 }
 var file_breachline_registry_v1_dsr_proto_depIdxs = []int32{
 	0,  // 0: breachline.registry.v1.DataSubjectRequest.type:type_name -> breachline.registry.v1.DataSubjectRequestType
-	2,  // 1: breachline.registry.v1.DataSubjectRequest.subject:type_name -> breachline.registry.v1.DataSubject
-	8,  // 2: breachline.registry.v1.DataSubjectRequest.receive_time:type_name -> google.protobuf.Timestamp
-	8,  // 3: breachline.registry.v1.DataSubjectRequest.due_time:type_name -> google.protobuf.Timestamp
+	3,  // 1: breachline.registry.v1.DataSubjectRequest.subject:type_name -> breachline.registry.v1.DataSubject
+	25, // 2: breachline.registry.v1.DataSubjectRequest.receive_time:type_name -> google.protobuf.Timestamp
+	25, // 3: breachline.registry.v1.DataSubjectRequest.due_time:type_name -> google.protobuf.Timestamp
 	1,  // 4: breachline.registry.v1.DataSubjectRequest.status:type_name -> breachline.registry.v1.DataSubjectRequestStatus
-	8,  // 5: breachline.registry.v1.DataSubjectRequest.create_time:type_name -> google.protobuf.Timestamp
-	0,  // 6: breachline.registry.v1.SubmitDataSubjectRequestRequest.type:type_name -> breachline.registry.v1.DataSubjectRequestType
-	2,  // 7: breachline.registry.v1.SubmitDataSubjectRequestRequest.subject:type_name -> breachline.registry.v1.DataSubject
-	8,  // 8: breachline.registry.v1.SubmitDataSubjectRequestRequest.receive_time:type_name -> google.protobuf.Timestamp
-	3,  // 9: breachline.registry.v1.SubmitDataSubjectRequestResponse.data_subject_request:type_name -> breachline.registry.v1.DataSubjectRequest
-	3,  // 10: breachline.registry.v1.GetDataSubjectRequestResponse.data_subject_request:type_name -> breachline.registry.v1.DataSubjectRequest
-	4,  // 11: breachline.registry.v1.DataSubjectRequestService.SubmitDataSubjectRequest:input_type -> breachline.registry.v1.SubmitDataSubjectRequestRequest
-	5,  // 12: breachline.registry.v1.DataSubjectRequestService.GetDataSubjectRequest:input_type -> breachline.registry.v1.GetDataSubjectRequestRequest
-	6,  // 13: breachline.registry.v1.DataSubjectRequestService.SubmitDataSubjectRequest:output_type -> breachline.registry.v1.SubmitDataSubjectRequestResponse
-	7,  // 14: breachline.registry.v1.DataSubjectRequestService.GetDataSubjectRequest:output_type -> breachline.registry.v1.GetDataSubjectRequestResponse
-	13, // [13:15] is the sub-list for method output_type
-	11, // [11:13] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	25, // 5: breachline.registry.v1.DataSubjectRequest.create_time:type_name -> google.protobuf.Timestamp
+	25, // 6: breachline.registry.v1.DataSubjectRequest.forward_time:type_name -> google.protobuf.Timestamp
+	25, // 7: breachline.registry.v1.DataSubjectRequest.original_due_time:type_name -> google.protobuf.Timestamp
+	5,  // 8: breachline.registry.v1.DataSubjectRequest.extensions:type_name -> breachline.registry.v1.DueDateExtension
+	6,  // 9: breachline.registry.v1.DataSubjectRequest.status_history:type_name -> breachline.registry.v1.DataSubjectRequestStatusChange
+	7,  // 10: breachline.registry.v1.DataSubjectRequest.assistance:type_name -> breachline.registry.v1.AssistanceRecord
+	8,  // 11: breachline.registry.v1.DataSubjectRequest.assistance_tasks:type_name -> breachline.registry.v1.AssistanceTask
+	25, // 12: breachline.registry.v1.DataSubjectRequest.update_time:type_name -> google.protobuf.Timestamp
+	25, // 13: breachline.registry.v1.DataSubjectRequest.reminder_time:type_name -> google.protobuf.Timestamp
+	25, // 14: breachline.registry.v1.DueDateExtension.previous_due_time:type_name -> google.protobuf.Timestamp
+	25, // 15: breachline.registry.v1.DueDateExtension.new_due_time:type_name -> google.protobuf.Timestamp
+	25, // 16: breachline.registry.v1.DueDateExtension.record_time:type_name -> google.protobuf.Timestamp
+	1,  // 17: breachline.registry.v1.DataSubjectRequestStatusChange.from:type_name -> breachline.registry.v1.DataSubjectRequestStatus
+	1,  // 18: breachline.registry.v1.DataSubjectRequestStatusChange.to:type_name -> breachline.registry.v1.DataSubjectRequestStatus
+	25, // 19: breachline.registry.v1.DataSubjectRequestStatusChange.time:type_name -> google.protobuf.Timestamp
+	25, // 20: breachline.registry.v1.AssistanceRecord.record_time:type_name -> google.protobuf.Timestamp
+	2,  // 21: breachline.registry.v1.AssistanceTask.kind:type_name -> breachline.registry.v1.AssistanceTaskKind
+	25, // 22: breachline.registry.v1.AssistanceTask.create_time:type_name -> google.protobuf.Timestamp
+	25, // 23: breachline.registry.v1.AssistanceTask.complete_time:type_name -> google.protobuf.Timestamp
+	0,  // 24: breachline.registry.v1.SubmitDataSubjectRequestRequest.type:type_name -> breachline.registry.v1.DataSubjectRequestType
+	3,  // 25: breachline.registry.v1.SubmitDataSubjectRequestRequest.subject:type_name -> breachline.registry.v1.DataSubject
+	25, // 26: breachline.registry.v1.SubmitDataSubjectRequestRequest.receive_time:type_name -> google.protobuf.Timestamp
+	4,  // 27: breachline.registry.v1.SubmitDataSubjectRequestResponse.data_subject_request:type_name -> breachline.registry.v1.DataSubjectRequest
+	4,  // 28: breachline.registry.v1.GetDataSubjectRequestResponse.data_subject_request:type_name -> breachline.registry.v1.DataSubjectRequest
+	1,  // 29: breachline.registry.v1.ListDataSubjectRequestsRequest.status:type_name -> breachline.registry.v1.DataSubjectRequestStatus
+	25, // 30: breachline.registry.v1.ListDataSubjectRequestsRequest.due_before:type_name -> google.protobuf.Timestamp
+	4,  // 31: breachline.registry.v1.ListDataSubjectRequestsResponse.data_subject_requests:type_name -> breachline.registry.v1.DataSubjectRequest
+	4,  // 32: breachline.registry.v1.ExtendDataSubjectRequestResponse.data_subject_request:type_name -> breachline.registry.v1.DataSubjectRequest
+	1,  // 33: breachline.registry.v1.TransitionDataSubjectRequestRequest.status:type_name -> breachline.registry.v1.DataSubjectRequestStatus
+	4,  // 34: breachline.registry.v1.TransitionDataSubjectRequestResponse.data_subject_request:type_name -> breachline.registry.v1.DataSubjectRequest
+	4,  // 35: breachline.registry.v1.RecordDataSubjectRequestAssistanceResponse.data_subject_request:type_name -> breachline.registry.v1.DataSubjectRequest
+	2,  // 36: breachline.registry.v1.AddAssistanceTaskRequest.kind:type_name -> breachline.registry.v1.AssistanceTaskKind
+	4,  // 37: breachline.registry.v1.AddAssistanceTaskResponse.data_subject_request:type_name -> breachline.registry.v1.DataSubjectRequest
+	8,  // 38: breachline.registry.v1.AddAssistanceTaskResponse.task:type_name -> breachline.registry.v1.AssistanceTask
+	4,  // 39: breachline.registry.v1.CompleteAssistanceTaskResponse.data_subject_request:type_name -> breachline.registry.v1.DataSubjectRequest
+	8,  // 40: breachline.registry.v1.CompleteAssistanceTaskResponse.task:type_name -> breachline.registry.v1.AssistanceTask
+	9,  // 41: breachline.registry.v1.DataSubjectRequestService.SubmitDataSubjectRequest:input_type -> breachline.registry.v1.SubmitDataSubjectRequestRequest
+	10, // 42: breachline.registry.v1.DataSubjectRequestService.GetDataSubjectRequest:input_type -> breachline.registry.v1.GetDataSubjectRequestRequest
+	13, // 43: breachline.registry.v1.DataSubjectRequestService.ListDataSubjectRequests:input_type -> breachline.registry.v1.ListDataSubjectRequestsRequest
+	15, // 44: breachline.registry.v1.DataSubjectRequestService.ExtendDataSubjectRequest:input_type -> breachline.registry.v1.ExtendDataSubjectRequestRequest
+	17, // 45: breachline.registry.v1.DataSubjectRequestService.TransitionDataSubjectRequest:input_type -> breachline.registry.v1.TransitionDataSubjectRequestRequest
+	19, // 46: breachline.registry.v1.DataSubjectRequestService.RecordDataSubjectRequestAssistance:input_type -> breachline.registry.v1.RecordDataSubjectRequestAssistanceRequest
+	21, // 47: breachline.registry.v1.DataSubjectRequestService.AddAssistanceTask:input_type -> breachline.registry.v1.AddAssistanceTaskRequest
+	23, // 48: breachline.registry.v1.DataSubjectRequestService.CompleteAssistanceTask:input_type -> breachline.registry.v1.CompleteAssistanceTaskRequest
+	11, // 49: breachline.registry.v1.DataSubjectRequestService.SubmitDataSubjectRequest:output_type -> breachline.registry.v1.SubmitDataSubjectRequestResponse
+	12, // 50: breachline.registry.v1.DataSubjectRequestService.GetDataSubjectRequest:output_type -> breachline.registry.v1.GetDataSubjectRequestResponse
+	14, // 51: breachline.registry.v1.DataSubjectRequestService.ListDataSubjectRequests:output_type -> breachline.registry.v1.ListDataSubjectRequestsResponse
+	16, // 52: breachline.registry.v1.DataSubjectRequestService.ExtendDataSubjectRequest:output_type -> breachline.registry.v1.ExtendDataSubjectRequestResponse
+	18, // 53: breachline.registry.v1.DataSubjectRequestService.TransitionDataSubjectRequest:output_type -> breachline.registry.v1.TransitionDataSubjectRequestResponse
+	20, // 54: breachline.registry.v1.DataSubjectRequestService.RecordDataSubjectRequestAssistance:output_type -> breachline.registry.v1.RecordDataSubjectRequestAssistanceResponse
+	22, // 55: breachline.registry.v1.DataSubjectRequestService.AddAssistanceTask:output_type -> breachline.registry.v1.AddAssistanceTaskResponse
+	24, // 56: breachline.registry.v1.DataSubjectRequestService.CompleteAssistanceTask:output_type -> breachline.registry.v1.CompleteAssistanceTaskResponse
+	49, // [49:57] is the sub-list for method output_type
+	41, // [41:49] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_breachline_registry_v1_dsr_proto_init() }
@@ -683,8 +2217,8 @@ func file_breachline_registry_v1_dsr_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_breachline_registry_v1_dsr_proto_rawDesc), len(file_breachline_registry_v1_dsr_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   6,
+			NumEnums:      3,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,8 +19,14 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	DataSubjectRequestService_SubmitDataSubjectRequest_FullMethodName = "/breachline.registry.v1.DataSubjectRequestService/SubmitDataSubjectRequest"
-	DataSubjectRequestService_GetDataSubjectRequest_FullMethodName    = "/breachline.registry.v1.DataSubjectRequestService/GetDataSubjectRequest"
+	DataSubjectRequestService_SubmitDataSubjectRequest_FullMethodName           = "/breachline.registry.v1.DataSubjectRequestService/SubmitDataSubjectRequest"
+	DataSubjectRequestService_GetDataSubjectRequest_FullMethodName              = "/breachline.registry.v1.DataSubjectRequestService/GetDataSubjectRequest"
+	DataSubjectRequestService_ListDataSubjectRequests_FullMethodName            = "/breachline.registry.v1.DataSubjectRequestService/ListDataSubjectRequests"
+	DataSubjectRequestService_ExtendDataSubjectRequest_FullMethodName           = "/breachline.registry.v1.DataSubjectRequestService/ExtendDataSubjectRequest"
+	DataSubjectRequestService_TransitionDataSubjectRequest_FullMethodName       = "/breachline.registry.v1.DataSubjectRequestService/TransitionDataSubjectRequest"
+	DataSubjectRequestService_RecordDataSubjectRequestAssistance_FullMethodName = "/breachline.registry.v1.DataSubjectRequestService/RecordDataSubjectRequestAssistance"
+	DataSubjectRequestService_AddAssistanceTask_FullMethodName                  = "/breachline.registry.v1.DataSubjectRequestService/AddAssistanceTask"
+	DataSubjectRequestService_CompleteAssistanceTask_FullMethodName             = "/breachline.registry.v1.DataSubjectRequestService/CompleteAssistanceTask"
 )
 
 // DataSubjectRequestServiceClient is the client API for DataSubjectRequestService service.
@@ -36,6 +42,35 @@ type DataSubjectRequestServiceClient interface {
 	SubmitDataSubjectRequest(ctx context.Context, in *SubmitDataSubjectRequestRequest, opts ...grpc.CallOption) (*SubmitDataSubjectRequestResponse, error)
 	// GetDataSubjectRequest returns one data subject request.
 	GetDataSubjectRequest(ctx context.Context, in *GetDataSubjectRequestRequest, opts ...grpc.CallOption) (*GetDataSubjectRequestResponse, error)
+	// ListDataSubjectRequests lists requests in the order they were received
+	// (AIP-158 paging), optionally of one customer, in one status, due before
+	// a time or within a number of days, or overdue.
+	ListDataSubjectRequests(ctx context.Context, in *ListDataSubjectRequestsRequest, opts ...grpc.CallOption) (*ListDataSubjectRequestsResponse, error)
+	// ExtendDataSubjectRequest extends the due date by one or two further
+	// months with a recorded reason (GDPR Art. 12(3)): at most two months in
+	// all, recorded before the first month has run out, on a request that is
+	// not completed or rejected (FAILED_PRECONDITION otherwise). A retry with
+	// the same request_id returns the request unchanged.
+	ExtendDataSubjectRequest(ctx context.Context, in *ExtendDataSubjectRequestRequest, opts ...grpc.CallOption) (*ExtendDataSubjectRequestResponse, error)
+	// TransitionDataSubjectRequest moves a request to another status. Allowed:
+	// FORWARDED → IN_PROGRESS, COMPLETED or REJECTED; IN_PROGRESS → COMPLETED or
+	// REJECTED. RECEIVED → FORWARDED is made only by the forwarding relay once
+	// dispatch has taken the e-mail to the controller; COMPLETED and REJECTED
+	// are final. Any other move is FAILED_PRECONDITION naming the allowed
+	// ones. A retry with the same request_id returns the request unchanged.
+	TransitionDataSubjectRequest(ctx context.Context, in *TransitionDataSubjectRequestRequest, opts ...grpc.CallOption) (*TransitionDataSubjectRequestResponse, error)
+	// RecordDataSubjectRequestAssistance records assistance given to the
+	// controller for a request (DPA 3.1), e.g. "sent the controller the
+	// subject's browsing history export on 2026-03-04".
+	RecordDataSubjectRequestAssistance(ctx context.Context, in *RecordDataSubjectRequestAssistanceRequest, opts ...grpc.CallOption) (*RecordDataSubjectRequestAssistanceResponse, error)
+	// AddAssistanceTask adds a task we do for the controller, e.g. export or
+	// erase the data subject's records in one of our stores. Not on a
+	// completed or rejected request.
+	AddAssistanceTask(ctx context.Context, in *AddAssistanceTaskRequest, opts ...grpc.CallOption) (*AddAssistanceTaskResponse, error)
+	// CompleteAssistanceTask records a task as done with its evidence. A task
+	// already completed is FAILED_PRECONDITION unless this is a retry with the
+	// same request_id.
+	CompleteAssistanceTask(ctx context.Context, in *CompleteAssistanceTaskRequest, opts ...grpc.CallOption) (*CompleteAssistanceTaskResponse, error)
 }
 
 type dataSubjectRequestServiceClient struct {
@@ -66,6 +101,66 @@ func (c *dataSubjectRequestServiceClient) GetDataSubjectRequest(ctx context.Cont
 	return out, nil
 }
 
+func (c *dataSubjectRequestServiceClient) ListDataSubjectRequests(ctx context.Context, in *ListDataSubjectRequestsRequest, opts ...grpc.CallOption) (*ListDataSubjectRequestsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDataSubjectRequestsResponse)
+	err := c.cc.Invoke(ctx, DataSubjectRequestService_ListDataSubjectRequests_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dataSubjectRequestServiceClient) ExtendDataSubjectRequest(ctx context.Context, in *ExtendDataSubjectRequestRequest, opts ...grpc.CallOption) (*ExtendDataSubjectRequestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExtendDataSubjectRequestResponse)
+	err := c.cc.Invoke(ctx, DataSubjectRequestService_ExtendDataSubjectRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dataSubjectRequestServiceClient) TransitionDataSubjectRequest(ctx context.Context, in *TransitionDataSubjectRequestRequest, opts ...grpc.CallOption) (*TransitionDataSubjectRequestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TransitionDataSubjectRequestResponse)
+	err := c.cc.Invoke(ctx, DataSubjectRequestService_TransitionDataSubjectRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dataSubjectRequestServiceClient) RecordDataSubjectRequestAssistance(ctx context.Context, in *RecordDataSubjectRequestAssistanceRequest, opts ...grpc.CallOption) (*RecordDataSubjectRequestAssistanceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordDataSubjectRequestAssistanceResponse)
+	err := c.cc.Invoke(ctx, DataSubjectRequestService_RecordDataSubjectRequestAssistance_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dataSubjectRequestServiceClient) AddAssistanceTask(ctx context.Context, in *AddAssistanceTaskRequest, opts ...grpc.CallOption) (*AddAssistanceTaskResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddAssistanceTaskResponse)
+	err := c.cc.Invoke(ctx, DataSubjectRequestService_AddAssistanceTask_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dataSubjectRequestServiceClient) CompleteAssistanceTask(ctx context.Context, in *CompleteAssistanceTaskRequest, opts ...grpc.CallOption) (*CompleteAssistanceTaskResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CompleteAssistanceTaskResponse)
+	err := c.cc.Invoke(ctx, DataSubjectRequestService_CompleteAssistanceTask_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DataSubjectRequestServiceServer is the server API for DataSubjectRequestService service.
 // All implementations must embed UnimplementedDataSubjectRequestServiceServer
 // for forward compatibility.
@@ -79,6 +174,35 @@ type DataSubjectRequestServiceServer interface {
 	SubmitDataSubjectRequest(context.Context, *SubmitDataSubjectRequestRequest) (*SubmitDataSubjectRequestResponse, error)
 	// GetDataSubjectRequest returns one data subject request.
 	GetDataSubjectRequest(context.Context, *GetDataSubjectRequestRequest) (*GetDataSubjectRequestResponse, error)
+	// ListDataSubjectRequests lists requests in the order they were received
+	// (AIP-158 paging), optionally of one customer, in one status, due before
+	// a time or within a number of days, or overdue.
+	ListDataSubjectRequests(context.Context, *ListDataSubjectRequestsRequest) (*ListDataSubjectRequestsResponse, error)
+	// ExtendDataSubjectRequest extends the due date by one or two further
+	// months with a recorded reason (GDPR Art. 12(3)): at most two months in
+	// all, recorded before the first month has run out, on a request that is
+	// not completed or rejected (FAILED_PRECONDITION otherwise). A retry with
+	// the same request_id returns the request unchanged.
+	ExtendDataSubjectRequest(context.Context, *ExtendDataSubjectRequestRequest) (*ExtendDataSubjectRequestResponse, error)
+	// TransitionDataSubjectRequest moves a request to another status. Allowed:
+	// FORWARDED → IN_PROGRESS, COMPLETED or REJECTED; IN_PROGRESS → COMPLETED or
+	// REJECTED. RECEIVED → FORWARDED is made only by the forwarding relay once
+	// dispatch has taken the e-mail to the controller; COMPLETED and REJECTED
+	// are final. Any other move is FAILED_PRECONDITION naming the allowed
+	// ones. A retry with the same request_id returns the request unchanged.
+	TransitionDataSubjectRequest(context.Context, *TransitionDataSubjectRequestRequest) (*TransitionDataSubjectRequestResponse, error)
+	// RecordDataSubjectRequestAssistance records assistance given to the
+	// controller for a request (DPA 3.1), e.g. "sent the controller the
+	// subject's browsing history export on 2026-03-04".
+	RecordDataSubjectRequestAssistance(context.Context, *RecordDataSubjectRequestAssistanceRequest) (*RecordDataSubjectRequestAssistanceResponse, error)
+	// AddAssistanceTask adds a task we do for the controller, e.g. export or
+	// erase the data subject's records in one of our stores. Not on a
+	// completed or rejected request.
+	AddAssistanceTask(context.Context, *AddAssistanceTaskRequest) (*AddAssistanceTaskResponse, error)
+	// CompleteAssistanceTask records a task as done with its evidence. A task
+	// already completed is FAILED_PRECONDITION unless this is a retry with the
+	// same request_id.
+	CompleteAssistanceTask(context.Context, *CompleteAssistanceTaskRequest) (*CompleteAssistanceTaskResponse, error)
 	mustEmbedUnimplementedDataSubjectRequestServiceServer()
 }
 
@@ -94,6 +218,24 @@ func (UnimplementedDataSubjectRequestServiceServer) SubmitDataSubjectRequest(con
 }
 func (UnimplementedDataSubjectRequestServiceServer) GetDataSubjectRequest(context.Context, *GetDataSubjectRequestRequest) (*GetDataSubjectRequestResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDataSubjectRequest not implemented")
+}
+func (UnimplementedDataSubjectRequestServiceServer) ListDataSubjectRequests(context.Context, *ListDataSubjectRequestsRequest) (*ListDataSubjectRequestsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDataSubjectRequests not implemented")
+}
+func (UnimplementedDataSubjectRequestServiceServer) ExtendDataSubjectRequest(context.Context, *ExtendDataSubjectRequestRequest) (*ExtendDataSubjectRequestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExtendDataSubjectRequest not implemented")
+}
+func (UnimplementedDataSubjectRequestServiceServer) TransitionDataSubjectRequest(context.Context, *TransitionDataSubjectRequestRequest) (*TransitionDataSubjectRequestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method TransitionDataSubjectRequest not implemented")
+}
+func (UnimplementedDataSubjectRequestServiceServer) RecordDataSubjectRequestAssistance(context.Context, *RecordDataSubjectRequestAssistanceRequest) (*RecordDataSubjectRequestAssistanceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordDataSubjectRequestAssistance not implemented")
+}
+func (UnimplementedDataSubjectRequestServiceServer) AddAssistanceTask(context.Context, *AddAssistanceTaskRequest) (*AddAssistanceTaskResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddAssistanceTask not implemented")
+}
+func (UnimplementedDataSubjectRequestServiceServer) CompleteAssistanceTask(context.Context, *CompleteAssistanceTaskRequest) (*CompleteAssistanceTaskResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CompleteAssistanceTask not implemented")
 }
 func (UnimplementedDataSubjectRequestServiceServer) mustEmbedUnimplementedDataSubjectRequestServiceServer() {
 }
@@ -153,6 +295,114 @@ func _DataSubjectRequestService_GetDataSubjectRequest_Handler(srv interface{}, c
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DataSubjectRequestService_ListDataSubjectRequests_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDataSubjectRequestsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataSubjectRequestServiceServer).ListDataSubjectRequests(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataSubjectRequestService_ListDataSubjectRequests_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataSubjectRequestServiceServer).ListDataSubjectRequests(ctx, req.(*ListDataSubjectRequestsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DataSubjectRequestService_ExtendDataSubjectRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExtendDataSubjectRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataSubjectRequestServiceServer).ExtendDataSubjectRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataSubjectRequestService_ExtendDataSubjectRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataSubjectRequestServiceServer).ExtendDataSubjectRequest(ctx, req.(*ExtendDataSubjectRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DataSubjectRequestService_TransitionDataSubjectRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TransitionDataSubjectRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataSubjectRequestServiceServer).TransitionDataSubjectRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataSubjectRequestService_TransitionDataSubjectRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataSubjectRequestServiceServer).TransitionDataSubjectRequest(ctx, req.(*TransitionDataSubjectRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DataSubjectRequestService_RecordDataSubjectRequestAssistance_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordDataSubjectRequestAssistanceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataSubjectRequestServiceServer).RecordDataSubjectRequestAssistance(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataSubjectRequestService_RecordDataSubjectRequestAssistance_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataSubjectRequestServiceServer).RecordDataSubjectRequestAssistance(ctx, req.(*RecordDataSubjectRequestAssistanceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DataSubjectRequestService_AddAssistanceTask_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddAssistanceTaskRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataSubjectRequestServiceServer).AddAssistanceTask(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataSubjectRequestService_AddAssistanceTask_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataSubjectRequestServiceServer).AddAssistanceTask(ctx, req.(*AddAssistanceTaskRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DataSubjectRequestService_CompleteAssistanceTask_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CompleteAssistanceTaskRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataSubjectRequestServiceServer).CompleteAssistanceTask(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataSubjectRequestService_CompleteAssistanceTask_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataSubjectRequestServiceServer).CompleteAssistanceTask(ctx, req.(*CompleteAssistanceTaskRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DataSubjectRequestService_ServiceDesc is the grpc.ServiceDesc for DataSubjectRequestService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -167,6 +417,30 @@ var DataSubjectRequestService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetDataSubjectRequest",
 			Handler:    _DataSubjectRequestService_GetDataSubjectRequest_Handler,
+		},
+		{
+			MethodName: "ListDataSubjectRequests",
+			Handler:    _DataSubjectRequestService_ListDataSubjectRequests_Handler,
+		},
+		{
+			MethodName: "ExtendDataSubjectRequest",
+			Handler:    _DataSubjectRequestService_ExtendDataSubjectRequest_Handler,
+		},
+		{
+			MethodName: "TransitionDataSubjectRequest",
+			Handler:    _DataSubjectRequestService_TransitionDataSubjectRequest_Handler,
+		},
+		{
+			MethodName: "RecordDataSubjectRequestAssistance",
+			Handler:    _DataSubjectRequestService_RecordDataSubjectRequestAssistance_Handler,
+		},
+		{
+			MethodName: "AddAssistanceTask",
+			Handler:    _DataSubjectRequestService_AddAssistanceTask_Handler,
+		},
+		{
+			MethodName: "CompleteAssistanceTask",
+			Handler:    _DataSubjectRequestService_CompleteAssistanceTask_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

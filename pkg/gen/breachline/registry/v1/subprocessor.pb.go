@@ -10,6 +10,8 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -146,6 +148,248 @@ func (TransferMechanism) EnumDescriptor() ([]byte, []int) {
 	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{1}
 }
 
+// SubprocessorChangeKind is what a proposed change does.
+type SubprocessorChangeKind int32
+
+const (
+	// Never set on a stored change.
+	SubprocessorChangeKind_SUBPROCESSOR_CHANGE_KIND_UNSPECIFIED SubprocessorChangeKind = 0
+	// A new subprocessor is engaged.
+	SubprocessorChangeKind_SUBPROCESSOR_CHANGE_KIND_ADDITION SubprocessorChangeKind = 1
+	// A new subprocessor replaces an existing one.
+	SubprocessorChangeKind_SUBPROCESSOR_CHANGE_KIND_REPLACEMENT SubprocessorChangeKind = 2
+)
+
+// Enum value maps for SubprocessorChangeKind.
+var (
+	SubprocessorChangeKind_name = map[int32]string{
+		0: "SUBPROCESSOR_CHANGE_KIND_UNSPECIFIED",
+		1: "SUBPROCESSOR_CHANGE_KIND_ADDITION",
+		2: "SUBPROCESSOR_CHANGE_KIND_REPLACEMENT",
+	}
+	SubprocessorChangeKind_value = map[string]int32{
+		"SUBPROCESSOR_CHANGE_KIND_UNSPECIFIED": 0,
+		"SUBPROCESSOR_CHANGE_KIND_ADDITION":    1,
+		"SUBPROCESSOR_CHANGE_KIND_REPLACEMENT": 2,
+	}
+)
+
+func (x SubprocessorChangeKind) Enum() *SubprocessorChangeKind {
+	p := new(SubprocessorChangeKind)
+	*p = x
+	return p
+}
+
+func (x SubprocessorChangeKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SubprocessorChangeKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_breachline_registry_v1_subprocessor_proto_enumTypes[2].Descriptor()
+}
+
+func (SubprocessorChangeKind) Type() protoreflect.EnumType {
+	return &file_breachline_registry_v1_subprocessor_proto_enumTypes[2]
+}
+
+func (x SubprocessorChangeKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SubprocessorChangeKind.Descriptor instead.
+func (SubprocessorChangeKind) EnumDescriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{2}
+}
+
+// CustomerChangeStatus is where a change stands for one customer.
+type CustomerChangeStatus int32
+
+const (
+	// Never returned.
+	CustomerChangeStatus_CUSTOMER_CHANGE_STATUS_UNSPECIFIED CustomerChangeStatus = 0
+	// Not yet notified, or the objection window or effective time not passed.
+	CustomerChangeStatus_CUSTOMER_CHANGE_STATUS_PENDING CustomerChangeStatus = 1
+	// In effect for the customer.
+	CustomerChangeStatus_CUSTOMER_CHANGE_STATUS_EFFECTIVE CustomerChangeStatus = 2
+	// The customer objected and the objection is open or was upheld.
+	CustomerChangeStatus_CUSTOMER_CHANGE_STATUS_BLOCKED CustomerChangeStatus = 3
+)
+
+// Enum value maps for CustomerChangeStatus.
+var (
+	CustomerChangeStatus_name = map[int32]string{
+		0: "CUSTOMER_CHANGE_STATUS_UNSPECIFIED",
+		1: "CUSTOMER_CHANGE_STATUS_PENDING",
+		2: "CUSTOMER_CHANGE_STATUS_EFFECTIVE",
+		3: "CUSTOMER_CHANGE_STATUS_BLOCKED",
+	}
+	CustomerChangeStatus_value = map[string]int32{
+		"CUSTOMER_CHANGE_STATUS_UNSPECIFIED": 0,
+		"CUSTOMER_CHANGE_STATUS_PENDING":     1,
+		"CUSTOMER_CHANGE_STATUS_EFFECTIVE":   2,
+		"CUSTOMER_CHANGE_STATUS_BLOCKED":     3,
+	}
+)
+
+func (x CustomerChangeStatus) Enum() *CustomerChangeStatus {
+	p := new(CustomerChangeStatus)
+	*p = x
+	return p
+}
+
+func (x CustomerChangeStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CustomerChangeStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_breachline_registry_v1_subprocessor_proto_enumTypes[3].Descriptor()
+}
+
+func (CustomerChangeStatus) Type() protoreflect.EnumType {
+	return &file_breachline_registry_v1_subprocessor_proto_enumTypes[3]
+}
+
+func (x CustomerChangeStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CustomerChangeStatus.Descriptor instead.
+func (CustomerChangeStatus) EnumDescriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{3}
+}
+
+// ObjectionOutcome is how an objection was resolved.
+type ObjectionOutcome int32
+
+const (
+	// Never set on a stored resolution.
+	ObjectionOutcome_OBJECTION_OUTCOME_UNSPECIFIED ObjectionOutcome = 0
+	// The customer withdrew the objection; the change proceeds for them.
+	ObjectionOutcome_OBJECTION_OUTCOME_WITHDRAWN ObjectionOutcome = 1
+	// The concern was addressed (e.g. extra safeguards); the change proceeds.
+	ObjectionOutcome_OBJECTION_OUTCOME_ADDRESSED ObjectionOutcome = 2
+	// The objection stands; the change never takes effect for the customer.
+	ObjectionOutcome_OBJECTION_OUTCOME_UPHELD ObjectionOutcome = 3
+)
+
+// Enum value maps for ObjectionOutcome.
+var (
+	ObjectionOutcome_name = map[int32]string{
+		0: "OBJECTION_OUTCOME_UNSPECIFIED",
+		1: "OBJECTION_OUTCOME_WITHDRAWN",
+		2: "OBJECTION_OUTCOME_ADDRESSED",
+		3: "OBJECTION_OUTCOME_UPHELD",
+	}
+	ObjectionOutcome_value = map[string]int32{
+		"OBJECTION_OUTCOME_UNSPECIFIED": 0,
+		"OBJECTION_OUTCOME_WITHDRAWN":   1,
+		"OBJECTION_OUTCOME_ADDRESSED":   2,
+		"OBJECTION_OUTCOME_UPHELD":      3,
+	}
+)
+
+func (x ObjectionOutcome) Enum() *ObjectionOutcome {
+	p := new(ObjectionOutcome)
+	*p = x
+	return p
+}
+
+func (x ObjectionOutcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ObjectionOutcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_breachline_registry_v1_subprocessor_proto_enumTypes[4].Descriptor()
+}
+
+func (ObjectionOutcome) Type() protoreflect.EnumType {
+	return &file_breachline_registry_v1_subprocessor_proto_enumTypes[4]
+}
+
+func (x ObjectionOutcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ObjectionOutcome.Descriptor instead.
+func (ObjectionOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{4}
+}
+
+// CheckReason is why a check answered as it did.
+type CheckReason int32
+
+const (
+	// Never returned.
+	CheckReason_CHECK_REASON_UNSPECIFIED CheckReason = 0
+	// Allowed.
+	CheckReason_CHECK_REASON_ALLOWED CheckReason = 1
+	// No such subprocessor (at that time).
+	CheckReason_CHECK_REASON_UNKNOWN_SUBPROCESSOR CheckReason = 2
+	// Proposed and not in effect, or retired.
+	CheckReason_CHECK_REASON_NOT_ACTIVE CheckReason = 3
+	// It does not serve the product.
+	CheckReason_CHECK_REASON_NOT_SERVING_PRODUCT CheckReason = 4
+	// Located outside the EU/EEA/Switzerland without a transfer mechanism,
+	// for a customer in the EU/EEA/Switzerland.
+	CheckReason_CHECK_REASON_TRANSFER_MECHANISM_MISSING CheckReason = 5
+	// A change engaging it is still in the customer's objection window (or
+	// the customer is not notified yet).
+	CheckReason_CHECK_REASON_OBJECTION_WINDOW_OPEN CheckReason = 6
+	// The customer objected; the objection is open or was upheld.
+	CheckReason_CHECK_REASON_CUSTOMER_OBJECTED CheckReason = 7
+)
+
+// Enum value maps for CheckReason.
+var (
+	CheckReason_name = map[int32]string{
+		0: "CHECK_REASON_UNSPECIFIED",
+		1: "CHECK_REASON_ALLOWED",
+		2: "CHECK_REASON_UNKNOWN_SUBPROCESSOR",
+		3: "CHECK_REASON_NOT_ACTIVE",
+		4: "CHECK_REASON_NOT_SERVING_PRODUCT",
+		5: "CHECK_REASON_TRANSFER_MECHANISM_MISSING",
+		6: "CHECK_REASON_OBJECTION_WINDOW_OPEN",
+		7: "CHECK_REASON_CUSTOMER_OBJECTED",
+	}
+	CheckReason_value = map[string]int32{
+		"CHECK_REASON_UNSPECIFIED":                0,
+		"CHECK_REASON_ALLOWED":                    1,
+		"CHECK_REASON_UNKNOWN_SUBPROCESSOR":       2,
+		"CHECK_REASON_NOT_ACTIVE":                 3,
+		"CHECK_REASON_NOT_SERVING_PRODUCT":        4,
+		"CHECK_REASON_TRANSFER_MECHANISM_MISSING": 5,
+		"CHECK_REASON_OBJECTION_WINDOW_OPEN":      6,
+		"CHECK_REASON_CUSTOMER_OBJECTED":          7,
+	}
+)
+
+func (x CheckReason) Enum() *CheckReason {
+	p := new(CheckReason)
+	*p = x
+	return p
+}
+
+func (x CheckReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CheckReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_breachline_registry_v1_subprocessor_proto_enumTypes[5].Descriptor()
+}
+
+func (CheckReason) Type() protoreflect.EnumType {
+	return &file_breachline_registry_v1_subprocessor_proto_enumTypes[5]
+}
+
+func (x CheckReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CheckReason.Descriptor instead.
+func (CheckReason) EnumDescriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{5}
+}
+
 // Subprocessor is a third party engaged to process personal data.
 type Subprocessor struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -170,7 +414,13 @@ type Subprocessor struct {
 	// When it was registered.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When it last changed.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Version counts writes; version n of the history is the state after the
+	// n-th write.
+	Version int64 `protobuf:"varint,12,opt,name=version,proto3" json:"version,omitempty"`
+	// Concurrency token: send it back on update to fail (ABORTED) instead of
+	// overwriting a change made in between.
+	Etag          string `protobuf:"bytes,13,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -280,6 +530,20 @@ func (x *Subprocessor) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *Subprocessor) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Subprocessor) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
 }
 
 // CreateSubprocessorRequest registers a subprocessor.
@@ -393,7 +657,10 @@ type ListSubprocessorsRequest struct {
 	// Only subprocessors serving this product, when set.
 	Product string `protobuf:"bytes,3,opt,name=product,proto3" json:"product,omitempty"`
 	// Only subprocessors in this status, when set.
-	Status        SubprocessorStatus `protobuf:"varint,4,opt,name=status,proto3,enum=breachline.registry.v1.SubprocessorStatus" json:"status,omitempty"`
+	Status SubprocessorStatus `protobuf:"varint,4,opt,name=status,proto3,enum=breachline.registry.v1.SubprocessorStatus" json:"status,omitempty"`
+	// When set, the list as it was at this time (each subprocessor in the
+	// version current then; those created later are absent).
+	AsOfTime      *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=as_of_time,json=asOfTime,proto3" json:"as_of_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -454,6 +721,13 @@ func (x *ListSubprocessorsRequest) GetStatus() SubprocessorStatus {
 		return x.Status
 	}
 	return SubprocessorStatus_SUBPROCESSOR_STATUS_UNSPECIFIED
+}
+
+func (x *ListSubprocessorsRequest) GetAsOfTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOfTime
+	}
+	return nil
 }
 
 // ListSubprocessorsResponse is one page of subprocessors.
@@ -603,11 +877,1660 @@ func (x *GetSubprocessorResponse) GetSubprocessor() *Subprocessor {
 	return nil
 }
 
+// UpdateSubprocessorRequest changes a subprocessor.
+type UpdateSubprocessorRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The subprocessor with its new values; subprocessor_id names it.
+	Subprocessor *Subprocessor `protobuf:"bytes,1,opt,name=subprocessor,proto3" json:"subprocessor,omitempty"`
+	// Which fields to change: legal_name, country, purpose, products,
+	// data_categories, transfer_mechanism, agreement_time, status.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateSubprocessorRequest) Reset() {
+	*x = UpdateSubprocessorRequest{}
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSubprocessorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSubprocessorRequest) ProtoMessage() {}
+
+func (x *UpdateSubprocessorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSubprocessorRequest.ProtoReflect.Descriptor instead.
+func (*UpdateSubprocessorRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *UpdateSubprocessorRequest) GetSubprocessor() *Subprocessor {
+	if x != nil {
+		return x.Subprocessor
+	}
+	return nil
+}
+
+func (x *UpdateSubprocessorRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// UpdateSubprocessorResponse is the subprocessor after the update.
+type UpdateSubprocessorResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The subprocessor.
+	Subprocessor  *Subprocessor `protobuf:"bytes,1,opt,name=subprocessor,proto3" json:"subprocessor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateSubprocessorResponse) Reset() {
+	*x = UpdateSubprocessorResponse{}
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSubprocessorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSubprocessorResponse) ProtoMessage() {}
+
+func (x *UpdateSubprocessorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSubprocessorResponse.ProtoReflect.Descriptor instead.
+func (*UpdateSubprocessorResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *UpdateSubprocessorResponse) GetSubprocessor() *Subprocessor {
+	if x != nil {
+		return x.Subprocessor
+	}
+	return nil
+}
+
+// ListSubprocessorRevisionsRequest asks for the versions written in a period.
+type ListSubprocessorRevisionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Start of the period (inclusive).
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// End of the period (exclusive); now when unset.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Only this subprocessor's versions, when set.
+	SubprocessorId string `protobuf:"bytes,3,opt,name=subprocessor_id,json=subprocessorId,proto3" json:"subprocessor_id,omitempty"`
+	// Maximum number to return: 1 to 500; 0 means 50.
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous response.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSubprocessorRevisionsRequest) Reset() {
+	*x = ListSubprocessorRevisionsRequest{}
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSubprocessorRevisionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSubprocessorRevisionsRequest) ProtoMessage() {}
+
+func (x *ListSubprocessorRevisionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSubprocessorRevisionsRequest.ProtoReflect.Descriptor instead.
+func (*ListSubprocessorRevisionsRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ListSubprocessorRevisionsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ListSubprocessorRevisionsRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *ListSubprocessorRevisionsRequest) GetSubprocessorId() string {
+	if x != nil {
+		return x.SubprocessorId
+	}
+	return ""
+}
+
+func (x *ListSubprocessorRevisionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSubprocessorRevisionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// SubprocessorRevision is one version of a subprocessor: what it became, when.
+type SubprocessorRevision struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The subprocessor id.
+	SubprocessorId string `protobuf:"bytes,1,opt,name=subprocessor_id,json=subprocessorId,proto3" json:"subprocessor_id,omitempty"`
+	// The version number; 1 is the registration.
+	Version int64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	// When the version was written.
+	Time *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
+	// The subprocessor as it was from then on.
+	Subprocessor *Subprocessor `protobuf:"bytes,4,opt,name=subprocessor,proto3" json:"subprocessor,omitempty"`
+	// Fields that differ from the previous version (empty for version 1).
+	ChangedFields []string `protobuf:"bytes,5,rep,name=changed_fields,json=changedFields,proto3" json:"changed_fields,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubprocessorRevision) Reset() {
+	*x = SubprocessorRevision{}
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubprocessorRevision) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubprocessorRevision) ProtoMessage() {}
+
+func (x *SubprocessorRevision) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubprocessorRevision.ProtoReflect.Descriptor instead.
+func (*SubprocessorRevision) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SubprocessorRevision) GetSubprocessorId() string {
+	if x != nil {
+		return x.SubprocessorId
+	}
+	return ""
+}
+
+func (x *SubprocessorRevision) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *SubprocessorRevision) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *SubprocessorRevision) GetSubprocessor() *Subprocessor {
+	if x != nil {
+		return x.Subprocessor
+	}
+	return nil
+}
+
+func (x *SubprocessorRevision) GetChangedFields() []string {
+	if x != nil {
+		return x.ChangedFields
+	}
+	return nil
+}
+
+// ListSubprocessorRevisionsResponse is one page of versions, oldest first.
+type ListSubprocessorRevisionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The versions, ordered by time.
+	Revisions []*SubprocessorRevision `protobuf:"bytes,1,rep,name=revisions,proto3" json:"revisions,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSubprocessorRevisionsResponse) Reset() {
+	*x = ListSubprocessorRevisionsResponse{}
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSubprocessorRevisionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSubprocessorRevisionsResponse) ProtoMessage() {}
+
+func (x *ListSubprocessorRevisionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSubprocessorRevisionsResponse.ProtoReflect.Descriptor instead.
+func (*ListSubprocessorRevisionsResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListSubprocessorRevisionsResponse) GetRevisions() []*SubprocessorRevision {
+	if x != nil {
+		return x.Revisions
+	}
+	return nil
+}
+
+func (x *ListSubprocessorRevisionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// ListCustomerSubprocessorsRequest asks for one customer's subprocessor list.
+type ListCustomerSubprocessorsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Maximum number to return: 1 to 500; 0 means 50.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous response.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCustomerSubprocessorsRequest) Reset() {
+	*x = ListCustomerSubprocessorsRequest{}
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCustomerSubprocessorsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCustomerSubprocessorsRequest) ProtoMessage() {}
+
+func (x *ListCustomerSubprocessorsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCustomerSubprocessorsRequest.ProtoReflect.Descriptor instead.
+func (*ListCustomerSubprocessorsRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListCustomerSubprocessorsRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *ListCustomerSubprocessorsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListCustomerSubprocessorsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// CustomerSubprocessor is one subprocessor as it concerns one customer.
+type CustomerSubprocessor struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The subprocessor (current version).
+	Subprocessor *Subprocessor `protobuf:"bytes,1,opt,name=subprocessor,proto3" json:"subprocessor,omitempty"`
+	// The customer's products it serves.
+	Products []string `protobuf:"bytes,2,rep,name=products,proto3" json:"products,omitempty"`
+	// Whether it may process the customer's data now for at least one of them.
+	InUse bool `protobuf:"varint,3,opt,name=in_use,json=inUse,proto3" json:"in_use,omitempty"`
+	// Why (for the first of products when none is allowed).
+	Reason CheckReason `protobuf:"varint,4,opt,name=reason,proto3,enum=breachline.registry.v1.CheckReason" json:"reason,omitempty"`
+	// The proposed change that concerns the customer, if any.
+	ChangeId      string `protobuf:"bytes,5,opt,name=change_id,json=changeId,proto3" json:"change_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CustomerSubprocessor) Reset() {
+	*x = CustomerSubprocessor{}
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustomerSubprocessor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustomerSubprocessor) ProtoMessage() {}
+
+func (x *CustomerSubprocessor) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustomerSubprocessor.ProtoReflect.Descriptor instead.
+func (*CustomerSubprocessor) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CustomerSubprocessor) GetSubprocessor() *Subprocessor {
+	if x != nil {
+		return x.Subprocessor
+	}
+	return nil
+}
+
+func (x *CustomerSubprocessor) GetProducts() []string {
+	if x != nil {
+		return x.Products
+	}
+	return nil
+}
+
+func (x *CustomerSubprocessor) GetInUse() bool {
+	if x != nil {
+		return x.InUse
+	}
+	return false
+}
+
+func (x *CustomerSubprocessor) GetReason() CheckReason {
+	if x != nil {
+		return x.Reason
+	}
+	return CheckReason_CHECK_REASON_UNSPECIFIED
+}
+
+func (x *CustomerSubprocessor) GetChangeId() string {
+	if x != nil {
+		return x.ChangeId
+	}
+	return ""
+}
+
+// ListCustomerSubprocessorsResponse is one page of a customer's subprocessors.
+type ListCustomerSubprocessorsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The subprocessors, ordered by id.
+	Subprocessors []*CustomerSubprocessor `protobuf:"bytes,1,rep,name=subprocessors,proto3" json:"subprocessors,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCustomerSubprocessorsResponse) Reset() {
+	*x = ListCustomerSubprocessorsResponse{}
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCustomerSubprocessorsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCustomerSubprocessorsResponse) ProtoMessage() {}
+
+func (x *ListCustomerSubprocessorsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCustomerSubprocessorsResponse.ProtoReflect.Descriptor instead.
+func (*ListCustomerSubprocessorsResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ListCustomerSubprocessorsResponse) GetSubprocessors() []*CustomerSubprocessor {
+	if x != nil {
+		return x.Subprocessors
+	}
+	return nil
+}
+
+func (x *ListCustomerSubprocessorsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// SubprocessorChange is an intended addition or replacement of a
+// subprocessor that customers are told about and may object to.
+type SubprocessorChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Server-assigned id ("spc_...").
+	ChangeId string `protobuf:"bytes,1,opt,name=change_id,json=changeId,proto3" json:"change_id,omitempty"`
+	// Addition or replacement.
+	Kind SubprocessorChangeKind `protobuf:"varint,2,opt,name=kind,proto3,enum=breachline.registry.v1.SubprocessorChangeKind" json:"kind,omitempty"`
+	// The subprocessor being engaged (registered first, usually PROPOSED).
+	SubprocessorId string `protobuf:"bytes,3,opt,name=subprocessor_id,json=subprocessorId,proto3" json:"subprocessor_id,omitempty"`
+	// For a replacement: the subprocessor it replaces.
+	ReplacesSubprocessorId string `protobuf:"bytes,4,opt,name=replaces_subprocessor_id,json=replacesSubprocessorId,proto3" json:"replaces_subprocessor_id,omitempty"`
+	// What changes and why, quoted in the notice. At most 2000 characters.
+	Description string `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
+	// Earliest time the change may take effect; now + objection_window when
+	// unset. It takes effect for a customer only after their own window.
+	EffectiveTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=effective_time,json=effectiveTime,proto3" json:"effective_time,omitempty"`
+	// How long each customer may object, from when they are notified; the
+	// service default (SUBPROCESSOR_OBJECTION_WINDOW) when unset. 1 hour to
+	// 365 days.
+	ObjectionWindow *durationpb.Duration `protobuf:"bytes,7,opt,name=objection_window,json=objectionWindow,proto3" json:"objection_window,omitempty"`
+	// The products concerned (the subprocessor's products when proposed).
+	Products []string `protobuf:"bytes,8,rep,name=products,proto3" json:"products,omitempty"`
+	// How many customers were found affected and are told.
+	AffectedCustomerCount int32 `protobuf:"varint,9,opt,name=affected_customer_count,json=affectedCustomerCount,proto3" json:"affected_customer_count,omitempty"`
+	// When it was proposed.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Who proposed it.
+	ProposedBy    string `protobuf:"bytes,11,opt,name=proposed_by,json=proposedBy,proto3" json:"proposed_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubprocessorChange) Reset() {
+	*x = SubprocessorChange{}
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubprocessorChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubprocessorChange) ProtoMessage() {}
+
+func (x *SubprocessorChange) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubprocessorChange.ProtoReflect.Descriptor instead.
+func (*SubprocessorChange) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *SubprocessorChange) GetChangeId() string {
+	if x != nil {
+		return x.ChangeId
+	}
+	return ""
+}
+
+func (x *SubprocessorChange) GetKind() SubprocessorChangeKind {
+	if x != nil {
+		return x.Kind
+	}
+	return SubprocessorChangeKind_SUBPROCESSOR_CHANGE_KIND_UNSPECIFIED
+}
+
+func (x *SubprocessorChange) GetSubprocessorId() string {
+	if x != nil {
+		return x.SubprocessorId
+	}
+	return ""
+}
+
+func (x *SubprocessorChange) GetReplacesSubprocessorId() string {
+	if x != nil {
+		return x.ReplacesSubprocessorId
+	}
+	return ""
+}
+
+func (x *SubprocessorChange) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *SubprocessorChange) GetEffectiveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EffectiveTime
+	}
+	return nil
+}
+
+func (x *SubprocessorChange) GetObjectionWindow() *durationpb.Duration {
+	if x != nil {
+		return x.ObjectionWindow
+	}
+	return nil
+}
+
+func (x *SubprocessorChange) GetProducts() []string {
+	if x != nil {
+		return x.Products
+	}
+	return nil
+}
+
+func (x *SubprocessorChange) GetAffectedCustomerCount() int32 {
+	if x != nil {
+		return x.AffectedCustomerCount
+	}
+	return 0
+}
+
+func (x *SubprocessorChange) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *SubprocessorChange) GetProposedBy() string {
+	if x != nil {
+		return x.ProposedBy
+	}
+	return ""
+}
+
+// Objection is a customer's objection to a change.
+type Objection struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer's reason.
+	Reason string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	// When it was received.
+	ObjectTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=object_time,json=objectTime,proto3" json:"object_time,omitempty"`
+	// Who submitted it.
+	ObjectedBy string `protobuf:"bytes,3,opt,name=objected_by,json=objectedBy,proto3" json:"objected_by,omitempty"`
+	// The resolution, once recorded.
+	Resolution    *ObjectionResolution `protobuf:"bytes,4,opt,name=resolution,proto3" json:"resolution,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Objection) Reset() {
+	*x = Objection{}
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Objection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Objection) ProtoMessage() {}
+
+func (x *Objection) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Objection.ProtoReflect.Descriptor instead.
+func (*Objection) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *Objection) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Objection) GetObjectTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ObjectTime
+	}
+	return nil
+}
+
+func (x *Objection) GetObjectedBy() string {
+	if x != nil {
+		return x.ObjectedBy
+	}
+	return ""
+}
+
+func (x *Objection) GetResolution() *ObjectionResolution {
+	if x != nil {
+		return x.Resolution
+	}
+	return nil
+}
+
+// ObjectionResolution is how an objection ended.
+type ObjectionResolution struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The outcome.
+	Outcome ObjectionOutcome `protobuf:"varint,1,opt,name=outcome,proto3,enum=breachline.registry.v1.ObjectionOutcome" json:"outcome,omitempty"`
+	// What was agreed or decided.
+	Note string `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	// When it was recorded.
+	ResolveTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=resolve_time,json=resolveTime,proto3" json:"resolve_time,omitempty"`
+	// Who recorded it.
+	ResolvedBy    string `protobuf:"bytes,4,opt,name=resolved_by,json=resolvedBy,proto3" json:"resolved_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ObjectionResolution) Reset() {
+	*x = ObjectionResolution{}
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ObjectionResolution) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ObjectionResolution) ProtoMessage() {}
+
+func (x *ObjectionResolution) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ObjectionResolution.ProtoReflect.Descriptor instead.
+func (*ObjectionResolution) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ObjectionResolution) GetOutcome() ObjectionOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return ObjectionOutcome_OBJECTION_OUTCOME_UNSPECIFIED
+}
+
+func (x *ObjectionResolution) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *ObjectionResolution) GetResolveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResolveTime
+	}
+	return nil
+}
+
+func (x *ObjectionResolution) GetResolvedBy() string {
+	if x != nil {
+		return x.ResolvedBy
+	}
+	return ""
+}
+
+// SubprocessorChangeCustomer is one affected customer of a change.
+type SubprocessorChangeCustomer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The Notification Email Address the notice went (or goes) to.
+	NotificationEmail string `protobuf:"bytes,2,opt,name=notification_email,json=notificationEmail,proto3" json:"notification_email,omitempty"`
+	// When dispatch accepted the notice; unset while it is being sent.
+	NotifyTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=notify_time,json=notifyTime,proto3" json:"notify_time,omitempty"`
+	// Dispatch's notice id.
+	NoticeId string `protobuf:"bytes,4,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
+	// When the customer's objection window ends (notify_time + window).
+	WindowEndTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=window_end_time,json=windowEndTime,proto3" json:"window_end_time,omitempty"`
+	// The customer's objection, if any.
+	Objection *Objection `protobuf:"bytes,6,opt,name=objection,proto3" json:"objection,omitempty"`
+	// Where the change stands for the customer now.
+	Status CustomerChangeStatus `protobuf:"varint,7,opt,name=status,proto3,enum=breachline.registry.v1.CustomerChangeStatus" json:"status,omitempty"`
+	// When the change took or takes effect for the customer, once known.
+	EffectiveTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=effective_time,json=effectiveTime,proto3" json:"effective_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubprocessorChangeCustomer) Reset() {
+	*x = SubprocessorChangeCustomer{}
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubprocessorChangeCustomer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubprocessorChangeCustomer) ProtoMessage() {}
+
+func (x *SubprocessorChangeCustomer) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubprocessorChangeCustomer.ProtoReflect.Descriptor instead.
+func (*SubprocessorChangeCustomer) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *SubprocessorChangeCustomer) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *SubprocessorChangeCustomer) GetNotificationEmail() string {
+	if x != nil {
+		return x.NotificationEmail
+	}
+	return ""
+}
+
+func (x *SubprocessorChangeCustomer) GetNotifyTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NotifyTime
+	}
+	return nil
+}
+
+func (x *SubprocessorChangeCustomer) GetNoticeId() string {
+	if x != nil {
+		return x.NoticeId
+	}
+	return ""
+}
+
+func (x *SubprocessorChangeCustomer) GetWindowEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WindowEndTime
+	}
+	return nil
+}
+
+func (x *SubprocessorChangeCustomer) GetObjection() *Objection {
+	if x != nil {
+		return x.Objection
+	}
+	return nil
+}
+
+func (x *SubprocessorChangeCustomer) GetStatus() CustomerChangeStatus {
+	if x != nil {
+		return x.Status
+	}
+	return CustomerChangeStatus_CUSTOMER_CHANGE_STATUS_UNSPECIFIED
+}
+
+func (x *SubprocessorChangeCustomer) GetEffectiveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EffectiveTime
+	}
+	return nil
+}
+
+// ProposeSubprocessorChangeRequest proposes a change.
+type ProposeSubprocessorChangeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Idempotency key (AIP-155). At most 128 characters; optional.
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The change.
+	Change        *SubprocessorChange `protobuf:"bytes,2,opt,name=change,proto3" json:"change,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProposeSubprocessorChangeRequest) Reset() {
+	*x = ProposeSubprocessorChangeRequest{}
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProposeSubprocessorChangeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProposeSubprocessorChangeRequest) ProtoMessage() {}
+
+func (x *ProposeSubprocessorChangeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProposeSubprocessorChangeRequest.ProtoReflect.Descriptor instead.
+func (*ProposeSubprocessorChangeRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ProposeSubprocessorChangeRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ProposeSubprocessorChangeRequest) GetChange() *SubprocessorChange {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
+// ProposeSubprocessorChangeResponse is the proposed change.
+type ProposeSubprocessorChangeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The change.
+	Change        *SubprocessorChange `protobuf:"bytes,1,opt,name=change,proto3" json:"change,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProposeSubprocessorChangeResponse) Reset() {
+	*x = ProposeSubprocessorChangeResponse{}
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProposeSubprocessorChangeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProposeSubprocessorChangeResponse) ProtoMessage() {}
+
+func (x *ProposeSubprocessorChangeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProposeSubprocessorChangeResponse.ProtoReflect.Descriptor instead.
+func (*ProposeSubprocessorChangeResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ProposeSubprocessorChangeResponse) GetChange() *SubprocessorChange {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
+// GetSubprocessorChangeRequest names a change.
+type GetSubprocessorChangeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The change id.
+	ChangeId      string `protobuf:"bytes,1,opt,name=change_id,json=changeId,proto3" json:"change_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSubprocessorChangeRequest) Reset() {
+	*x = GetSubprocessorChangeRequest{}
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSubprocessorChangeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSubprocessorChangeRequest) ProtoMessage() {}
+
+func (x *GetSubprocessorChangeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSubprocessorChangeRequest.ProtoReflect.Descriptor instead.
+func (*GetSubprocessorChangeRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *GetSubprocessorChangeRequest) GetChangeId() string {
+	if x != nil {
+		return x.ChangeId
+	}
+	return ""
+}
+
+// GetSubprocessorChangeResponse is a change with its customers.
+type GetSubprocessorChangeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The change.
+	Change *SubprocessorChange `protobuf:"bytes,1,opt,name=change,proto3" json:"change,omitempty"`
+	// Every affected customer, ordered by customer id.
+	Customers     []*SubprocessorChangeCustomer `protobuf:"bytes,2,rep,name=customers,proto3" json:"customers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSubprocessorChangeResponse) Reset() {
+	*x = GetSubprocessorChangeResponse{}
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSubprocessorChangeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSubprocessorChangeResponse) ProtoMessage() {}
+
+func (x *GetSubprocessorChangeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSubprocessorChangeResponse.ProtoReflect.Descriptor instead.
+func (*GetSubprocessorChangeResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *GetSubprocessorChangeResponse) GetChange() *SubprocessorChange {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
+func (x *GetSubprocessorChangeResponse) GetCustomers() []*SubprocessorChangeCustomer {
+	if x != nil {
+		return x.Customers
+	}
+	return nil
+}
+
+// ListSubprocessorChangesRequest asks for a page of changes.
+type ListSubprocessorChangesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Maximum number to return: 1 to 500; 0 means 50.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous response.
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only changes engaging this subprocessor, when set.
+	SubprocessorId string `protobuf:"bytes,3,opt,name=subprocessor_id,json=subprocessorId,proto3" json:"subprocessor_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListSubprocessorChangesRequest) Reset() {
+	*x = ListSubprocessorChangesRequest{}
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSubprocessorChangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSubprocessorChangesRequest) ProtoMessage() {}
+
+func (x *ListSubprocessorChangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSubprocessorChangesRequest.ProtoReflect.Descriptor instead.
+func (*ListSubprocessorChangesRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ListSubprocessorChangesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSubprocessorChangesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListSubprocessorChangesRequest) GetSubprocessorId() string {
+	if x != nil {
+		return x.SubprocessorId
+	}
+	return ""
+}
+
+// ListSubprocessorChangesResponse is one page of changes.
+type ListSubprocessorChangesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The changes, newest first.
+	Changes []*SubprocessorChange `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSubprocessorChangesResponse) Reset() {
+	*x = ListSubprocessorChangesResponse{}
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSubprocessorChangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSubprocessorChangesResponse) ProtoMessage() {}
+
+func (x *ListSubprocessorChangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSubprocessorChangesResponse.ProtoReflect.Descriptor instead.
+func (*ListSubprocessorChangesResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ListSubprocessorChangesResponse) GetChanges() []*SubprocessorChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *ListSubprocessorChangesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// ObjectToSubprocessorChangeRequest is a customer's objection.
+type ObjectToSubprocessorChangeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Idempotency key (AIP-155). At most 128 characters; optional.
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The change.
+	ChangeId string `protobuf:"bytes,2,opt,name=change_id,json=changeId,proto3" json:"change_id,omitempty"`
+	// The objecting customer; must be one the change affects.
+	CustomerId string `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Why the customer objects. At most 4000 characters.
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ObjectToSubprocessorChangeRequest) Reset() {
+	*x = ObjectToSubprocessorChangeRequest{}
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ObjectToSubprocessorChangeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ObjectToSubprocessorChangeRequest) ProtoMessage() {}
+
+func (x *ObjectToSubprocessorChangeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ObjectToSubprocessorChangeRequest.ProtoReflect.Descriptor instead.
+func (*ObjectToSubprocessorChangeRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ObjectToSubprocessorChangeRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ObjectToSubprocessorChangeRequest) GetChangeId() string {
+	if x != nil {
+		return x.ChangeId
+	}
+	return ""
+}
+
+func (x *ObjectToSubprocessorChangeRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *ObjectToSubprocessorChangeRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// ObjectToSubprocessorChangeResponse is the customer's state after objecting.
+type ObjectToSubprocessorChangeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer's entry of the change.
+	Customer      *SubprocessorChangeCustomer `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ObjectToSubprocessorChangeResponse) Reset() {
+	*x = ObjectToSubprocessorChangeResponse{}
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ObjectToSubprocessorChangeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ObjectToSubprocessorChangeResponse) ProtoMessage() {}
+
+func (x *ObjectToSubprocessorChangeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ObjectToSubprocessorChangeResponse.ProtoReflect.Descriptor instead.
+func (*ObjectToSubprocessorChangeResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ObjectToSubprocessorChangeResponse) GetCustomer() *SubprocessorChangeCustomer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+// ResolveObjectionRequest resolves a customer's objection.
+type ResolveObjectionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Idempotency key (AIP-155). At most 128 characters; optional.
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The change.
+	ChangeId string `protobuf:"bytes,2,opt,name=change_id,json=changeId,proto3" json:"change_id,omitempty"`
+	// The customer whose objection is resolved.
+	CustomerId string `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The outcome.
+	Outcome ObjectionOutcome `protobuf:"varint,4,opt,name=outcome,proto3,enum=breachline.registry.v1.ObjectionOutcome" json:"outcome,omitempty"`
+	// What was agreed or decided. At most 4000 characters.
+	Note          string `protobuf:"bytes,5,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveObjectionRequest) Reset() {
+	*x = ResolveObjectionRequest{}
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveObjectionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveObjectionRequest) ProtoMessage() {}
+
+func (x *ResolveObjectionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveObjectionRequest.ProtoReflect.Descriptor instead.
+func (*ResolveObjectionRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ResolveObjectionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ResolveObjectionRequest) GetChangeId() string {
+	if x != nil {
+		return x.ChangeId
+	}
+	return ""
+}
+
+func (x *ResolveObjectionRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *ResolveObjectionRequest) GetOutcome() ObjectionOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return ObjectionOutcome_OBJECTION_OUTCOME_UNSPECIFIED
+}
+
+func (x *ResolveObjectionRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+// ResolveObjectionResponse is the customer's state after the resolution.
+type ResolveObjectionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer's entry of the change.
+	Customer      *SubprocessorChangeCustomer `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveObjectionResponse) Reset() {
+	*x = ResolveObjectionResponse{}
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveObjectionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveObjectionResponse) ProtoMessage() {}
+
+func (x *ResolveObjectionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveObjectionResponse.ProtoReflect.Descriptor instead.
+func (*ResolveObjectionResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ResolveObjectionResponse) GetCustomer() *SubprocessorChangeCustomer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+// CheckSubprocessorRequest asks whether a processing is allowed.
+type CheckSubprocessorRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The subprocessor.
+	SubprocessorId string `protobuf:"bytes,1,opt,name=subprocessor_id,json=subprocessorId,proto3" json:"subprocessor_id,omitempty"`
+	// The product whose data would be processed.
+	Product string `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
+	// Where the customer is established.
+	Region Region `protobuf:"varint,3,opt,name=region,proto3,enum=breachline.registry.v1.Region" json:"region,omitempty"`
+	// The customer, for its own objection windows and objections; optional.
+	CustomerId string `protobuf:"bytes,4,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The time to answer for; now when unset. Past times use the history.
+	At            *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckSubprocessorRequest) Reset() {
+	*x = CheckSubprocessorRequest{}
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckSubprocessorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckSubprocessorRequest) ProtoMessage() {}
+
+func (x *CheckSubprocessorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckSubprocessorRequest.ProtoReflect.Descriptor instead.
+func (*CheckSubprocessorRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *CheckSubprocessorRequest) GetSubprocessorId() string {
+	if x != nil {
+		return x.SubprocessorId
+	}
+	return ""
+}
+
+func (x *CheckSubprocessorRequest) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *CheckSubprocessorRequest) GetRegion() Region {
+	if x != nil {
+		return x.Region
+	}
+	return Region_REGION_UNSPECIFIED
+}
+
+func (x *CheckSubprocessorRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *CheckSubprocessorRequest) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// CheckSubprocessorResponse is the answer.
+type CheckSubprocessorResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Whether the processing is allowed.
+	Allowed bool `protobuf:"varint,1,opt,name=allowed,proto3" json:"allowed,omitempty"`
+	// Why.
+	Reason CheckReason `protobuf:"varint,2,opt,name=reason,proto3,enum=breachline.registry.v1.CheckReason" json:"reason,omitempty"`
+	// The reason in words, for people.
+	Message string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	// The proposed change the answer depends on, if any.
+	ChangeId string `protobuf:"bytes,4,opt,name=change_id,json=changeId,proto3" json:"change_id,omitempty"`
+	// The registry version the answer was computed from.
+	RegistryVersion int64 `protobuf:"varint,5,opt,name=registry_version,json=registryVersion,proto3" json:"registry_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CheckSubprocessorResponse) Reset() {
+	*x = CheckSubprocessorResponse{}
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckSubprocessorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckSubprocessorResponse) ProtoMessage() {}
+
+func (x *CheckSubprocessorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_subprocessor_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckSubprocessorResponse.ProtoReflect.Descriptor instead.
+func (*CheckSubprocessorResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_subprocessor_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *CheckSubprocessorResponse) GetAllowed() bool {
+	if x != nil {
+		return x.Allowed
+	}
+	return false
+}
+
+func (x *CheckSubprocessorResponse) GetReason() CheckReason {
+	if x != nil {
+		return x.Reason
+	}
+	return CheckReason_CHECK_REASON_UNSPECIFIED
+}
+
+func (x *CheckSubprocessorResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *CheckSubprocessorResponse) GetChangeId() string {
+	if x != nil {
+		return x.ChangeId
+	}
+	return ""
+}
+
+func (x *CheckSubprocessorResponse) GetRegistryVersion() int64 {
+	if x != nil {
+		return x.RegistryVersion
+	}
+	return 0
+}
+
 var File_breachline_registry_v1_subprocessor_proto protoreflect.FileDescriptor
 
 const file_breachline_registry_v1_subprocessor_proto_rawDesc = "" +
 	"\n" +
-	")breachline/registry/v1/subprocessor.proto\x12\x16breachline.registry.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc8\x04\n" +
+	")breachline/registry/v1/subprocessor.proto\x12\x16breachline.registry.v1\x1a%breachline/registry/v1/customer.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfb\x04\n" +
 	"\fSubprocessor\x12,\n" +
 	"\x0fsubprocessor_id\x18\x01 \x01(\tB\x03\xe0A\x05R\x0esubprocessorId\x12\"\n" +
 	"\n" +
@@ -623,26 +2546,160 @@ const file_breachline_registry_v1_subprocessor_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"updateTime\"\x89\x01\n" +
+	"updateTime\x12\x1d\n" +
+	"\aversion\x18\f \x01(\x03B\x03\xe0A\x03R\aversion\x12\x12\n" +
+	"\x04etag\x18\r \x01(\tR\x04etag\"\x89\x01\n" +
 	"\x19CreateSubprocessorRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12M\n" +
 	"\fsubprocessor\x18\x02 \x01(\v2$.breachline.registry.v1.SubprocessorB\x03\xe0A\x02R\fsubprocessor\"F\n" +
 	"\x16GetSubprocessorRequest\x12,\n" +
-	"\x0fsubprocessor_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x0esubprocessorId\"\xb4\x01\n" +
+	"\x0fsubprocessor_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x0esubprocessorId\"\xee\x01\n" +
 	"\x18ListSubprocessorsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x18\n" +
 	"\aproduct\x18\x03 \x01(\tR\aproduct\x12B\n" +
-	"\x06status\x18\x04 \x01(\x0e2*.breachline.registry.v1.SubprocessorStatusR\x06status\"\x8f\x01\n" +
+	"\x06status\x18\x04 \x01(\x0e2*.breachline.registry.v1.SubprocessorStatusR\x06status\x128\n" +
+	"\n" +
+	"as_of_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\basOfTime\"\x8f\x01\n" +
 	"\x19ListSubprocessorsResponse\x12J\n" +
 	"\rsubprocessors\x18\x01 \x03(\v2$.breachline.registry.v1.SubprocessorR\rsubprocessors\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"f\n" +
 	"\x1aCreateSubprocessorResponse\x12H\n" +
 	"\fsubprocessor\x18\x01 \x01(\v2$.breachline.registry.v1.SubprocessorR\fsubprocessor\"c\n" +
 	"\x17GetSubprocessorResponse\x12H\n" +
-	"\fsubprocessor\x18\x01 \x01(\v2$.breachline.registry.v1.SubprocessorR\fsubprocessor*\x9c\x01\n" +
+	"\fsubprocessor\x18\x01 \x01(\v2$.breachline.registry.v1.SubprocessorR\fsubprocessor\"\xac\x01\n" +
+	"\x19UpdateSubprocessorRequest\x12M\n" +
+	"\fsubprocessor\x18\x01 \x01(\v2$.breachline.registry.v1.SubprocessorB\x03\xe0A\x02R\fsubprocessor\x12@\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x03\xe0A\x02R\n" +
+	"updateMask\"f\n" +
+	"\x1aUpdateSubprocessorResponse\x12H\n" +
+	"\fsubprocessor\x18\x01 \x01(\v2$.breachline.registry.v1.SubprocessorR\fsubprocessor\"\xfe\x01\n" +
+	" ListSubprocessorRevisionsRequest\x12>\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\tstartTime\x125\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12'\n" +
+	"\x0fsubprocessor_id\x18\x03 \x01(\tR\x0esubprocessorId\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"\xfa\x01\n" +
+	"\x14SubprocessorRevision\x12'\n" +
+	"\x0fsubprocessor_id\x18\x01 \x01(\tR\x0esubprocessorId\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x03R\aversion\x12.\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12H\n" +
+	"\fsubprocessor\x18\x04 \x01(\v2$.breachline.registry.v1.SubprocessorR\fsubprocessor\x12%\n" +
+	"\x0echanged_fields\x18\x05 \x03(\tR\rchangedFields\"\x97\x01\n" +
+	"!ListSubprocessorRevisionsResponse\x12J\n" +
+	"\trevisions\x18\x01 \x03(\v2,.breachline.registry.v1.SubprocessorRevisionR\trevisions\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x84\x01\n" +
+	" ListCustomerSubprocessorsRequest\x12$\n" +
+	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"customerId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\xed\x01\n" +
+	"\x14CustomerSubprocessor\x12H\n" +
+	"\fsubprocessor\x18\x01 \x01(\v2$.breachline.registry.v1.SubprocessorR\fsubprocessor\x12\x1a\n" +
+	"\bproducts\x18\x02 \x03(\tR\bproducts\x12\x15\n" +
+	"\x06in_use\x18\x03 \x01(\bR\x05inUse\x12;\n" +
+	"\x06reason\x18\x04 \x01(\x0e2#.breachline.registry.v1.CheckReasonR\x06reason\x12\x1b\n" +
+	"\tchange_id\x18\x05 \x01(\tR\bchangeId\"\x9f\x01\n" +
+	"!ListCustomerSubprocessorsResponse\x12R\n" +
+	"\rsubprocessors\x18\x01 \x03(\v2,.breachline.registry.v1.CustomerSubprocessorR\rsubprocessors\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd8\x04\n" +
+	"\x12SubprocessorChange\x12 \n" +
+	"\tchange_id\x18\x01 \x01(\tB\x03\xe0A\x03R\bchangeId\x12G\n" +
+	"\x04kind\x18\x02 \x01(\x0e2..breachline.registry.v1.SubprocessorChangeKindB\x03\xe0A\x02R\x04kind\x12,\n" +
+	"\x0fsubprocessor_id\x18\x03 \x01(\tB\x03\xe0A\x02R\x0esubprocessorId\x128\n" +
+	"\x18replaces_subprocessor_id\x18\x04 \x01(\tR\x16replacesSubprocessorId\x12 \n" +
+	"\vdescription\x18\x05 \x01(\tR\vdescription\x12A\n" +
+	"\x0eeffective_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\reffectiveTime\x12D\n" +
+	"\x10objection_window\x18\a \x01(\v2\x19.google.protobuf.DurationR\x0fobjectionWindow\x12\x1f\n" +
+	"\bproducts\x18\b \x03(\tB\x03\xe0A\x03R\bproducts\x12;\n" +
+	"\x17affected_customer_count\x18\t \x01(\x05B\x03\xe0A\x03R\x15affectedCustomerCount\x12@\n" +
+	"\vcreate_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12$\n" +
+	"\vproposed_by\x18\v \x01(\tB\x03\xe0A\x03R\n" +
+	"proposedBy\"\xce\x01\n" +
+	"\tObjection\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12;\n" +
+	"\vobject_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"objectTime\x12\x1f\n" +
+	"\vobjected_by\x18\x03 \x01(\tR\n" +
+	"objectedBy\x12K\n" +
+	"\n" +
+	"resolution\x18\x04 \x01(\v2+.breachline.registry.v1.ObjectionResolutionR\n" +
+	"resolution\"\xcd\x01\n" +
+	"\x13ObjectionResolution\x12B\n" +
+	"\aoutcome\x18\x01 \x01(\x0e2(.breachline.registry.v1.ObjectionOutcomeR\aoutcome\x12\x12\n" +
+	"\x04note\x18\x02 \x01(\tR\x04note\x12=\n" +
+	"\fresolve_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vresolveTime\x12\x1f\n" +
+	"\vresolved_by\x18\x04 \x01(\tR\n" +
+	"resolvedBy\"\xd4\x03\n" +
+	"\x1aSubprocessorChangeCustomer\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12-\n" +
+	"\x12notification_email\x18\x02 \x01(\tR\x11notificationEmail\x12;\n" +
+	"\vnotify_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"notifyTime\x12\x1b\n" +
+	"\tnotice_id\x18\x04 \x01(\tR\bnoticeId\x12B\n" +
+	"\x0fwindow_end_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\rwindowEndTime\x12?\n" +
+	"\tobjection\x18\x06 \x01(\v2!.breachline.registry.v1.ObjectionR\tobjection\x12D\n" +
+	"\x06status\x18\a \x01(\x0e2,.breachline.registry.v1.CustomerChangeStatusR\x06status\x12A\n" +
+	"\x0eeffective_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\reffectiveTime\"\x8a\x01\n" +
+	" ProposeSubprocessorChangeRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12G\n" +
+	"\x06change\x18\x02 \x01(\v2*.breachline.registry.v1.SubprocessorChangeB\x03\xe0A\x02R\x06change\"g\n" +
+	"!ProposeSubprocessorChangeResponse\x12B\n" +
+	"\x06change\x18\x01 \x01(\v2*.breachline.registry.v1.SubprocessorChangeR\x06change\"@\n" +
+	"\x1cGetSubprocessorChangeRequest\x12 \n" +
+	"\tchange_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bchangeId\"\xb5\x01\n" +
+	"\x1dGetSubprocessorChangeResponse\x12B\n" +
+	"\x06change\x18\x01 \x01(\v2*.breachline.registry.v1.SubprocessorChangeR\x06change\x12P\n" +
+	"\tcustomers\x18\x02 \x03(\v22.breachline.registry.v1.SubprocessorChangeCustomerR\tcustomers\"\x85\x01\n" +
+	"\x1eListSubprocessorChangesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12'\n" +
+	"\x0fsubprocessor_id\x18\x03 \x01(\tR\x0esubprocessorId\"\x8f\x01\n" +
+	"\x1fListSubprocessorChangesResponse\x12D\n" +
+	"\achanges\x18\x01 \x03(\v2*.breachline.registry.v1.SubprocessorChangeR\achanges\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa7\x01\n" +
+	"!ObjectToSubprocessorChangeRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12 \n" +
+	"\tchange_id\x18\x02 \x01(\tB\x03\xe0A\x02R\bchangeId\x12$\n" +
+	"\vcustomer_id\x18\x03 \x01(\tB\x03\xe0A\x02R\n" +
+	"customerId\x12\x1b\n" +
+	"\x06reason\x18\x04 \x01(\tB\x03\xe0A\x02R\x06reason\"t\n" +
+	"\"ObjectToSubprocessorChangeResponse\x12N\n" +
+	"\bcustomer\x18\x01 \x01(\v22.breachline.registry.v1.SubprocessorChangeCustomerR\bcustomer\"\xe2\x01\n" +
+	"\x17ResolveObjectionRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12 \n" +
+	"\tchange_id\x18\x02 \x01(\tB\x03\xe0A\x02R\bchangeId\x12$\n" +
+	"\vcustomer_id\x18\x03 \x01(\tB\x03\xe0A\x02R\n" +
+	"customerId\x12G\n" +
+	"\aoutcome\x18\x04 \x01(\x0e2(.breachline.registry.v1.ObjectionOutcomeB\x03\xe0A\x02R\aoutcome\x12\x17\n" +
+	"\x04note\x18\x05 \x01(\tB\x03\xe0A\x02R\x04note\"j\n" +
+	"\x18ResolveObjectionResponse\x12N\n" +
+	"\bcustomer\x18\x01 \x01(\v22.breachline.registry.v1.SubprocessorChangeCustomerR\bcustomer\"\xf1\x01\n" +
+	"\x18CheckSubprocessorRequest\x12,\n" +
+	"\x0fsubprocessor_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x0esubprocessorId\x12\x1d\n" +
+	"\aproduct\x18\x02 \x01(\tB\x03\xe0A\x02R\aproduct\x12;\n" +
+	"\x06region\x18\x03 \x01(\x0e2\x1e.breachline.registry.v1.RegionB\x03\xe0A\x02R\x06region\x12\x1f\n" +
+	"\vcustomer_id\x18\x04 \x01(\tR\n" +
+	"customerId\x12*\n" +
+	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xd4\x01\n" +
+	"\x19CheckSubprocessorResponse\x12\x18\n" +
+	"\aallowed\x18\x01 \x01(\bR\aallowed\x12;\n" +
+	"\x06reason\x18\x02 \x01(\x0e2#.breachline.registry.v1.CheckReasonR\x06reason\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\x12\x1b\n" +
+	"\tchange_id\x18\x04 \x01(\tR\bchangeId\x12)\n" +
+	"\x10registry_version\x18\x05 \x01(\x03R\x0fregistryVersion*\x9c\x01\n" +
 	"\x12SubprocessorStatus\x12#\n" +
 	"\x1fSUBPROCESSOR_STATUS_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cSUBPROCESSOR_STATUS_PROPOSED\x10\x01\x12\x1e\n" +
@@ -654,11 +2711,43 @@ const file_breachline_registry_v1_subprocessor_proto_rawDesc = "" +
 	"\x1bTRANSFER_MECHANISM_ADEQUACY\x10\x02\x12\x1a\n" +
 	"\x16TRANSFER_MECHANISM_SCC\x10\x03\x12 \n" +
 	"\x1cTRANSFER_MECHANISM_FRAMEWORK\x10\x04\x12\x1a\n" +
-	"\x16TRANSFER_MECHANISM_BCR\x10\x052\xf4\x03\n" +
+	"\x16TRANSFER_MECHANISM_BCR\x10\x05*\x93\x01\n" +
+	"\x16SubprocessorChangeKind\x12(\n" +
+	"$SUBPROCESSOR_CHANGE_KIND_UNSPECIFIED\x10\x00\x12%\n" +
+	"!SUBPROCESSOR_CHANGE_KIND_ADDITION\x10\x01\x12(\n" +
+	"$SUBPROCESSOR_CHANGE_KIND_REPLACEMENT\x10\x02*\xac\x01\n" +
+	"\x14CustomerChangeStatus\x12&\n" +
+	"\"CUSTOMER_CHANGE_STATUS_UNSPECIFIED\x10\x00\x12\"\n" +
+	"\x1eCUSTOMER_CHANGE_STATUS_PENDING\x10\x01\x12$\n" +
+	" CUSTOMER_CHANGE_STATUS_EFFECTIVE\x10\x02\x12\"\n" +
+	"\x1eCUSTOMER_CHANGE_STATUS_BLOCKED\x10\x03*\x95\x01\n" +
+	"\x10ObjectionOutcome\x12!\n" +
+	"\x1dOBJECTION_OUTCOME_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bOBJECTION_OUTCOME_WITHDRAWN\x10\x01\x12\x1f\n" +
+	"\x1bOBJECTION_OUTCOME_ADDRESSED\x10\x02\x12\x1c\n" +
+	"\x18OBJECTION_OUTCOME_UPHELD\x10\x03*\xa8\x02\n" +
+	"\vCheckReason\x12\x1c\n" +
+	"\x18CHECK_REASON_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14CHECK_REASON_ALLOWED\x10\x01\x12%\n" +
+	"!CHECK_REASON_UNKNOWN_SUBPROCESSOR\x10\x02\x12\x1b\n" +
+	"\x17CHECK_REASON_NOT_ACTIVE\x10\x03\x12$\n" +
+	" CHECK_REASON_NOT_SERVING_PRODUCT\x10\x04\x12+\n" +
+	"'CHECK_REASON_TRANSFER_MECHANISM_MISSING\x10\x05\x12&\n" +
+	"\"CHECK_REASON_OBJECTION_WINDOW_OPEN\x10\x06\x12\"\n" +
+	"\x1eCHECK_REASON_CUSTOMER_OBJECTED\x10\a2\x98\x11\n" +
 	"\x13SubprocessorService\x12\xa4\x01\n" +
 	"\x12CreateSubprocessor\x121.breachline.registry.v1.CreateSubprocessorRequest\x1a2.breachline.registry.v1.CreateSubprocessorResponse\"'\x82\xd3\xe4\x93\x02!:\fsubprocessor\"\x11/v1/subprocessors\x12\x9f\x01\n" +
 	"\x0fGetSubprocessor\x12..breachline.registry.v1.GetSubprocessorRequest\x1a/.breachline.registry.v1.GetSubprocessorResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/subprocessors/{subprocessor_id}\x12\x93\x01\n" +
-	"\x11ListSubprocessors\x120.breachline.registry.v1.ListSubprocessorsRequest\x1a1.breachline.registry.v1.ListSubprocessorsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/subprocessorsB\xf5\x01\n" +
+	"\x11ListSubprocessors\x120.breachline.registry.v1.ListSubprocessorsRequest\x1a1.breachline.registry.v1.ListSubprocessorsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/subprocessors\x12\xc3\x01\n" +
+	"\x12UpdateSubprocessor\x121.breachline.registry.v1.UpdateSubprocessorRequest\x1a2.breachline.registry.v1.UpdateSubprocessorResponse\"F\x82\xd3\xe4\x93\x02@:\fsubprocessor20/v1/subprocessors/{subprocessor.subprocessor_id}\x12\xb3\x01\n" +
+	"\x19ListSubprocessorRevisions\x128.breachline.registry.v1.ListSubprocessorRevisionsRequest\x1a9.breachline.registry.v1.ListSubprocessorRevisionsResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/subprocessorRevisions\x12\xc3\x01\n" +
+	"\x19ListCustomerSubprocessors\x128.breachline.registry.v1.ListCustomerSubprocessorsRequest\x1a9.breachline.registry.v1.ListCustomerSubprocessorsResponse\"1\x82\xd3\xe4\x93\x02+\x12)/v1/customers/{customer_id}/subprocessors\x12\xb9\x01\n" +
+	"\x19ProposeSubprocessorChange\x128.breachline.registry.v1.ProposeSubprocessorChangeRequest\x1a9.breachline.registry.v1.ProposeSubprocessorChangeResponse\"'\x82\xd3\xe4\x93\x02!:\x06change\"\x17/v1/subprocessorChanges\x12\xb1\x01\n" +
+	"\x15GetSubprocessorChange\x124.breachline.registry.v1.GetSubprocessorChangeRequest\x1a5.breachline.registry.v1.GetSubprocessorChangeResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/subprocessorChanges/{change_id}\x12\xab\x01\n" +
+	"\x17ListSubprocessorChanges\x126.breachline.registry.v1.ListSubprocessorChangesRequest\x1a7.breachline.registry.v1.ListSubprocessorChangesResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/subprocessorChanges\x12\xca\x01\n" +
+	"\x1aObjectToSubprocessorChange\x129.breachline.registry.v1.ObjectToSubprocessorChangeRequest\x1a:.breachline.registry.v1.ObjectToSubprocessorChangeResponse\"5\x82\xd3\xe4\x93\x02/:\x01*\"*/v1/subprocessorChanges/{change_id}:object\x12\xc6\x01\n" +
+	"\x10ResolveObjection\x12/.breachline.registry.v1.ResolveObjectionRequest\x1a0.breachline.registry.v1.ResolveObjectionResponse\"O\x82\xd3\xe4\x93\x02I:\x01*\"D/v1/subprocessorChanges/{change_id}/objections/{customer_id}:resolve\x12\xab\x01\n" +
+	"\x11CheckSubprocessor\x120.breachline.registry.v1.CheckSubprocessorRequest\x1a1.breachline.registry.v1.CheckSubprocessorResponse\"1\x82\xd3\xe4\x93\x02+\x12)/v1/subprocessors/{subprocessor_id}:checkB\xf5\x01\n" +
 	"\x1acom.breachline.registry.v1B\x11SubprocessorProtoP\x01ZJgithub.com/breachline/breachline/pkg/gen/breachline/registry/v1;registryv1\xa2\x02\x03BRX\xaa\x02\x16Breachline.Registry.V1\xca\x02\x16Breachline\\Registry\\V1\xe2\x02\"Breachline\\Registry\\V1\\GPBMetadata\xea\x02\x18Breachline::Registry::V1b\x06proto3"
 
 var (
@@ -673,42 +2762,127 @@ func file_breachline_registry_v1_subprocessor_proto_rawDescGZIP() []byte {
 	return file_breachline_registry_v1_subprocessor_proto_rawDescData
 }
 
-var file_breachline_registry_v1_subprocessor_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_breachline_registry_v1_subprocessor_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_breachline_registry_v1_subprocessor_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_breachline_registry_v1_subprocessor_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_breachline_registry_v1_subprocessor_proto_goTypes = []any{
-	(SubprocessorStatus)(0),            // 0: breachline.registry.v1.SubprocessorStatus
-	(TransferMechanism)(0),             // 1: breachline.registry.v1.TransferMechanism
-	(*Subprocessor)(nil),               // 2: breachline.registry.v1.Subprocessor
-	(*CreateSubprocessorRequest)(nil),  // 3: breachline.registry.v1.CreateSubprocessorRequest
-	(*GetSubprocessorRequest)(nil),     // 4: breachline.registry.v1.GetSubprocessorRequest
-	(*ListSubprocessorsRequest)(nil),   // 5: breachline.registry.v1.ListSubprocessorsRequest
-	(*ListSubprocessorsResponse)(nil),  // 6: breachline.registry.v1.ListSubprocessorsResponse
-	(*CreateSubprocessorResponse)(nil), // 7: breachline.registry.v1.CreateSubprocessorResponse
-	(*GetSubprocessorResponse)(nil),    // 8: breachline.registry.v1.GetSubprocessorResponse
-	(*timestamppb.Timestamp)(nil),      // 9: google.protobuf.Timestamp
+	(SubprocessorStatus)(0),                    // 0: breachline.registry.v1.SubprocessorStatus
+	(TransferMechanism)(0),                     // 1: breachline.registry.v1.TransferMechanism
+	(SubprocessorChangeKind)(0),                // 2: breachline.registry.v1.SubprocessorChangeKind
+	(CustomerChangeStatus)(0),                  // 3: breachline.registry.v1.CustomerChangeStatus
+	(ObjectionOutcome)(0),                      // 4: breachline.registry.v1.ObjectionOutcome
+	(CheckReason)(0),                           // 5: breachline.registry.v1.CheckReason
+	(*Subprocessor)(nil),                       // 6: breachline.registry.v1.Subprocessor
+	(*CreateSubprocessorRequest)(nil),          // 7: breachline.registry.v1.CreateSubprocessorRequest
+	(*GetSubprocessorRequest)(nil),             // 8: breachline.registry.v1.GetSubprocessorRequest
+	(*ListSubprocessorsRequest)(nil),           // 9: breachline.registry.v1.ListSubprocessorsRequest
+	(*ListSubprocessorsResponse)(nil),          // 10: breachline.registry.v1.ListSubprocessorsResponse
+	(*CreateSubprocessorResponse)(nil),         // 11: breachline.registry.v1.CreateSubprocessorResponse
+	(*GetSubprocessorResponse)(nil),            // 12: breachline.registry.v1.GetSubprocessorResponse
+	(*UpdateSubprocessorRequest)(nil),          // 13: breachline.registry.v1.UpdateSubprocessorRequest
+	(*UpdateSubprocessorResponse)(nil),         // 14: breachline.registry.v1.UpdateSubprocessorResponse
+	(*ListSubprocessorRevisionsRequest)(nil),   // 15: breachline.registry.v1.ListSubprocessorRevisionsRequest
+	(*SubprocessorRevision)(nil),               // 16: breachline.registry.v1.SubprocessorRevision
+	(*ListSubprocessorRevisionsResponse)(nil),  // 17: breachline.registry.v1.ListSubprocessorRevisionsResponse
+	(*ListCustomerSubprocessorsRequest)(nil),   // 18: breachline.registry.v1.ListCustomerSubprocessorsRequest
+	(*CustomerSubprocessor)(nil),               // 19: breachline.registry.v1.CustomerSubprocessor
+	(*ListCustomerSubprocessorsResponse)(nil),  // 20: breachline.registry.v1.ListCustomerSubprocessorsResponse
+	(*SubprocessorChange)(nil),                 // 21: breachline.registry.v1.SubprocessorChange
+	(*Objection)(nil),                          // 22: breachline.registry.v1.Objection
+	(*ObjectionResolution)(nil),                // 23: breachline.registry.v1.ObjectionResolution
+	(*SubprocessorChangeCustomer)(nil),         // 24: breachline.registry.v1.SubprocessorChangeCustomer
+	(*ProposeSubprocessorChangeRequest)(nil),   // 25: breachline.registry.v1.ProposeSubprocessorChangeRequest
+	(*ProposeSubprocessorChangeResponse)(nil),  // 26: breachline.registry.v1.ProposeSubprocessorChangeResponse
+	(*GetSubprocessorChangeRequest)(nil),       // 27: breachline.registry.v1.GetSubprocessorChangeRequest
+	(*GetSubprocessorChangeResponse)(nil),      // 28: breachline.registry.v1.GetSubprocessorChangeResponse
+	(*ListSubprocessorChangesRequest)(nil),     // 29: breachline.registry.v1.ListSubprocessorChangesRequest
+	(*ListSubprocessorChangesResponse)(nil),    // 30: breachline.registry.v1.ListSubprocessorChangesResponse
+	(*ObjectToSubprocessorChangeRequest)(nil),  // 31: breachline.registry.v1.ObjectToSubprocessorChangeRequest
+	(*ObjectToSubprocessorChangeResponse)(nil), // 32: breachline.registry.v1.ObjectToSubprocessorChangeResponse
+	(*ResolveObjectionRequest)(nil),            // 33: breachline.registry.v1.ResolveObjectionRequest
+	(*ResolveObjectionResponse)(nil),           // 34: breachline.registry.v1.ResolveObjectionResponse
+	(*CheckSubprocessorRequest)(nil),           // 35: breachline.registry.v1.CheckSubprocessorRequest
+	(*CheckSubprocessorResponse)(nil),          // 36: breachline.registry.v1.CheckSubprocessorResponse
+	(*timestamppb.Timestamp)(nil),              // 37: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),              // 38: google.protobuf.FieldMask
+	(*durationpb.Duration)(nil),                // 39: google.protobuf.Duration
+	(Region)(0),                                // 40: breachline.registry.v1.Region
 }
 var file_breachline_registry_v1_subprocessor_proto_depIdxs = []int32{
 	1,  // 0: breachline.registry.v1.Subprocessor.transfer_mechanism:type_name -> breachline.registry.v1.TransferMechanism
-	9,  // 1: breachline.registry.v1.Subprocessor.agreement_time:type_name -> google.protobuf.Timestamp
+	37, // 1: breachline.registry.v1.Subprocessor.agreement_time:type_name -> google.protobuf.Timestamp
 	0,  // 2: breachline.registry.v1.Subprocessor.status:type_name -> breachline.registry.v1.SubprocessorStatus
-	9,  // 3: breachline.registry.v1.Subprocessor.create_time:type_name -> google.protobuf.Timestamp
-	9,  // 4: breachline.registry.v1.Subprocessor.update_time:type_name -> google.protobuf.Timestamp
-	2,  // 5: breachline.registry.v1.CreateSubprocessorRequest.subprocessor:type_name -> breachline.registry.v1.Subprocessor
+	37, // 3: breachline.registry.v1.Subprocessor.create_time:type_name -> google.protobuf.Timestamp
+	37, // 4: breachline.registry.v1.Subprocessor.update_time:type_name -> google.protobuf.Timestamp
+	6,  // 5: breachline.registry.v1.CreateSubprocessorRequest.subprocessor:type_name -> breachline.registry.v1.Subprocessor
 	0,  // 6: breachline.registry.v1.ListSubprocessorsRequest.status:type_name -> breachline.registry.v1.SubprocessorStatus
-	2,  // 7: breachline.registry.v1.ListSubprocessorsResponse.subprocessors:type_name -> breachline.registry.v1.Subprocessor
-	2,  // 8: breachline.registry.v1.CreateSubprocessorResponse.subprocessor:type_name -> breachline.registry.v1.Subprocessor
-	2,  // 9: breachline.registry.v1.GetSubprocessorResponse.subprocessor:type_name -> breachline.registry.v1.Subprocessor
-	3,  // 10: breachline.registry.v1.SubprocessorService.CreateSubprocessor:input_type -> breachline.registry.v1.CreateSubprocessorRequest
-	4,  // 11: breachline.registry.v1.SubprocessorService.GetSubprocessor:input_type -> breachline.registry.v1.GetSubprocessorRequest
-	5,  // 12: breachline.registry.v1.SubprocessorService.ListSubprocessors:input_type -> breachline.registry.v1.ListSubprocessorsRequest
-	7,  // 13: breachline.registry.v1.SubprocessorService.CreateSubprocessor:output_type -> breachline.registry.v1.CreateSubprocessorResponse
-	8,  // 14: breachline.registry.v1.SubprocessorService.GetSubprocessor:output_type -> breachline.registry.v1.GetSubprocessorResponse
-	6,  // 15: breachline.registry.v1.SubprocessorService.ListSubprocessors:output_type -> breachline.registry.v1.ListSubprocessorsResponse
-	13, // [13:16] is the sub-list for method output_type
-	10, // [10:13] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	37, // 7: breachline.registry.v1.ListSubprocessorsRequest.as_of_time:type_name -> google.protobuf.Timestamp
+	6,  // 8: breachline.registry.v1.ListSubprocessorsResponse.subprocessors:type_name -> breachline.registry.v1.Subprocessor
+	6,  // 9: breachline.registry.v1.CreateSubprocessorResponse.subprocessor:type_name -> breachline.registry.v1.Subprocessor
+	6,  // 10: breachline.registry.v1.GetSubprocessorResponse.subprocessor:type_name -> breachline.registry.v1.Subprocessor
+	6,  // 11: breachline.registry.v1.UpdateSubprocessorRequest.subprocessor:type_name -> breachline.registry.v1.Subprocessor
+	38, // 12: breachline.registry.v1.UpdateSubprocessorRequest.update_mask:type_name -> google.protobuf.FieldMask
+	6,  // 13: breachline.registry.v1.UpdateSubprocessorResponse.subprocessor:type_name -> breachline.registry.v1.Subprocessor
+	37, // 14: breachline.registry.v1.ListSubprocessorRevisionsRequest.start_time:type_name -> google.protobuf.Timestamp
+	37, // 15: breachline.registry.v1.ListSubprocessorRevisionsRequest.end_time:type_name -> google.protobuf.Timestamp
+	37, // 16: breachline.registry.v1.SubprocessorRevision.time:type_name -> google.protobuf.Timestamp
+	6,  // 17: breachline.registry.v1.SubprocessorRevision.subprocessor:type_name -> breachline.registry.v1.Subprocessor
+	16, // 18: breachline.registry.v1.ListSubprocessorRevisionsResponse.revisions:type_name -> breachline.registry.v1.SubprocessorRevision
+	6,  // 19: breachline.registry.v1.CustomerSubprocessor.subprocessor:type_name -> breachline.registry.v1.Subprocessor
+	5,  // 20: breachline.registry.v1.CustomerSubprocessor.reason:type_name -> breachline.registry.v1.CheckReason
+	19, // 21: breachline.registry.v1.ListCustomerSubprocessorsResponse.subprocessors:type_name -> breachline.registry.v1.CustomerSubprocessor
+	2,  // 22: breachline.registry.v1.SubprocessorChange.kind:type_name -> breachline.registry.v1.SubprocessorChangeKind
+	37, // 23: breachline.registry.v1.SubprocessorChange.effective_time:type_name -> google.protobuf.Timestamp
+	39, // 24: breachline.registry.v1.SubprocessorChange.objection_window:type_name -> google.protobuf.Duration
+	37, // 25: breachline.registry.v1.SubprocessorChange.create_time:type_name -> google.protobuf.Timestamp
+	37, // 26: breachline.registry.v1.Objection.object_time:type_name -> google.protobuf.Timestamp
+	23, // 27: breachline.registry.v1.Objection.resolution:type_name -> breachline.registry.v1.ObjectionResolution
+	4,  // 28: breachline.registry.v1.ObjectionResolution.outcome:type_name -> breachline.registry.v1.ObjectionOutcome
+	37, // 29: breachline.registry.v1.ObjectionResolution.resolve_time:type_name -> google.protobuf.Timestamp
+	37, // 30: breachline.registry.v1.SubprocessorChangeCustomer.notify_time:type_name -> google.protobuf.Timestamp
+	37, // 31: breachline.registry.v1.SubprocessorChangeCustomer.window_end_time:type_name -> google.protobuf.Timestamp
+	22, // 32: breachline.registry.v1.SubprocessorChangeCustomer.objection:type_name -> breachline.registry.v1.Objection
+	3,  // 33: breachline.registry.v1.SubprocessorChangeCustomer.status:type_name -> breachline.registry.v1.CustomerChangeStatus
+	37, // 34: breachline.registry.v1.SubprocessorChangeCustomer.effective_time:type_name -> google.protobuf.Timestamp
+	21, // 35: breachline.registry.v1.ProposeSubprocessorChangeRequest.change:type_name -> breachline.registry.v1.SubprocessorChange
+	21, // 36: breachline.registry.v1.ProposeSubprocessorChangeResponse.change:type_name -> breachline.registry.v1.SubprocessorChange
+	21, // 37: breachline.registry.v1.GetSubprocessorChangeResponse.change:type_name -> breachline.registry.v1.SubprocessorChange
+	24, // 38: breachline.registry.v1.GetSubprocessorChangeResponse.customers:type_name -> breachline.registry.v1.SubprocessorChangeCustomer
+	21, // 39: breachline.registry.v1.ListSubprocessorChangesResponse.changes:type_name -> breachline.registry.v1.SubprocessorChange
+	24, // 40: breachline.registry.v1.ObjectToSubprocessorChangeResponse.customer:type_name -> breachline.registry.v1.SubprocessorChangeCustomer
+	4,  // 41: breachline.registry.v1.ResolveObjectionRequest.outcome:type_name -> breachline.registry.v1.ObjectionOutcome
+	24, // 42: breachline.registry.v1.ResolveObjectionResponse.customer:type_name -> breachline.registry.v1.SubprocessorChangeCustomer
+	40, // 43: breachline.registry.v1.CheckSubprocessorRequest.region:type_name -> breachline.registry.v1.Region
+	37, // 44: breachline.registry.v1.CheckSubprocessorRequest.at:type_name -> google.protobuf.Timestamp
+	5,  // 45: breachline.registry.v1.CheckSubprocessorResponse.reason:type_name -> breachline.registry.v1.CheckReason
+	7,  // 46: breachline.registry.v1.SubprocessorService.CreateSubprocessor:input_type -> breachline.registry.v1.CreateSubprocessorRequest
+	8,  // 47: breachline.registry.v1.SubprocessorService.GetSubprocessor:input_type -> breachline.registry.v1.GetSubprocessorRequest
+	9,  // 48: breachline.registry.v1.SubprocessorService.ListSubprocessors:input_type -> breachline.registry.v1.ListSubprocessorsRequest
+	13, // 49: breachline.registry.v1.SubprocessorService.UpdateSubprocessor:input_type -> breachline.registry.v1.UpdateSubprocessorRequest
+	15, // 50: breachline.registry.v1.SubprocessorService.ListSubprocessorRevisions:input_type -> breachline.registry.v1.ListSubprocessorRevisionsRequest
+	18, // 51: breachline.registry.v1.SubprocessorService.ListCustomerSubprocessors:input_type -> breachline.registry.v1.ListCustomerSubprocessorsRequest
+	25, // 52: breachline.registry.v1.SubprocessorService.ProposeSubprocessorChange:input_type -> breachline.registry.v1.ProposeSubprocessorChangeRequest
+	27, // 53: breachline.registry.v1.SubprocessorService.GetSubprocessorChange:input_type -> breachline.registry.v1.GetSubprocessorChangeRequest
+	29, // 54: breachline.registry.v1.SubprocessorService.ListSubprocessorChanges:input_type -> breachline.registry.v1.ListSubprocessorChangesRequest
+	31, // 55: breachline.registry.v1.SubprocessorService.ObjectToSubprocessorChange:input_type -> breachline.registry.v1.ObjectToSubprocessorChangeRequest
+	33, // 56: breachline.registry.v1.SubprocessorService.ResolveObjection:input_type -> breachline.registry.v1.ResolveObjectionRequest
+	35, // 57: breachline.registry.v1.SubprocessorService.CheckSubprocessor:input_type -> breachline.registry.v1.CheckSubprocessorRequest
+	11, // 58: breachline.registry.v1.SubprocessorService.CreateSubprocessor:output_type -> breachline.registry.v1.CreateSubprocessorResponse
+	12, // 59: breachline.registry.v1.SubprocessorService.GetSubprocessor:output_type -> breachline.registry.v1.GetSubprocessorResponse
+	10, // 60: breachline.registry.v1.SubprocessorService.ListSubprocessors:output_type -> breachline.registry.v1.ListSubprocessorsResponse
+	14, // 61: breachline.registry.v1.SubprocessorService.UpdateSubprocessor:output_type -> breachline.registry.v1.UpdateSubprocessorResponse
+	17, // 62: breachline.registry.v1.SubprocessorService.ListSubprocessorRevisions:output_type -> breachline.registry.v1.ListSubprocessorRevisionsResponse
+	20, // 63: breachline.registry.v1.SubprocessorService.ListCustomerSubprocessors:output_type -> breachline.registry.v1.ListCustomerSubprocessorsResponse
+	26, // 64: breachline.registry.v1.SubprocessorService.ProposeSubprocessorChange:output_type -> breachline.registry.v1.ProposeSubprocessorChangeResponse
+	28, // 65: breachline.registry.v1.SubprocessorService.GetSubprocessorChange:output_type -> breachline.registry.v1.GetSubprocessorChangeResponse
+	30, // 66: breachline.registry.v1.SubprocessorService.ListSubprocessorChanges:output_type -> breachline.registry.v1.ListSubprocessorChangesResponse
+	32, // 67: breachline.registry.v1.SubprocessorService.ObjectToSubprocessorChange:output_type -> breachline.registry.v1.ObjectToSubprocessorChangeResponse
+	34, // 68: breachline.registry.v1.SubprocessorService.ResolveObjection:output_type -> breachline.registry.v1.ResolveObjectionResponse
+	36, // 69: breachline.registry.v1.SubprocessorService.CheckSubprocessor:output_type -> breachline.registry.v1.CheckSubprocessorResponse
+	58, // [58:70] is the sub-list for method output_type
+	46, // [46:58] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_breachline_registry_v1_subprocessor_proto_init() }
@@ -716,13 +2890,14 @@ func file_breachline_registry_v1_subprocessor_proto_init() {
 	if File_breachline_registry_v1_subprocessor_proto != nil {
 		return
 	}
+	file_breachline_registry_v1_customer_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_breachline_registry_v1_subprocessor_proto_rawDesc), len(file_breachline_registry_v1_subprocessor_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   7,
+			NumEnums:      6,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

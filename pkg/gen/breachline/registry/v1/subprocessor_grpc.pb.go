@@ -19,9 +19,18 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SubprocessorService_CreateSubprocessor_FullMethodName = "/breachline.registry.v1.SubprocessorService/CreateSubprocessor"
-	SubprocessorService_GetSubprocessor_FullMethodName    = "/breachline.registry.v1.SubprocessorService/GetSubprocessor"
-	SubprocessorService_ListSubprocessors_FullMethodName  = "/breachline.registry.v1.SubprocessorService/ListSubprocessors"
+	SubprocessorService_CreateSubprocessor_FullMethodName         = "/breachline.registry.v1.SubprocessorService/CreateSubprocessor"
+	SubprocessorService_GetSubprocessor_FullMethodName            = "/breachline.registry.v1.SubprocessorService/GetSubprocessor"
+	SubprocessorService_ListSubprocessors_FullMethodName          = "/breachline.registry.v1.SubprocessorService/ListSubprocessors"
+	SubprocessorService_UpdateSubprocessor_FullMethodName         = "/breachline.registry.v1.SubprocessorService/UpdateSubprocessor"
+	SubprocessorService_ListSubprocessorRevisions_FullMethodName  = "/breachline.registry.v1.SubprocessorService/ListSubprocessorRevisions"
+	SubprocessorService_ListCustomerSubprocessors_FullMethodName  = "/breachline.registry.v1.SubprocessorService/ListCustomerSubprocessors"
+	SubprocessorService_ProposeSubprocessorChange_FullMethodName  = "/breachline.registry.v1.SubprocessorService/ProposeSubprocessorChange"
+	SubprocessorService_GetSubprocessorChange_FullMethodName      = "/breachline.registry.v1.SubprocessorService/GetSubprocessorChange"
+	SubprocessorService_ListSubprocessorChanges_FullMethodName    = "/breachline.registry.v1.SubprocessorService/ListSubprocessorChanges"
+	SubprocessorService_ObjectToSubprocessorChange_FullMethodName = "/breachline.registry.v1.SubprocessorService/ObjectToSubprocessorChange"
+	SubprocessorService_ResolveObjection_FullMethodName           = "/breachline.registry.v1.SubprocessorService/ResolveObjection"
+	SubprocessorService_CheckSubprocessor_FullMethodName          = "/breachline.registry.v1.SubprocessorService/CheckSubprocessor"
 )
 
 // SubprocessorServiceClient is the client API for SubprocessorService service.
@@ -36,7 +45,47 @@ type SubprocessorServiceClient interface {
 	// GetSubprocessor returns one subprocessor.
 	GetSubprocessor(ctx context.Context, in *GetSubprocessorRequest, opts ...grpc.CallOption) (*GetSubprocessorResponse, error)
 	// ListSubprocessors returns subprocessors ordered by id, a page at a time.
+	// With as_of_time it returns the list as it was at that moment, from the
+	// version history.
 	ListSubprocessors(ctx context.Context, in *ListSubprocessorsRequest, opts ...grpc.CallOption) (*ListSubprocessorsResponse, error)
+	// UpdateSubprocessor changes the fields named in update_mask (AIP-134) and
+	// records the result as a new version. When etag is given and does not
+	// match, the update is rejected with ABORTED.
+	UpdateSubprocessor(ctx context.Context, in *UpdateSubprocessorRequest, opts ...grpc.CallOption) (*UpdateSubprocessorResponse, error)
+	// ListSubprocessorRevisions answers "what changed between two dates": every
+	// version written in [start_time, end_time), oldest first, with the fields
+	// that changed from the version before.
+	ListSubprocessorRevisions(ctx context.Context, in *ListSubprocessorRevisionsRequest, opts ...grpc.CallOption) (*ListSubprocessorRevisionsResponse, error)
+	// ListCustomerSubprocessors is the current list a customer may ask for
+	// (DPA 4): every subprocessor, active or proposed, serving a product the
+	// customer uses, with whether it may process that customer's data now.
+	ListCustomerSubprocessors(ctx context.Context, in *ListCustomerSubprocessorsRequest, opts ...grpc.CallOption) (*ListCustomerSubprocessorsResponse, error)
+	// ProposeSubprocessorChange announces an intended addition or replacement
+	// of a subprocessor. Every EU/EEA/Swiss customer using one of its products
+	// is told through dispatch and given an objection window. Idempotent on
+	// request_id.
+	ProposeSubprocessorChange(ctx context.Context, in *ProposeSubprocessorChangeRequest, opts ...grpc.CallOption) (*ProposeSubprocessorChangeResponse, error)
+	// GetSubprocessorChange returns a proposed change and, per affected
+	// customer, when they were notified, when their window ends, their
+	// objection and whether the change is in effect for them.
+	GetSubprocessorChange(ctx context.Context, in *GetSubprocessorChangeRequest, opts ...grpc.CallOption) (*GetSubprocessorChangeResponse, error)
+	// ListSubprocessorChanges returns proposed changes, newest first, a page at
+	// a time.
+	ListSubprocessorChanges(ctx context.Context, in *ListSubprocessorChangesRequest, opts ...grpc.CallOption) (*ListSubprocessorChangesResponse, error)
+	// ObjectToSubprocessorChange records a customer's objection to a change
+	// (DPA 4.2). Allowed until the customer's objection window ends; one
+	// objection per customer and change. Idempotent on request_id.
+	ObjectToSubprocessorChange(ctx context.Context, in *ObjectToSubprocessorChangeRequest, opts ...grpc.CallOption) (*ObjectToSubprocessorChangeResponse, error)
+	// ResolveObjection records how a customer's objection was resolved. A
+	// withdrawn or addressed objection lets the change take effect for the
+	// customer; an upheld one keeps it blocked. Final; idempotent on
+	// request_id.
+	ResolveObjection(ctx context.Context, in *ResolveObjectionRequest, opts ...grpc.CallOption) (*ResolveObjectionResponse, error)
+	// CheckSubprocessor answers internal services: may this subprocessor
+	// process data of this product for a customer in this region (and, when
+	// given, for this customer) at this time? Served from an in-memory copy of
+	// the registry that follows every change within a short, documented bound.
+	CheckSubprocessor(ctx context.Context, in *CheckSubprocessorRequest, opts ...grpc.CallOption) (*CheckSubprocessorResponse, error)
 }
 
 type subprocessorServiceClient struct {
@@ -77,6 +126,96 @@ func (c *subprocessorServiceClient) ListSubprocessors(ctx context.Context, in *L
 	return out, nil
 }
 
+func (c *subprocessorServiceClient) UpdateSubprocessor(ctx context.Context, in *UpdateSubprocessorRequest, opts ...grpc.CallOption) (*UpdateSubprocessorResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateSubprocessorResponse)
+	err := c.cc.Invoke(ctx, SubprocessorService_UpdateSubprocessor_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *subprocessorServiceClient) ListSubprocessorRevisions(ctx context.Context, in *ListSubprocessorRevisionsRequest, opts ...grpc.CallOption) (*ListSubprocessorRevisionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSubprocessorRevisionsResponse)
+	err := c.cc.Invoke(ctx, SubprocessorService_ListSubprocessorRevisions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *subprocessorServiceClient) ListCustomerSubprocessors(ctx context.Context, in *ListCustomerSubprocessorsRequest, opts ...grpc.CallOption) (*ListCustomerSubprocessorsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCustomerSubprocessorsResponse)
+	err := c.cc.Invoke(ctx, SubprocessorService_ListCustomerSubprocessors_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *subprocessorServiceClient) ProposeSubprocessorChange(ctx context.Context, in *ProposeSubprocessorChangeRequest, opts ...grpc.CallOption) (*ProposeSubprocessorChangeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ProposeSubprocessorChangeResponse)
+	err := c.cc.Invoke(ctx, SubprocessorService_ProposeSubprocessorChange_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *subprocessorServiceClient) GetSubprocessorChange(ctx context.Context, in *GetSubprocessorChangeRequest, opts ...grpc.CallOption) (*GetSubprocessorChangeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSubprocessorChangeResponse)
+	err := c.cc.Invoke(ctx, SubprocessorService_GetSubprocessorChange_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *subprocessorServiceClient) ListSubprocessorChanges(ctx context.Context, in *ListSubprocessorChangesRequest, opts ...grpc.CallOption) (*ListSubprocessorChangesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSubprocessorChangesResponse)
+	err := c.cc.Invoke(ctx, SubprocessorService_ListSubprocessorChanges_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *subprocessorServiceClient) ObjectToSubprocessorChange(ctx context.Context, in *ObjectToSubprocessorChangeRequest, opts ...grpc.CallOption) (*ObjectToSubprocessorChangeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ObjectToSubprocessorChangeResponse)
+	err := c.cc.Invoke(ctx, SubprocessorService_ObjectToSubprocessorChange_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *subprocessorServiceClient) ResolveObjection(ctx context.Context, in *ResolveObjectionRequest, opts ...grpc.CallOption) (*ResolveObjectionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResolveObjectionResponse)
+	err := c.cc.Invoke(ctx, SubprocessorService_ResolveObjection_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *subprocessorServiceClient) CheckSubprocessor(ctx context.Context, in *CheckSubprocessorRequest, opts ...grpc.CallOption) (*CheckSubprocessorResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckSubprocessorResponse)
+	err := c.cc.Invoke(ctx, SubprocessorService_CheckSubprocessor_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SubprocessorServiceServer is the server API for SubprocessorService service.
 // All implementations must embed UnimplementedSubprocessorServiceServer
 // for forward compatibility.
@@ -89,7 +228,47 @@ type SubprocessorServiceServer interface {
 	// GetSubprocessor returns one subprocessor.
 	GetSubprocessor(context.Context, *GetSubprocessorRequest) (*GetSubprocessorResponse, error)
 	// ListSubprocessors returns subprocessors ordered by id, a page at a time.
+	// With as_of_time it returns the list as it was at that moment, from the
+	// version history.
 	ListSubprocessors(context.Context, *ListSubprocessorsRequest) (*ListSubprocessorsResponse, error)
+	// UpdateSubprocessor changes the fields named in update_mask (AIP-134) and
+	// records the result as a new version. When etag is given and does not
+	// match, the update is rejected with ABORTED.
+	UpdateSubprocessor(context.Context, *UpdateSubprocessorRequest) (*UpdateSubprocessorResponse, error)
+	// ListSubprocessorRevisions answers "what changed between two dates": every
+	// version written in [start_time, end_time), oldest first, with the fields
+	// that changed from the version before.
+	ListSubprocessorRevisions(context.Context, *ListSubprocessorRevisionsRequest) (*ListSubprocessorRevisionsResponse, error)
+	// ListCustomerSubprocessors is the current list a customer may ask for
+	// (DPA 4): every subprocessor, active or proposed, serving a product the
+	// customer uses, with whether it may process that customer's data now.
+	ListCustomerSubprocessors(context.Context, *ListCustomerSubprocessorsRequest) (*ListCustomerSubprocessorsResponse, error)
+	// ProposeSubprocessorChange announces an intended addition or replacement
+	// of a subprocessor. Every EU/EEA/Swiss customer using one of its products
+	// is told through dispatch and given an objection window. Idempotent on
+	// request_id.
+	ProposeSubprocessorChange(context.Context, *ProposeSubprocessorChangeRequest) (*ProposeSubprocessorChangeResponse, error)
+	// GetSubprocessorChange returns a proposed change and, per affected
+	// customer, when they were notified, when their window ends, their
+	// objection and whether the change is in effect for them.
+	GetSubprocessorChange(context.Context, *GetSubprocessorChangeRequest) (*GetSubprocessorChangeResponse, error)
+	// ListSubprocessorChanges returns proposed changes, newest first, a page at
+	// a time.
+	ListSubprocessorChanges(context.Context, *ListSubprocessorChangesRequest) (*ListSubprocessorChangesResponse, error)
+	// ObjectToSubprocessorChange records a customer's objection to a change
+	// (DPA 4.2). Allowed until the customer's objection window ends; one
+	// objection per customer and change. Idempotent on request_id.
+	ObjectToSubprocessorChange(context.Context, *ObjectToSubprocessorChangeRequest) (*ObjectToSubprocessorChangeResponse, error)
+	// ResolveObjection records how a customer's objection was resolved. A
+	// withdrawn or addressed objection lets the change take effect for the
+	// customer; an upheld one keeps it blocked. Final; idempotent on
+	// request_id.
+	ResolveObjection(context.Context, *ResolveObjectionRequest) (*ResolveObjectionResponse, error)
+	// CheckSubprocessor answers internal services: may this subprocessor
+	// process data of this product for a customer in this region (and, when
+	// given, for this customer) at this time? Served from an in-memory copy of
+	// the registry that follows every change within a short, documented bound.
+	CheckSubprocessor(context.Context, *CheckSubprocessorRequest) (*CheckSubprocessorResponse, error)
 	mustEmbedUnimplementedSubprocessorServiceServer()
 }
 
@@ -108,6 +287,33 @@ func (UnimplementedSubprocessorServiceServer) GetSubprocessor(context.Context, *
 }
 func (UnimplementedSubprocessorServiceServer) ListSubprocessors(context.Context, *ListSubprocessorsRequest) (*ListSubprocessorsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListSubprocessors not implemented")
+}
+func (UnimplementedSubprocessorServiceServer) UpdateSubprocessor(context.Context, *UpdateSubprocessorRequest) (*UpdateSubprocessorResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateSubprocessor not implemented")
+}
+func (UnimplementedSubprocessorServiceServer) ListSubprocessorRevisions(context.Context, *ListSubprocessorRevisionsRequest) (*ListSubprocessorRevisionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSubprocessorRevisions not implemented")
+}
+func (UnimplementedSubprocessorServiceServer) ListCustomerSubprocessors(context.Context, *ListCustomerSubprocessorsRequest) (*ListCustomerSubprocessorsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCustomerSubprocessors not implemented")
+}
+func (UnimplementedSubprocessorServiceServer) ProposeSubprocessorChange(context.Context, *ProposeSubprocessorChangeRequest) (*ProposeSubprocessorChangeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ProposeSubprocessorChange not implemented")
+}
+func (UnimplementedSubprocessorServiceServer) GetSubprocessorChange(context.Context, *GetSubprocessorChangeRequest) (*GetSubprocessorChangeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSubprocessorChange not implemented")
+}
+func (UnimplementedSubprocessorServiceServer) ListSubprocessorChanges(context.Context, *ListSubprocessorChangesRequest) (*ListSubprocessorChangesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSubprocessorChanges not implemented")
+}
+func (UnimplementedSubprocessorServiceServer) ObjectToSubprocessorChange(context.Context, *ObjectToSubprocessorChangeRequest) (*ObjectToSubprocessorChangeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ObjectToSubprocessorChange not implemented")
+}
+func (UnimplementedSubprocessorServiceServer) ResolveObjection(context.Context, *ResolveObjectionRequest) (*ResolveObjectionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResolveObjection not implemented")
+}
+func (UnimplementedSubprocessorServiceServer) CheckSubprocessor(context.Context, *CheckSubprocessorRequest) (*CheckSubprocessorResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckSubprocessor not implemented")
 }
 func (UnimplementedSubprocessorServiceServer) mustEmbedUnimplementedSubprocessorServiceServer() {}
 func (UnimplementedSubprocessorServiceServer) testEmbeddedByValue()                             {}
@@ -184,6 +390,168 @@ func _SubprocessorService_ListSubprocessors_Handler(srv interface{}, ctx context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SubprocessorService_UpdateSubprocessor_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateSubprocessorRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SubprocessorServiceServer).UpdateSubprocessor(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SubprocessorService_UpdateSubprocessor_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SubprocessorServiceServer).UpdateSubprocessor(ctx, req.(*UpdateSubprocessorRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SubprocessorService_ListSubprocessorRevisions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSubprocessorRevisionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SubprocessorServiceServer).ListSubprocessorRevisions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SubprocessorService_ListSubprocessorRevisions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SubprocessorServiceServer).ListSubprocessorRevisions(ctx, req.(*ListSubprocessorRevisionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SubprocessorService_ListCustomerSubprocessors_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCustomerSubprocessorsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SubprocessorServiceServer).ListCustomerSubprocessors(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SubprocessorService_ListCustomerSubprocessors_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SubprocessorServiceServer).ListCustomerSubprocessors(ctx, req.(*ListCustomerSubprocessorsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SubprocessorService_ProposeSubprocessorChange_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ProposeSubprocessorChangeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SubprocessorServiceServer).ProposeSubprocessorChange(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SubprocessorService_ProposeSubprocessorChange_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SubprocessorServiceServer).ProposeSubprocessorChange(ctx, req.(*ProposeSubprocessorChangeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SubprocessorService_GetSubprocessorChange_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSubprocessorChangeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SubprocessorServiceServer).GetSubprocessorChange(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SubprocessorService_GetSubprocessorChange_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SubprocessorServiceServer).GetSubprocessorChange(ctx, req.(*GetSubprocessorChangeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SubprocessorService_ListSubprocessorChanges_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSubprocessorChangesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SubprocessorServiceServer).ListSubprocessorChanges(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SubprocessorService_ListSubprocessorChanges_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SubprocessorServiceServer).ListSubprocessorChanges(ctx, req.(*ListSubprocessorChangesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SubprocessorService_ObjectToSubprocessorChange_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ObjectToSubprocessorChangeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SubprocessorServiceServer).ObjectToSubprocessorChange(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SubprocessorService_ObjectToSubprocessorChange_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SubprocessorServiceServer).ObjectToSubprocessorChange(ctx, req.(*ObjectToSubprocessorChangeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SubprocessorService_ResolveObjection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResolveObjectionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SubprocessorServiceServer).ResolveObjection(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SubprocessorService_ResolveObjection_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SubprocessorServiceServer).ResolveObjection(ctx, req.(*ResolveObjectionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SubprocessorService_CheckSubprocessor_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckSubprocessorRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SubprocessorServiceServer).CheckSubprocessor(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SubprocessorService_CheckSubprocessor_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SubprocessorServiceServer).CheckSubprocessor(ctx, req.(*CheckSubprocessorRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SubprocessorService_ServiceDesc is the grpc.ServiceDesc for SubprocessorService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -202,6 +570,42 @@ var SubprocessorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListSubprocessors",
 			Handler:    _SubprocessorService_ListSubprocessors_Handler,
+		},
+		{
+			MethodName: "UpdateSubprocessor",
+			Handler:    _SubprocessorService_UpdateSubprocessor_Handler,
+		},
+		{
+			MethodName: "ListSubprocessorRevisions",
+			Handler:    _SubprocessorService_ListSubprocessorRevisions_Handler,
+		},
+		{
+			MethodName: "ListCustomerSubprocessors",
+			Handler:    _SubprocessorService_ListCustomerSubprocessors_Handler,
+		},
+		{
+			MethodName: "ProposeSubprocessorChange",
+			Handler:    _SubprocessorService_ProposeSubprocessorChange_Handler,
+		},
+		{
+			MethodName: "GetSubprocessorChange",
+			Handler:    _SubprocessorService_GetSubprocessorChange_Handler,
+		},
+		{
+			MethodName: "ListSubprocessorChanges",
+			Handler:    _SubprocessorService_ListSubprocessorChanges_Handler,
+		},
+		{
+			MethodName: "ObjectToSubprocessorChange",
+			Handler:    _SubprocessorService_ObjectToSubprocessorChange_Handler,
+		},
+		{
+			MethodName: "ResolveObjection",
+			Handler:    _SubprocessorService_ResolveObjection_Handler,
+		},
+		{
+			MethodName: "CheckSubprocessor",
+			Handler:    _SubprocessorService_CheckSubprocessor_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,159 @@
+package domain
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/breachline/breachline/pkg/apperr"
+)
+
+// IncidentSummary is an incident involving a customer, as intake has it.
+type IncidentSummary struct {
+	ID         string
+	Title      string
+	State      string
+	Severity   string
+	CreateTime time.Time
+	UpdateTime time.Time
+}
+
+// Incidents reads incidents from intake. CustomerIncidents returns the
+// incidents involving customerID opened in [from, to), at most limit+1 (so
+// the caller can tell the list was cut).
+type Incidents interface {
+	CustomerIncidents(ctx context.Context, customerID string, from, to time.Time, limit int) ([]IncidentSummary, error)
+}
+
+// WithIncidents makes the audit export read incidents through i.
+func WithIncidents(i Incidents) Option {
+	return func(s *Service) { s.incidents = i }
+}
+
+// Audit export limits.
+const (
+	// maxAuditItems caps each list of an export; a longer list is cut and
+	// the export says so (Truncated).
+	maxAuditItems = 10000
+	// maxAuditPeriod is the longest period one export covers.
+	maxAuditPeriod = 3 * 366 * 24 * time.Hour
+)
+
+// CustomerAudit is everything needed to demonstrate compliance for one
+// customer over a period (DPA 8.1), each list holding what was opened in
+// [Start, End).
+type CustomerAudit struct {
+	Customer            Customer
+	Start, End          time.Time
+	GenerateTime        time.Time
+	DataSubjectRequests []DataSubjectRequest
+	DataReturnRequests  []DataReturnRequest
+	RemovalRequests     []RemovalRequest
+	Incidents           []IncidentSummary
+	Truncated           bool
+}
+
+// AuditParams are the inputs of ExportCustomerAudit.
+type AuditParams struct {
+	CustomerID string
+	Start, End time.Time
+}
+
+// ValidateExportCustomerAudit reports every problem of the input (pure).
+func (s *Service) ValidateExportCustomerAudit(p AuditParams) error {
+	_, err := validateAudit(p, s.now())
+	return err
+}
+
+func validateAudit(p AuditParams, now time.Time) (time.Time, error) {
+	var v apperr.Violations
+	checkSlug(&v, "customer_id", p.CustomerID)
+	start, end := storedTime(p.Start), storedTime(p.End)
+	if end.IsZero() {
+		end = now
+	}
+	switch {
+	case start.IsZero():
+		v.Add("start_time", "is required")
+	case !end.After(start):
+		v.Add("end_time", "must be after start_time")
+	case end.Sub(start) > maxAuditPeriod:
+		v.Add("end_time", "must be at most 3 years after start_time")
+	}
+	return end, v.Err()
+}
+
+// ExportCustomerAudit assembles the customer's audit export: the customer,
+// its data subject requests received, return/deletion requests and removal
+// requests opened, and (from intake) its incidents opened in the period.
+// Intake being down fails the export with UNAVAILABLE rather than leaving
+// the incidents out silently.
+func (s *Service) ExportCustomerAudit(ctx context.Context, p AuditParams) (CustomerAudit, error) {
+	now := s.now()
+	end, err := validateAudit(p, now)
+	if err != nil {
+		return CustomerAudit{}, err
+	}
+	start := storedTime(p.Start)
+	cust, err := s.store.GetCustomer(ctx, p.CustomerID)
+	if err != nil {
+		return CustomerAudit{}, err
+	}
+	out := CustomerAudit{Customer: cust, Start: start, End: end, GenerateTime: now}
+	cut := func(n int) bool { return n > maxAuditItems }
+
+	dsrs, err := s.store.ListDataSubjectRequests(ctx, DSRQuery{CustomerID: p.CustomerID, ReceivedFrom: start, ReceivedTo: end, Limit: maxAuditItems + 1})
+	if err != nil {
+		return CustomerAudit{}, fmt.Errorf("audit data subject requests: %w", err)
+	}
+	if cut(len(dsrs)) {
+		dsrs, out.Truncated = dsrs[:maxAuditItems], true
+	}
+	out.DataSubjectRequests = dsrs
+
+	returns, err := s.store.ListDataReturnRequests(ctx, DataReturnQuery{CustomerID: p.CustomerID, CreatedFrom: start, CreatedTo: end, Limit: maxAuditItems + 1})
+	if err != nil {
+		return CustomerAudit{}, fmt.Errorf("audit data return requests: %w", err)
+	}
+	if cut(len(returns)) {
+		returns, out.Truncated = returns[:maxAuditItems], true
+	}
+	out.DataReturnRequests = returns
+
+	// Removal requests have no time filter in their store query; a
+	// customer has few of them, so the period is applied here.
+	var removals []RemovalRequest
+	after := ""
+	for {
+		page, err := s.store.ListRemovalRequests(ctx, RemovalQuery{After: after, CustomerID: p.CustomerID, Limit: maxPageSize})
+		if err != nil {
+			return CustomerAudit{}, fmt.Errorf("audit removal requests: %w", err)
+		}
+		for _, r := range page {
+			if !r.OpenTime.Before(start) && r.OpenTime.Before(end) {
+				removals = append(removals, r)
+			}
+		}
+		if len(page) < maxPageSize || cut(len(removals)) {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	if cut(len(removals)) {
+		removals, out.Truncated = removals[:maxAuditItems], true
+	}
+	out.RemovalRequests = removals
+
+	if s.incidents == nil {
+		return CustomerAudit{}, fmt.Errorf("audit export: no intake configured: %w", apperr.ErrUnavailable)
+	}
+	incidents, err := s.incidents.CustomerIncidents(ctx, p.CustomerID, start, end, maxAuditItems)
+	if err != nil {
+		return CustomerAudit{}, fmt.Errorf("audit incidents: %w", err)
+	}
+	if cut(len(incidents)) {
+		incidents, out.Truncated = incidents[:maxAuditItems], true
+	}
+	out.Incidents = incidents
+	return out, nil
+}

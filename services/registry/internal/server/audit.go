@@ -1,0 +1,46 @@
+package server
+
+import (
+	"context"
+
+	registryv1 "github.com/breachline/breachline/pkg/gen/breachline/registry/v1"
+	"github.com/breachline/breachline/services/registry/internal/domain"
+)
+
+// AuditServer implements registryv1.AuditService.
+type AuditServer struct {
+	registryv1.UnimplementedAuditServiceServer
+	svc *domain.Service
+}
+
+// ExportCustomerAudit implements registryv1.AuditServiceServer.
+func (s *AuditServer) ExportCustomerAudit(ctx context.Context, req *registryv1.ExportCustomerAuditRequest) (*registryv1.ExportCustomerAuditResponse, error) {
+	a, err := s.svc.ExportCustomerAudit(ctx, auditFromProto(req))
+	if err != nil {
+		return nil, err
+	}
+	out := &registryv1.ExportCustomerAuditResponse{
+		Customer: customerToProto(a.Customer), StartTime: timestamp(a.Start), EndTime: timestamp(a.End),
+		GenerateTime: timestamp(a.GenerateTime), Truncated: a.Truncated,
+	}
+	for _, d := range a.DataSubjectRequests {
+		out.DataSubjectRequests = append(out.DataSubjectRequests, dsrToProto(d))
+	}
+	for _, r := range a.DataReturnRequests {
+		out.DataReturnRequests = append(out.DataReturnRequests, returnToProto(r))
+	}
+	for _, r := range a.RemovalRequests {
+		out.RemovalRequests = append(out.RemovalRequests, removalToProto(r))
+	}
+	for _, i := range a.Incidents {
+		out.Incidents = append(out.Incidents, &registryv1.AuditIncident{
+			IncidentId: i.ID, Title: i.Title, State: i.State, Severity: i.Severity,
+			CreateTime: timestamp(i.CreateTime), UpdateTime: timestamp(i.UpdateTime),
+		})
+	}
+	return out, nil
+}
+
+func auditFromProto(req *registryv1.ExportCustomerAuditRequest) domain.AuditParams {
+	return domain.AuditParams{CustomerID: req.GetCustomerId(), Start: timeOf(req.GetStartTime()), End: timeOf(req.GetEndTime())}
+}
