@@ -46,9 +46,19 @@ build: ## Build every binary into bin/.
 	@go build -o $(BIN)/devstack ./pkg/cmd/devstack
 	@echo "built: $$(ls $(BIN) | tr '\n' ' ')"
 
+# Fuzz targets run for FUZZTIME each in make test: <module>:<package>:<target>.
+FUZZ     := gateway:./internal/server:FuzzJSONBody gateway:./internal/server:FuzzRawBody pkg:./csvimport:FuzzStream
+FUZZTIME ?= 5s
+
 .PHONY: test
-test: ## Run every module's tests (unit, store contract, handler and end-to-end).
+test: ## Run every module's tests (unit, store contract, handler and end-to-end), then each fuzz target for FUZZTIME.
 	@for m in $(MODULES); do echo "== go test $$m"; (cd $$m && go test $(TESTFLAGS) ./...); done
+	@$(MAKE) --no-print-directory fuzz
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target (request decoders, CSV importer) for FUZZTIME (default 5s).
+	@for f in $(FUZZ); do IFS=: read -r m p n <<<"$$f"; echo "== fuzz $$n ($(FUZZTIME))"; \
+	  (cd $$m && go test -run '^$$' -fuzz "^$$n\$$" -fuzztime $(FUZZTIME) $$p) || exit 1; done
 
 .PHONY: bench
 bench: ## Run benchmarks; BENCH=<area> (intake, classification, registry, dispatch, gateway) for one area.

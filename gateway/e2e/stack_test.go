@@ -31,7 +31,7 @@ var (
 
 // binaries builds every deployable once per test binary, exactly as
 // `make build` does.
-func binaries(t *testing.T) string {
+func binaries(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		root, err := repoRoot()
@@ -73,7 +73,7 @@ func repoRoot() (string, error) {
 // freeAddrs returns n distinct loopback addresses whose ports were free a
 // moment ago. All n listeners stay open until every port is chosen, so the
 // kernel cannot hand the same port out twice.
-func freeAddrs(t *testing.T, n int) []string {
+func freeAddrs(t testing.TB, n int) []string {
 	t.Helper()
 	addrs := make([]string, 0, n)
 	listeners := make([]net.Listener, 0, n)
@@ -109,7 +109,7 @@ func (p *process) output() string {
 }
 
 // waitFor blocks until a line of output contains s.
-func (p *process) waitFor(t *testing.T, s string, timeout time.Duration) {
+func (p *process) waitFor(t testing.TB, s string, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(50 * time.Millisecond)
@@ -128,7 +128,7 @@ func (p *process) waitFor(t *testing.T, s string, timeout time.Duration) {
 }
 
 // stop sends SIGTERM and waits for a clean exit.
-func (p *process) stop(t *testing.T) {
+func (p *process) stop(t testing.TB) {
 	t.Helper()
 	select {
 	case <-p.done:
@@ -145,7 +145,7 @@ func (p *process) stop(t *testing.T) {
 	}
 }
 
-func startProcess(t *testing.T, name string, env ...string) *process {
+func startProcess(t testing.TB, name string, env ...string) *process {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(binaries(t), name))
 	cmd.Env = append(os.Environ(), env...)
@@ -184,9 +184,12 @@ func startProcess(t *testing.T, name string, env ...string) *process {
 type stack struct {
 	store, intake, classification, registry, dispatch, gateway string
 	data                                                       string
+	// env is added to every service's and the gateway's environment
+	// (e.g. AUTH_MODE=oidc and its settings).
+	env []string
 }
 
-func newStack(t *testing.T) stack {
+func newStack(t testing.TB) stack {
 	a := freeAddrs(t, 6)
 	return stack{
 		store: a[0], intake: a[1], classification: a[2], registry: a[3], dispatch: a[4], gateway: a[5],
@@ -197,48 +200,52 @@ func newStack(t *testing.T) stack {
 func (s stack) mongoURI() string { return "mongodb://" + s.store + "/" }
 
 func (s stack) serviceEnv(listen string, extra ...string) []string {
-	return append([]string{"LISTEN_ADDR=" + listen, "MONGODB_URI=" + s.mongoURI(), "LOG_FORMAT=text",
-		"RELAY_INTERVAL=100ms"}, extra...)
+	env := append([]string{"LISTEN_ADDR=" + listen, "MONGODB_URI=" + s.mongoURI(), "LOG_FORMAT=text",
+		"RELAY_INTERVAL=100ms"}, s.env...)
+	return append(env, extra...)
 }
 
-func (s stack) startStore(t *testing.T) *process {
+func (s stack) startStore(t testing.TB) *process {
 	p := startProcess(t, "devstore", "DEVSTORE_ADDR="+s.store, "DEVSTORE_DIR="+filepath.Join(s.data, "devstore"))
 	p.waitFor(t, "listening", 60*time.Second)
 	return p
 }
 
-func (s stack) startIntake(t *testing.T) *process {
-	p := startProcess(t, "intake", s.serviceEnv(s.intake, "CLASSIFICATION_ADDR="+s.classification)...)
+func (s stack) startIntake(t testing.TB) *process {
+	p := startProcess(t, "intake", s.serviceEnv(s.intake, "CLASSIFICATION_ADDR="+s.classification, "DISPATCH_ADDR="+s.dispatch)...)
 	p.waitFor(t, "listening", 30*time.Second)
 	return p
 }
 
-func (s stack) startClassification(t *testing.T) *process {
+func (s stack) startClassification(t testing.TB) *process {
 	p := startProcess(t, "classification", s.serviceEnv(s.classification, "DISPATCH_ADDR="+s.dispatch, "REGISTRY_ADDR="+s.registry)...)
 	p.waitFor(t, "listening", 30*time.Second)
 	return p
 }
 
-func (s stack) startRegistry(t *testing.T) *process {
-	p := startProcess(t, "registry", s.serviceEnv(s.registry, "DISPATCH_ADDR="+s.dispatch)...)
+func (s stack) startRegistry(t testing.TB) *process {
+	p := startProcess(t, "registry", s.serviceEnv(s.registry, "DISPATCH_ADDR="+s.dispatch, "INTAKE_ADDR="+s.intake)...)
 	p.waitFor(t, "listening", 30*time.Second)
 	return p
 }
 
-func (s stack) startDispatch(t *testing.T) *process {
+func (s stack) startDispatch(t testing.TB) *process {
 	p := startProcess(t, "dispatch", s.serviceEnv(s.dispatch, "INTAKE_ADDR="+s.intake, "OUTBOX_DIR="+filepath.Join(s.data, "outbox"))...)
 	p.waitFor(t, "listening", 30*time.Second)
 	return p
 }
 
-func (s stack) startGateway(t *testing.T) *process {
-	p := startProcess(t, "gateway", "HTTP_ADDR="+s.gateway, "INTAKE_ADDR="+s.intake,
-		"CLASSIFICATION_ADDR="+s.classification, "REGISTRY_ADDR="+s.registry, "DISPATCH_ADDR="+s.dispatch, "LOG_FORMAT=text")
+func (s stack) startGateway(t testing.TB) *process {
+	// The tests drive many calls as one subject; a test of the limit itself
+	// sets RATE_LIMIT_RPS in s.env (later entries win).
+	p := startProcess(t, "gateway", append([]string{"RATE_LIMIT_RPS=100000", "HTTP_ADDR=" + s.gateway, "INTAKE_ADDR=" + s.intake,
+		"CLASSIFICATION_ADDR=" + s.classification, "REGISTRY_ADDR=" + s.registry, "DISPATCH_ADDR=" + s.dispatch, "LOG_FORMAT=text"},
+		s.env...)...)
 	p.waitFor(t, "listening", 30*time.Second)
 	return p
 }
 
-func dial(t *testing.T, addr string) *grpc.ClientConn {
+func dial(t testing.TB, addr string) *grpc.ClientConn {
 	t.Helper()
 	conn, err := grpcx.Dial(addr)
 	if err != nil {
@@ -249,7 +256,7 @@ func dial(t *testing.T, addr string) *grpc.ClientConn {
 }
 
 // eventually retries f until it returns nil or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, f func(ctx context.Context) error) {
+func eventually(t testing.TB, timeout time.Duration, f func(ctx context.Context) error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(100 * time.Millisecond)

@@ -21,8 +21,10 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -146,12 +148,20 @@ func Stream(ctx context.Context, client intakev1.AffectedIndividualsServiceClien
 		}
 		line, _ := r.FieldPos(0)
 		row := &intakev1.AffectedIndividualRow{Line: int64(line)}
-		if len(rec) != len(l.cols) {
+		bad := slices.IndexFunc(rec, func(v string) bool { return !utf8.ValidString(v) })
+		switch {
+		case len(rec) != len(l.cols):
 			row.SourceProblems = []*intakev1.RowProblem{{
 				Field:  "row",
 				Reason: fmt.Sprintf("has %d fields but the header has %d", len(rec), len(l.cols)),
 			}}
-		} else {
+		case bad >= 0:
+			// Protobuf strings must be UTF-8: the row is reported, not sent.
+			row.SourceProblems = []*intakev1.RowProblem{{
+				Field:  fmt.Sprintf("column %d", bad+1),
+				Reason: "is not valid UTF-8 (save the file as UTF-8)",
+			}}
+		default:
 			row.Individual = l.row(rec)
 		}
 		rows = append(rows, row)

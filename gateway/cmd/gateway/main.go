@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -18,6 +19,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/breachline/breachline/gateway/internal/server"
+	"github.com/breachline/breachline/pkg/auth"
 	"github.com/breachline/breachline/pkg/config"
 	"github.com/breachline/breachline/pkg/grpcx"
 	"github.com/breachline/breachline/pkg/telemetry"
@@ -25,16 +27,27 @@ import (
 
 // Config is the gateway's configuration, from the environment.
 type Config struct {
-	HTTPAddr           string        `env:"HTTP_ADDR" envDefault:"127.0.0.1:8080"`
-	IntakeAddr         string        `env:"INTAKE_ADDR" envDefault:"127.0.0.1:50051"`
-	ClassificationAddr string        `env:"CLASSIFICATION_ADDR" envDefault:"127.0.0.1:50052"`
-	RegistryAddr       string        `env:"REGISTRY_ADDR" envDefault:"127.0.0.1:50053"`
-	DispatchAddr       string        `env:"DISPATCH_ADDR" envDefault:"127.0.0.1:50054"`
-	MaxBodyBytes       int64         `env:"MAX_BODY_BYTES" envDefault:"1048576"`
-	MaxImportBytes     int64         `env:"MAX_IMPORT_BYTES" envDefault:"1073741824"`
+	HTTPAddr           string `env:"HTTP_ADDR" envDefault:"127.0.0.1:8080"`
+	IntakeAddr         string `env:"INTAKE_ADDR" envDefault:"127.0.0.1:50051"`
+	ClassificationAddr string `env:"CLASSIFICATION_ADDR" envDefault:"127.0.0.1:50052"`
+	RegistryAddr       string `env:"REGISTRY_ADDR" envDefault:"127.0.0.1:50053"`
+	DispatchAddr       string `env:"DISPATCH_ADDR" envDefault:"127.0.0.1:50054"`
+	MaxBodyBytes       int64  `env:"MAX_BODY_BYTES" envDefault:"1048576"`
+	MaxImportBytes     int64  `env:"MAX_IMPORT_BYTES" envDefault:"1073741824"`
+	// Abuse resistance (see server.Options): per-caller token buckets,
+	// default deadlines, CORS and HSTS.
+	RateLimitRPS       float64       `env:"RATE_LIMIT_RPS" envDefault:"50"`
+	RateLimitBurst     int           `env:"RATE_LIMIT_BURST" envDefault:"100"`
+	CallTimeout        time.Duration `env:"GATEWAY_CALL_TIMEOUT" envDefault:"30s"`
+	ExportTimeout      time.Duration `env:"GATEWAY_EXPORT_TIMEOUT" envDefault:"5m"`
+	CORSAllowedOrigins []string      `env:"CORS_ALLOWED_ORIGINS" envSeparator:","`
+	HSTSMaxAge         time.Duration `env:"HSTS_MAX_AGE" envDefault:"0s"`
 	LogLevel           string        `env:"LOG_LEVEL" envDefault:"info"`
 	LogFormat          string        `env:"LOG_FORMAT" envDefault:"json"`
 	ShutdownGrace      time.Duration `env:"SHUTDOWN_GRACE" envDefault:"10s"`
+	// Auth: the gateway forwards credentials and the services verify them,
+	// but AUTH_MODE=dev still keeps the gateway on loopback.
+	Auth auth.Config
 }
 
 // Validate reports configuration errors before anything starts.
@@ -54,9 +67,23 @@ func (c Config) Validate() error {
 	if c.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("MAX_BODY_BYTES must be positive"))
 	}
+	if c.RateLimitRPS < 0 || c.RateLimitBurst < 0 {
+		errs = append(errs, errors.New("RATE_LIMIT_RPS and RATE_LIMIT_BURST must not be negative (RATE_LIMIT_RPS=0 turns the limit off)"))
+	}
+	if c.CallTimeout <= 0 || c.ExportTimeout <= 0 {
+		errs = append(errs, errors.New("GATEWAY_CALL_TIMEOUT and GATEWAY_EXPORT_TIMEOUT must be positive"))
+	}
+	if c.HSTSMaxAge < 0 {
+		errs = append(errs, errors.New("HSTS_MAX_AGE must not be negative"))
+	}
+	for _, o := range c.CORSAllowedOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" {
+			errs = append(errs, fmt.Errorf("CORS_ALLOWED_ORIGINS: %q must be an origin such as https://app.example.com (no wildcard, no path)", o))
+		}
+	}
 	errs = append(errs, config.Common{
 		ListenAddr: c.HTTPAddr, MongoURI: "mongodb://unused", MongoDatabase: "unused",
-		LogLevel: c.LogLevel, LogFormat: c.LogFormat, ShutdownGrace: c.ShutdownGrace,
+		LogLevel: c.LogLevel, LogFormat: c.LogFormat, ShutdownGrace: c.ShutdownGrace, Auth: c.Auth,
 	}.Validate())
 	return errors.Join(errs...)
 }
@@ -80,6 +107,9 @@ func run(ctx context.Context) error {
 		return err
 	}
 	logger := config.NewLogger(config.Common{LogLevel: cfg.LogLevel, LogFormat: cfg.LogFormat}, "gateway")
+	if cfg.Auth.Mode != auth.ModeOIDC {
+		logger.Warn("AUTH_MODE=dev: the services trust the x-breachline-dev-* headers this gateway forwards; for make run and tests only")
+	}
 	shutdownTelemetry, err := telemetry.Setup(ctx, "gateway")
 	if err != nil {
 		return err
@@ -113,7 +143,18 @@ func run(ctx context.Context) error {
 		}
 		*d.dst = c
 	}
-	handler, err := server.New(ctx, b, server.Options{Logger: logger, MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImportBytes})
+	// The gateway verifies credentials only to give each caller its own
+	// rate-limit budget; the services authenticate every call themselves.
+	authn, err := auth.New(cfg.Auth, logger)
+	if err != nil {
+		return err
+	}
+	handler, err := server.New(ctx, b, server.Options{
+		Logger: logger, MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImportBytes,
+		RateLimitRPS: cfg.RateLimitRPS, RateLimitBurst: cfg.RateLimitBurst, Authenticator: authn,
+		CallTimeout: cfg.CallTimeout, ExportTimeout: cfg.ExportTimeout,
+		CORSAllowedOrigins: cfg.CORSAllowedOrigins, HSTSMaxAge: cfg.HSTSMaxAge,
+	})
 	if err != nil {
 		return err
 	}

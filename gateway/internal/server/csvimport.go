@@ -20,7 +20,7 @@ func withCSVImport(b Backends, opts Options, next http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(CSVImportRoute, csvimport.Handler(intakev1.NewAffectedIndividualsServiceClient(b.Intake), csvimport.Options{
 		MaxBodyBytes:   opts.MaxImportBytes,
-		ForwardHeaders: []string{grpcx.RequestIDHeader, auth.DevSubjectHeader, "Authorization"},
+		ForwardHeaders: []string{grpcx.RequestIDHeader, auth.DevSubjectHeader, auth.DevRolesHeader, auth.DevCustomersHeader, "Authorization"},
 	}))
 	mux.Handle("/", next)
 	return mux

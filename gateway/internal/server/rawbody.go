@@ -5,6 +5,9 @@ import (
 	"io"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	dispatchv1 "github.com/breachline/breachline/pkg/gen/breachline/dispatch/v1"
 )
 
 // rawBodyJSON is the gateway's JSON marshaler with one difference: a
@@ -15,6 +18,15 @@ import (
 // it can be quarantined.
 type rawBodyJSON struct {
 	*runtime.JSONPb
+}
+
+// marshaler is the one marshaler of every route: protojson that rejects
+// unknown fields, with the raw-body passthrough.
+func marshaler() runtime.Marshaler {
+	return rawBodyJSON{&runtime.JSONPb{
+		MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false},
+		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+	}}
 }
 
 // NewDecoder implements runtime.Marshaler.
@@ -32,4 +44,24 @@ func (m rawBodyJSON) NewDecoder(r io.Reader) runtime.Decoder {
 		*b = data
 		return nil
 	})
+}
+
+// Marshal implements runtime.Marshaler. A response whose REST body is a
+// bytes field (response_body: "content", as dispatch's GetArtifact does) is
+// written verbatim: the download is the file, not a base64 JSON string.
+func (m rawBodyJSON) Marshal(v any) ([]byte, error) {
+	if b, ok := v.([]byte); ok {
+		return b, nil
+	}
+	return m.JSONPb.Marshal(v)
+}
+
+// ContentType implements runtime.Marshaler: a file download carries the
+// file's own media type. (grpc-gateway passes the response wrapped in a
+// response_body struct that embeds it, hence the method-set match.)
+func (m rawBodyJSON) ContentType(v any) string {
+	if a, ok := v.(interface{ GetArtifact() *dispatchv1.Artifact }); ok && a.GetArtifact().GetContentType() != "" {
+		return a.GetArtifact().GetContentType()
+	}
+	return m.JSONPb.ContentType(v)
 }

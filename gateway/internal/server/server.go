@@ -3,6 +3,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -16,11 +17,10 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/breachline/breachline/gateway/openapi"
+	"github.com/breachline/breachline/pkg/auth"
 	classificationv1 "github.com/breachline/breachline/pkg/gen/breachline/classification/v1"
 	dispatchv1 "github.com/breachline/breachline/pkg/gen/breachline/dispatch/v1"
 	intakev1 "github.com/breachline/breachline/pkg/gen/breachline/intake/v1"
@@ -50,6 +50,25 @@ type Options struct {
 	// MaxImportBytes bounds a CSV upload of affected individuals (the one
 	// route exempt from MaxBodyBytes); 0 means 1 GiB.
 	MaxImportBytes int64
+	// RateLimitRPS and RateLimitBurst size each caller's token bucket
+	// (see withRateLimit); RateLimitRPS <= 0 turns rate limiting off.
+	RateLimitRPS   float64
+	RateLimitBurst int
+	// Authenticator identifies callers for their rate-limit budget only
+	// (the services still authenticate every call); nil counts every
+	// request against its client address.
+	Authenticator auth.Authenticator
+	// CallTimeout is the deadline of a call whose client sent no
+	// Grpc-Timeout; 0 means 30s. ExportTimeout replaces it on the export
+	// routes; 0 means 5m.
+	CallTimeout   time.Duration
+	ExportTimeout time.Duration
+	// CORSAllowedOrigins are the browser origins allowed to call the API
+	// cross-origin; empty means none (no CORS headers are ever sent).
+	CORSAllowedOrigins []string
+	// HSTSMaxAge, when positive, adds Strict-Transport-Security to every
+	// response: set it when clients reach the gateway over TLS.
+	HSTSMaxAge time.Duration
 }
 
 // New returns the gateway's HTTP handler.
@@ -58,26 +77,25 @@ func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	maxBody := opts.MaxBodyBytes
-	if maxBody == 0 {
-		maxBody = 1 << 20
-	}
+	maxBody := cmp.Or(opts.MaxBodyBytes, DefaultMaxBodyBytes)
+	callTimeout := cmp.Or(opts.CallTimeout, DefaultCallTimeout)
+	exportTimeout := cmp.Or(opts.ExportTimeout, DefaultExportTimeout)
 	gw := runtime.NewServeMux(
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, rawBodyJSON{&runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false},
-			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}}),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler()),
 	)
 	regs := []error{
 		intakev1.RegisterIntakeServiceHandlerClient(ctx, gw, intakev1.NewIntakeServiceClient(b.Intake)),
 		intakev1.RegisterAffectedIndividualsServiceHandlerClient(ctx, gw, intakev1.NewAffectedIndividualsServiceClient(b.Intake)),
+		intakev1.RegisterResponseServiceHandlerClient(ctx, gw, intakev1.NewResponseServiceClient(b.Intake)),
 		classificationv1.RegisterClassificationServiceHandlerClient(ctx, gw, classificationv1.NewClassificationServiceClient(b.Classification)),
 		classificationv1.RegisterScannerServiceHandlerClient(ctx, gw, classificationv1.NewScannerServiceClient(b.Classification)),
 		registryv1.RegisterCustomerServiceHandlerClient(ctx, gw, registryv1.NewCustomerServiceClient(b.Registry)),
 		registryv1.RegisterSubprocessorServiceHandlerClient(ctx, gw, registryv1.NewSubprocessorServiceClient(b.Registry)),
 		registryv1.RegisterDataSubjectRequestServiceHandlerClient(ctx, gw, registryv1.NewDataSubjectRequestServiceClient(b.Registry)),
 		registryv1.RegisterSensitiveDataRemovalServiceHandlerClient(ctx, gw, registryv1.NewSensitiveDataRemovalServiceClient(b.Registry)),
+		registryv1.RegisterDataReturnServiceHandlerClient(ctx, gw, registryv1.NewDataReturnServiceClient(b.Registry)),
+		registryv1.RegisterAuditServiceHandlerClient(ctx, gw, registryv1.NewAuditServiceClient(b.Registry)),
 		dispatchv1.RegisterDispatchServiceHandlerClient(ctx, gw, dispatchv1.NewDispatchServiceClient(b.Dispatch)),
 	}
 	for _, err := range regs {
@@ -92,17 +110,28 @@ func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapi.Spec)
 	})
-	return withRequestID(logged(logger, withCSVImport(b, opts, limitBody(maxBody, mux)))), nil
+	// Outermost first: every response gets a request id, a log line and the
+	// security headers; CORS answers preflights before they spend a token;
+	// the rate limit applies to every route (the CSV import included); the
+	// CSV import streams with its own size limit and deadline; every other
+	// route gets the body limit, the JSON checks and a deadline.
+	h := withDeadline(callTimeout, exportTimeout, mux)
+	h = limitBody(maxBody, h)
+	h = withCSVImport(b, opts, h)
+	h = withRateLimit(opts.RateLimitRPS, opts.RateLimitBurst, opts.Authenticator, h)
+	h = withCORS(opts.CORSAllowedOrigins, h)
+	h = securityHeaders(opts.HSTSMaxAge, h)
+	return withRequestID(logged(logger, h)), nil
 }
 
-// headerMatcher forwards the request id and the development subject header
-// to the services as gRPC metadata, besides grpc-gateway's defaults.
+// headerMatcher forwards the request id and the development identity
+// headers to the services as gRPC metadata, besides grpc-gateway's defaults
+// (which include Authorization: the services verify the bearer token). The
+// development headers mean something only to services in AUTH_MODE=dev.
 func headerMatcher(key string) (string, bool) {
-	switch strings.ToLower(key) {
-	case grpcx.RequestIDHeader:
-		return grpcx.RequestIDHeader, true
-	case "x-breachline-dev-subject":
-		return "x-breachline-dev-subject", true
+	switch k := strings.ToLower(key); k {
+	case grpcx.RequestIDHeader, auth.DevSubjectHeader, auth.DevRolesHeader, auth.DevCustomersHeader:
+		return k, true
 	}
 	return runtime.DefaultHeaderMatcher(key)
 }
@@ -144,25 +173,6 @@ func healthz(b Backends) http.HandlerFunc {
 		w.WriteHeader(code)
 		_ = json.NewEncoder(w).Encode(map[string]any{"status": overall, "backends": states})
 	}
-}
-
-func limitBody(n int64, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > n {
-			writeError(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument, fmt.Sprintf("request body exceeds %d bytes", n))
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, n)
-		next.ServeHTTP(w, r)
-	})
-}
-
-// writeError writes an error in the same shape grpc-gateway uses for
-// statuses, for the few errors the gateway raises itself.
-func writeError(w http.ResponseWriter, httpCode int, code codes.Code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(httpCode)
-	_ = json.NewEncoder(w).Encode(map[string]any{"code": int(code), "message": msg, "details": []any{}})
 }
 
 func withRequestID(next http.Handler) http.Handler {

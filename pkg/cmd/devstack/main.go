@@ -71,9 +71,9 @@ func run(ctx context.Context) error {
 		{"devstore", []string{"DEVSTORE_ADDR=" + cfg.StoreAddr, "DEVSTORE_DIR=" + filepath.Join(cfg.DataDir, "devstore")}, tcpReady(cfg.StoreAddr)},
 		{"dispatch", append([]string{"LISTEN_ADDR=" + cfg.DispatchAddr, "INTAKE_ADDR=" + cfg.IntakeAddr,
 			"OUTBOX_DIR=" + filepath.Join(cfg.DataDir, "outbox")}, common...), grpcReady(cfg.DispatchAddr)},
-		{"registry", append([]string{"LISTEN_ADDR=" + cfg.RegistryAddr, "DISPATCH_ADDR=" + cfg.DispatchAddr}, common...), grpcReady(cfg.RegistryAddr)},
+		{"registry", append([]string{"LISTEN_ADDR=" + cfg.RegistryAddr, "DISPATCH_ADDR=" + cfg.DispatchAddr, "INTAKE_ADDR=" + cfg.IntakeAddr}, common...), grpcReady(cfg.RegistryAddr)},
 		{"classification", append([]string{"LISTEN_ADDR=" + cfg.ClassificationAddr, "DISPATCH_ADDR=" + cfg.DispatchAddr, "REGISTRY_ADDR=" + cfg.RegistryAddr}, common...), grpcReady(cfg.ClassificationAddr)},
-		{"intake", append([]string{"LISTEN_ADDR=" + cfg.IntakeAddr, "CLASSIFICATION_ADDR=" + cfg.ClassificationAddr}, common...), grpcReady(cfg.IntakeAddr)},
+		{"intake", append([]string{"LISTEN_ADDR=" + cfg.IntakeAddr, "CLASSIFICATION_ADDR=" + cfg.ClassificationAddr, "DISPATCH_ADDR=" + cfg.DispatchAddr}, common...), grpcReady(cfg.IntakeAddr)},
 		{"gateway", []string{
 			"HTTP_ADDR=" + cfg.GatewayAddr, "INTAKE_ADDR=" + cfg.IntakeAddr, "CLASSIFICATION_ADDR=" + cfg.ClassificationAddr,
 			"REGISTRY_ADDR=" + cfg.RegistryAddr, "DISPATCH_ADDR=" + cfg.DispatchAddr, "LOG_FORMAT=text",
