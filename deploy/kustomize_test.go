@@ -145,10 +145,10 @@ func TestEveryDeployableHasItsObjects(t *testing.T) {
 // allowedCalls is the architecture's call graph (docs/architecture.md).
 var allowedCalls = map[string][]string{
 	"gateway":        {"classification", "dispatch", "intake", "registry"},
-	"intake":         {"classification"},
+	"intake":         {"classification", "dispatch"},
 	"classification": {"dispatch", "registry"},
 	"dispatch":       {"intake", "registry"},
-	"registry":       {"dispatch"},
+	"registry":       {"dispatch", "intake"},
 }
 
 // TestNetworkPoliciesMatchTheCallGraph derives, from the rendered policies,
@@ -224,6 +224,9 @@ func TestProductionOverlay(t *testing.T) {
 		case "ConfigMap":
 			if nameOf(o) == "breachline-config" && str(o, "data", "MONGODB_REQUIRE_MAJORITY") != "true" {
 				t.Error("production does not require majority writes")
+			}
+			if nameOf(o) == "breachline-config" && str(o, "data", "AUTH_MODE") != "oidc" {
+				t.Error("production does not authenticate callers (AUTH_MODE must be oidc)")
 			}
 		case "Deployment":
 			if slices.Contains(deployables, nameOf(o)) {
