@@ -49,8 +49,16 @@ type CustomerAudit struct {
 	DataSubjectRequests []DataSubjectRequest
 	DataReturnRequests  []DataReturnRequest
 	RemovalRequests     []RemovalRequest
+	SubprocessorChanges []AuditChange
 	Incidents           []IncidentSummary
 	Truncated           bool
+}
+
+// AuditChange is a proposed subprocessor change as it concerned the
+// customer: the change, and the customer's notice, window and objection.
+type AuditChange struct {
+	Change   SubprocessorChange
+	Customer ChangeCustomer
 }
 
 // AuditParams are the inputs of ExportCustomerAudit.
@@ -144,6 +152,15 @@ func (s *Service) ExportCustomerAudit(ctx context.Context, p AuditParams) (Custo
 	}
 	out.RemovalRequests = removals
 
+	changes, err := s.auditChanges(ctx, p.CustomerID, start, end)
+	if err != nil {
+		return CustomerAudit{}, err
+	}
+	if cut(len(changes)) {
+		changes, out.Truncated = changes[:maxAuditItems], true
+	}
+	out.SubprocessorChanges = changes
+
 	if s.incidents == nil {
 		return CustomerAudit{}, fmt.Errorf("audit export: no intake configured: %w", apperr.ErrUnavailable)
 	}
@@ -155,5 +172,35 @@ func (s *Service) ExportCustomerAudit(ctx context.Context, p AuditParams) (Custo
 		incidents, out.Truncated = incidents[:maxAuditItems], true
 	}
 	out.Incidents = incidents
+	return out, nil
+}
+
+// auditChanges returns the customer's subprocessor change entries with any
+// event in [start, end): the change proposed, the notice sent, an
+// objection raised or resolved.
+func (s *Service) auditChanges(ctx context.Context, customerID string, start, end time.Time) ([]AuditChange, error) {
+	entries, err := s.store.CustomerChangeEntries(ctx, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("audit subprocessor changes: %w", err)
+	}
+	in := func(t time.Time) bool { return !t.IsZero() && !t.Before(start) && t.Before(end) }
+	changes := map[string]SubprocessorChange{}
+	var out []AuditChange
+	for _, e := range entries {
+		c, ok := changes[e.ChangeID]
+		if !ok {
+			if c, err = s.store.GetSubprocessorChange(ctx, e.ChangeID); err != nil {
+				return nil, fmt.Errorf("audit subprocessor change %s: %w", e.ChangeID, err)
+			}
+			changes[e.ChangeID] = c
+		}
+		touched := in(c.CreateTime) || in(e.NotifyTime)
+		if o := e.Objection; o != nil {
+			touched = touched || in(o.ObjectTime) || (o.Resolution != nil && in(o.Resolution.ResolveTime))
+		}
+		if touched {
+			out = append(out, AuditChange{Change: c, Customer: e})
+		}
+	}
 	return out, nil
 }

@@ -171,6 +171,9 @@ type SubprocessorChangeStore interface {
 	// AllChangeCustomers returns every entry with its objection (for the
 	// check cache).
 	AllChangeCustomers(ctx context.Context) ([]ChangeCustomer, error)
+	// CustomerChangeEntries returns one customer's entries of every change
+	// with their objections (for the audit export).
+	CustomerChangeEntries(ctx context.Context, customerID string) ([]ChangeCustomer, error)
 	// GetChangeCustomer returns one entry with its objection, or ErrNotFound.
 	GetChangeCustomer(ctx context.Context, changeID, customerID string) (ChangeCustomer, error)
 	// ClaimChangeNotice leases one entry whose notice is pending

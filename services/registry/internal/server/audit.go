@@ -32,6 +32,11 @@ func (s *AuditServer) ExportCustomerAudit(ctx context.Context, req *registryv1.E
 	for _, r := range a.RemovalRequests {
 		out.RemovalRequests = append(out.RemovalRequests, removalToProto(r))
 	}
+	for _, c := range a.SubprocessorChanges {
+		out.SubprocessorChanges = append(out.SubprocessorChanges, &registryv1.AuditSubprocessorChange{
+			Change: changeToProto(c.Change), Customer: changeCustomerToProto(c.Change, c.Customer, a.GenerateTime),
+		})
+	}
 	for _, i := range a.Incidents {
 		out.Incidents = append(out.Incidents, &registryv1.AuditIncident{
 			IncidentId: i.ID, Title: i.Title, State: i.State, Severity: i.Severity,

@@ -235,10 +235,10 @@ type changeEnv struct {
 	sent *notices
 }
 
-func newChangeEnv(t *testing.T) *changeEnv {
+func newChangeEnv(t *testing.T, opts ...domain.Option) *changeEnv {
 	t.Helper()
 	sent := &notices{sent: map[string]domain.Notice{}}
-	e := newEnv(t, domain.WithNotifier(sent), domain.WithObjectionWindow(48*time.Hour))
+	e := newEnv(t, append([]domain.Option{domain.WithNotifier(sent), domain.WithObjectionWindow(48*time.Hour)}, opts...)...)
 	for _, c := range []struct {
 		id       string
 		region   registryv1.Region
@@ -396,6 +396,47 @@ func TestSubprocessorChangeLifecycle(t *testing.T) {
 		&registryv1.ListCustomerSubprocessorsRequest{CustomerId: "eu-d"}))
 	if len(none.GetSubprocessors()) != 0 {
 		t.Fatalf("eu-d list = %v", none)
+	}
+}
+
+// TestAuditExportShowsSubprocessorChanges checks that a customer's audit
+// export carries the changes it was notified of, when, and its objection
+// with the resolution, and that a change outside the period or another
+// customer's objection does not appear.
+func TestAuditExportShowsSubprocessorChanges(t *testing.T) {
+	t.Parallel()
+	e := newChangeEnv(t, domain.WithIncidents(serveIntake(t, &fakeIntake{})))
+	ch := e.propose(t, "prop-audit")
+	e.clock.Advance(time.Hour)
+	e.notifyAll(t)
+	must[*registryv1.ObjectToSubprocessorChangeResponse](t)(e.object(t, ch.GetChangeId(), "eu-b", "obj-audit"))
+	must[*registryv1.ResolveObjectionResponse](t)(e.subprocessors.ResolveObjection(t.Context(), &registryv1.ResolveObjectionRequest{
+		RequestId: "res-audit", ChangeId: ch.GetChangeId(), CustomerId: "eu-b",
+		Outcome: registryv1.ObjectionOutcome_OBJECTION_OUTCOME_ADDRESSED, Note: "Data stays in Frankfurt region.",
+	}))
+	e.clock.Advance(time.Minute)
+	export := func(customer string, start time.Time) []*registryv1.AuditSubprocessorChange {
+		t.Helper()
+		got := must[*registryv1.ExportCustomerAuditResponse](t)(e.audits.ExportCustomerAudit(t.Context(), &registryv1.ExportCustomerAuditRequest{
+			CustomerId: customer, StartTime: timestamppb.New(start),
+		}))
+		return got.GetSubprocessorChanges()
+	}
+	b := export("eu-b", now.Add(-time.Hour))
+	if len(b) != 1 || b[0].GetChange().GetChangeId() != ch.GetChangeId() || b[0].GetCustomer().GetCustomerId() != "eu-b" ||
+		b[0].GetCustomer().GetNotifyTime() == nil || b[0].GetCustomer().GetObjection().GetResolution().GetOutcome() != registryv1.ObjectionOutcome_OBJECTION_OUTCOME_ADDRESSED ||
+		b[0].GetCustomer().GetStatus() != statusPending {
+		t.Fatalf("eu-b export changes = %v", b)
+	}
+	a := export("eu-a", now.Add(-time.Hour))
+	if len(a) != 1 || a[0].GetCustomer().GetObjection() != nil || a[0].GetCustomer().GetNoticeId() == "" {
+		t.Fatalf("eu-a export changes = %v", a)
+	}
+	if later := export("eu-b", now.Add(time.Hour+30*time.Second)); len(later) != 0 {
+		t.Fatalf("export of a later period = %v, want none", later)
+	}
+	if d := export("eu-d", now.Add(-time.Hour)); len(d) != 0 {
+		t.Fatalf("unaffected customer's export = %v, want none", d)
 	}
 }
 

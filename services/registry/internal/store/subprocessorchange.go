@@ -261,6 +261,11 @@ func (s *Store) AllChangeCustomers(ctx context.Context) ([]domain.ChangeCustomer
 	return s.joinedEntries(ctx, bson.D{})
 }
 
+// CustomerChangeEntries implements domain.SubprocessorChangeStore.
+func (s *Store) CustomerChangeEntries(ctx context.Context, customerID string) ([]domain.ChangeCustomer, error) {
+	return s.joinedEntries(ctx, bson.D{{Key: "customer_id", Value: customerID}})
+}
+
 // GetChangeCustomer implements domain.SubprocessorChangeStore.
 func (s *Store) GetChangeCustomer(ctx context.Context, changeID, customerID string) (domain.ChangeCustomer, error) {
 	list, err := s.joinedEntries(ctx, bson.D{{Key: "_id", Value: entryID(changeID, customerID)}})

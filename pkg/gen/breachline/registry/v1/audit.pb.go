@@ -179,6 +179,62 @@ func (x *AuditIncident) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// AuditSubprocessorChange is a proposed subprocessor change as it concerned
+// the customer.
+type AuditSubprocessorChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The change.
+	Change *SubprocessorChange `protobuf:"bytes,1,opt,name=change,proto3" json:"change,omitempty"`
+	// The customer's notice, objection window, objection and status.
+	Customer      *SubprocessorChangeCustomer `protobuf:"bytes,2,opt,name=customer,proto3" json:"customer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditSubprocessorChange) Reset() {
+	*x = AuditSubprocessorChange{}
+	mi := &file_breachline_registry_v1_audit_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditSubprocessorChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditSubprocessorChange) ProtoMessage() {}
+
+func (x *AuditSubprocessorChange) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_audit_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditSubprocessorChange.ProtoReflect.Descriptor instead.
+func (*AuditSubprocessorChange) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_audit_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AuditSubprocessorChange) GetChange() *SubprocessorChange {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
+func (x *AuditSubprocessorChange) GetCustomer() *SubprocessorChangeCustomer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
 // ExportCustomerAuditResponse is the export.
 type ExportCustomerAuditResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -198,6 +254,10 @@ type ExportCustomerAuditResponse struct {
 	RemovalRequests []*RemovalRequest `protobuf:"bytes,7,rep,name=removal_requests,json=removalRequests,proto3" json:"removal_requests,omitempty"`
 	// Incidents involving the customer opened in the period.
 	Incidents []*AuditIncident `protobuf:"bytes,8,rep,name=incidents,proto3" json:"incidents,omitempty"`
+	// Its subprocessor changes with any event in the period (proposed,
+	// notified, objected to, resolved): who was notified when and whether it
+	// objected.
+	SubprocessorChanges []*AuditSubprocessorChange `protobuf:"bytes,10,rep,name=subprocessor_changes,json=subprocessorChanges,proto3" json:"subprocessor_changes,omitempty"`
 	// True when a list was cut at 10,000 items (narrow the period).
 	Truncated     bool `protobuf:"varint,9,opt,name=truncated,proto3" json:"truncated,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -206,7 +266,7 @@ type ExportCustomerAuditResponse struct {
 
 func (x *ExportCustomerAuditResponse) Reset() {
 	*x = ExportCustomerAuditResponse{}
-	mi := &file_breachline_registry_v1_audit_proto_msgTypes[2]
+	mi := &file_breachline_registry_v1_audit_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -218,7 +278,7 @@ func (x *ExportCustomerAuditResponse) String() string {
 func (*ExportCustomerAuditResponse) ProtoMessage() {}
 
 func (x *ExportCustomerAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_registry_v1_audit_proto_msgTypes[2]
+	mi := &file_breachline_registry_v1_audit_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -231,7 +291,7 @@ func (x *ExportCustomerAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportCustomerAuditResponse.ProtoReflect.Descriptor instead.
 func (*ExportCustomerAuditResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_registry_v1_audit_proto_rawDescGZIP(), []int{2}
+	return file_breachline_registry_v1_audit_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ExportCustomerAuditResponse) GetCustomer() *Customer {
@@ -290,6 +350,13 @@ func (x *ExportCustomerAuditResponse) GetIncidents() []*AuditIncident {
 	return nil
 }
 
+func (x *ExportCustomerAuditResponse) GetSubprocessorChanges() []*AuditSubprocessorChange {
+	if x != nil {
+		return x.SubprocessorChanges
+	}
+	return nil
+}
+
 func (x *ExportCustomerAuditResponse) GetTruncated() bool {
 	if x != nil {
 		return x.Truncated
@@ -301,7 +368,7 @@ var File_breachline_registry_v1_audit_proto protoreflect.FileDescriptor
 
 const file_breachline_registry_v1_audit_proto_rawDesc = "" +
 	"\n" +
-	"\"breachline/registry/v1/audit.proto\x12\x16breachline.registry.v1\x1a%breachline/registry/v1/customer.proto\x1a(breachline/registry/v1/data_return.proto\x1a breachline/registry/v1/dsr.proto\x1a$breachline/registry/v1/removal.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb9\x01\n" +
+	"\"breachline/registry/v1/audit.proto\x12\x16breachline.registry.v1\x1a%breachline/registry/v1/customer.proto\x1a(breachline/registry/v1/data_return.proto\x1a breachline/registry/v1/dsr.proto\x1a$breachline/registry/v1/removal.proto\x1a)breachline/registry/v1/subprocessor.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb9\x01\n" +
 	"\x1aExportCustomerAuditRequest\x12$\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"customerId\x12>\n" +
@@ -317,7 +384,10 @@ const file_breachline_registry_v1_audit_proto_rawDesc = "" +
 	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\x81\x05\n" +
+	"updateTime\"\xad\x01\n" +
+	"\x17AuditSubprocessorChange\x12B\n" +
+	"\x06change\x18\x01 \x01(\v2*.breachline.registry.v1.SubprocessorChangeR\x06change\x12N\n" +
+	"\bcustomer\x18\x02 \x01(\v22.breachline.registry.v1.SubprocessorChangeCustomerR\bcustomer\"\xe5\x05\n" +
 	"\x1bExportCustomerAuditResponse\x12<\n" +
 	"\bcustomer\x18\x01 \x01(\v2 .breachline.registry.v1.CustomerR\bcustomer\x129\n" +
 	"\n" +
@@ -327,7 +397,9 @@ const file_breachline_registry_v1_audit_proto_rawDesc = "" +
 	"\x15data_subject_requests\x18\x05 \x03(\v2*.breachline.registry.v1.DataSubjectRequestR\x13dataSubjectRequests\x12[\n" +
 	"\x14data_return_requests\x18\x06 \x03(\v2).breachline.registry.v1.DataReturnRequestR\x12dataReturnRequests\x12Q\n" +
 	"\x10removal_requests\x18\a \x03(\v2&.breachline.registry.v1.RemovalRequestR\x0fremovalRequests\x12C\n" +
-	"\tincidents\x18\b \x03(\v2%.breachline.registry.v1.AuditIncidentR\tincidents\x12\x1c\n" +
+	"\tincidents\x18\b \x03(\v2%.breachline.registry.v1.AuditIncidentR\tincidents\x12b\n" +
+	"\x14subprocessor_changes\x18\n" +
+	" \x03(\v2/.breachline.registry.v1.AuditSubprocessorChangeR\x13subprocessorChanges\x12\x1c\n" +
 	"\ttruncated\x18\t \x01(\bR\ttruncated2\xc0\x01\n" +
 	"\fAuditService\x12\xaf\x01\n" +
 	"\x13ExportCustomerAudit\x122.breachline.registry.v1.ExportCustomerAuditRequest\x1a3.breachline.registry.v1.ExportCustomerAuditResponse\"/\x82\xd3\xe4\x93\x02)\x12'/v1/customers/{customer_id}:auditExportB\xee\x01\n" +
@@ -346,37 +418,43 @@ func file_breachline_registry_v1_audit_proto_rawDescGZIP() []byte {
 	return file_breachline_registry_v1_audit_proto_rawDescData
 }
 
-var file_breachline_registry_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_breachline_registry_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_breachline_registry_v1_audit_proto_goTypes = []any{
 	(*ExportCustomerAuditRequest)(nil),  // 0: breachline.registry.v1.ExportCustomerAuditRequest
 	(*AuditIncident)(nil),               // 1: breachline.registry.v1.AuditIncident
-	(*ExportCustomerAuditResponse)(nil), // 2: breachline.registry.v1.ExportCustomerAuditResponse
-	(*timestamppb.Timestamp)(nil),       // 3: google.protobuf.Timestamp
-	(*Customer)(nil),                    // 4: breachline.registry.v1.Customer
-	(*DataSubjectRequest)(nil),          // 5: breachline.registry.v1.DataSubjectRequest
-	(*DataReturnRequest)(nil),           // 6: breachline.registry.v1.DataReturnRequest
-	(*RemovalRequest)(nil),              // 7: breachline.registry.v1.RemovalRequest
+	(*AuditSubprocessorChange)(nil),     // 2: breachline.registry.v1.AuditSubprocessorChange
+	(*ExportCustomerAuditResponse)(nil), // 3: breachline.registry.v1.ExportCustomerAuditResponse
+	(*timestamppb.Timestamp)(nil),       // 4: google.protobuf.Timestamp
+	(*SubprocessorChange)(nil),          // 5: breachline.registry.v1.SubprocessorChange
+	(*SubprocessorChangeCustomer)(nil),  // 6: breachline.registry.v1.SubprocessorChangeCustomer
+	(*Customer)(nil),                    // 7: breachline.registry.v1.Customer
+	(*DataSubjectRequest)(nil),          // 8: breachline.registry.v1.DataSubjectRequest
+	(*DataReturnRequest)(nil),           // 9: breachline.registry.v1.DataReturnRequest
+	(*RemovalRequest)(nil),              // 10: breachline.registry.v1.RemovalRequest
 }
 var file_breachline_registry_v1_audit_proto_depIdxs = []int32{
-	3,  // 0: breachline.registry.v1.ExportCustomerAuditRequest.start_time:type_name -> google.protobuf.Timestamp
-	3,  // 1: breachline.registry.v1.ExportCustomerAuditRequest.end_time:type_name -> google.protobuf.Timestamp
-	3,  // 2: breachline.registry.v1.AuditIncident.create_time:type_name -> google.protobuf.Timestamp
-	3,  // 3: breachline.registry.v1.AuditIncident.update_time:type_name -> google.protobuf.Timestamp
-	4,  // 4: breachline.registry.v1.ExportCustomerAuditResponse.customer:type_name -> breachline.registry.v1.Customer
-	3,  // 5: breachline.registry.v1.ExportCustomerAuditResponse.start_time:type_name -> google.protobuf.Timestamp
-	3,  // 6: breachline.registry.v1.ExportCustomerAuditResponse.end_time:type_name -> google.protobuf.Timestamp
-	3,  // 7: breachline.registry.v1.ExportCustomerAuditResponse.generate_time:type_name -> google.protobuf.Timestamp
-	5,  // 8: breachline.registry.v1.ExportCustomerAuditResponse.data_subject_requests:type_name -> breachline.registry.v1.DataSubjectRequest
-	6,  // 9: breachline.registry.v1.ExportCustomerAuditResponse.data_return_requests:type_name -> breachline.registry.v1.DataReturnRequest
-	7,  // 10: breachline.registry.v1.ExportCustomerAuditResponse.removal_requests:type_name -> breachline.registry.v1.RemovalRequest
-	1,  // 11: breachline.registry.v1.ExportCustomerAuditResponse.incidents:type_name -> breachline.registry.v1.AuditIncident
-	0,  // 12: breachline.registry.v1.AuditService.ExportCustomerAudit:input_type -> breachline.registry.v1.ExportCustomerAuditRequest
-	2,  // 13: breachline.registry.v1.AuditService.ExportCustomerAudit:output_type -> breachline.registry.v1.ExportCustomerAuditResponse
-	13, // [13:14] is the sub-list for method output_type
-	12, // [12:13] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	4,  // 0: breachline.registry.v1.ExportCustomerAuditRequest.start_time:type_name -> google.protobuf.Timestamp
+	4,  // 1: breachline.registry.v1.ExportCustomerAuditRequest.end_time:type_name -> google.protobuf.Timestamp
+	4,  // 2: breachline.registry.v1.AuditIncident.create_time:type_name -> google.protobuf.Timestamp
+	4,  // 3: breachline.registry.v1.AuditIncident.update_time:type_name -> google.protobuf.Timestamp
+	5,  // 4: breachline.registry.v1.AuditSubprocessorChange.change:type_name -> breachline.registry.v1.SubprocessorChange
+	6,  // 5: breachline.registry.v1.AuditSubprocessorChange.customer:type_name -> breachline.registry.v1.SubprocessorChangeCustomer
+	7,  // 6: breachline.registry.v1.ExportCustomerAuditResponse.customer:type_name -> breachline.registry.v1.Customer
+	4,  // 7: breachline.registry.v1.ExportCustomerAuditResponse.start_time:type_name -> google.protobuf.Timestamp
+	4,  // 8: breachline.registry.v1.ExportCustomerAuditResponse.end_time:type_name -> google.protobuf.Timestamp
+	4,  // 9: breachline.registry.v1.ExportCustomerAuditResponse.generate_time:type_name -> google.protobuf.Timestamp
+	8,  // 10: breachline.registry.v1.ExportCustomerAuditResponse.data_subject_requests:type_name -> breachline.registry.v1.DataSubjectRequest
+	9,  // 11: breachline.registry.v1.ExportCustomerAuditResponse.data_return_requests:type_name -> breachline.registry.v1.DataReturnRequest
+	10, // 12: breachline.registry.v1.ExportCustomerAuditResponse.removal_requests:type_name -> breachline.registry.v1.RemovalRequest
+	1,  // 13: breachline.registry.v1.ExportCustomerAuditResponse.incidents:type_name -> breachline.registry.v1.AuditIncident
+	2,  // 14: breachline.registry.v1.ExportCustomerAuditResponse.subprocessor_changes:type_name -> breachline.registry.v1.AuditSubprocessorChange
+	0,  // 15: breachline.registry.v1.AuditService.ExportCustomerAudit:input_type -> breachline.registry.v1.ExportCustomerAuditRequest
+	3,  // 16: breachline.registry.v1.AuditService.ExportCustomerAudit:output_type -> breachline.registry.v1.ExportCustomerAuditResponse
+	16, // [16:17] is the sub-list for method output_type
+	15, // [15:16] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_breachline_registry_v1_audit_proto_init() }
@@ -388,13 +466,14 @@ func file_breachline_registry_v1_audit_proto_init() {
 	file_breachline_registry_v1_data_return_proto_init()
 	file_breachline_registry_v1_dsr_proto_init()
 	file_breachline_registry_v1_removal_proto_init()
+	file_breachline_registry_v1_subprocessor_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_breachline_registry_v1_audit_proto_rawDesc), len(file_breachline_registry_v1_audit_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
