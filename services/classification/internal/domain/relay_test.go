@@ -2,6 +2,7 @@ package domain_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/connectivity"
@@ -58,9 +60,11 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+// relayDoc is an assessment's hand-over as queued (store.CampaignQueue);
+// CampaignsPending is whether it is queued at all.
 type relayDoc struct {
-	CampaignsPending bool      `bson:"campaigns_pending"`
-	NextAttemptAt    time.Time `bson:"next_attempt_at"`
+	CampaignsPending bool
+	NextAttemptAt    time.Time `bson:"due_at"`
 	Attempts         int       `bson:"attempts"`
 	LastError        string    `bson:"last_error"`
 }
@@ -75,9 +79,14 @@ func TestRelay_dispatchDownThenUp(t *testing.T) {
 	state := func(id string) relayDoc {
 		t.Helper()
 		var d relayDoc
-		if err := db.Collection(store.Collection).FindOne(t.Context(), bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+		err := db.Collection(store.CampaignQueue).FindOne(t.Context(), bson.D{{Key: "_id", Value: id}}).Decode(&d)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return d
+		}
+		if err != nil {
 			t.Fatalf("read %s: %v", id, err)
 		}
+		d.CampaignsPending = true
 		return d
 	}
 	lib, err := rules.Embedded()

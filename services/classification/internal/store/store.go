@@ -22,9 +22,17 @@ import (
 // Collection is where assessments live.
 const Collection = "assessments"
 
+// CampaignQueue is the queue of assessments whose obligations are still to
+// be handed to dispatch (mongox.Queue: one document per pending hand-over,
+// keyed by assessment id, deleted when done; fences in
+// "campaign_handovers_leases"). The relay claims from this small collection,
+// never from the growing assessments.
+const CampaignQueue = "campaign_handovers"
+
 // Store is the MongoDB implementation of domain.Store.
 type Store struct {
-	coll *mongo.Collection
+	coll  *mongo.Collection
+	queue *mongox.Queue
 }
 
 var _ domain.Store = (*Store)(nil)
@@ -32,17 +40,18 @@ var _ domain.Store = (*Store)(nil)
 // New returns a Store over db. Call mongox.EnsureIndexes(ctx, db, Indexes())
 // first: idempotency rests on the unique request_id index.
 func New(db *mongo.Database) *Store {
-	return &Store{coll: db.Collection(Collection)}
+	return &Store{coll: db.Collection(Collection), queue: mongox.NewQueue(db, CampaignQueue)}
 }
 
 // Indexes are the indexes the Store relies on: request_id unique (one
 // assessment per idempotency key), incident_id for filtered listing, and
-// the pending-campaigns queue the relay claims from.
+// the due order of the hand-over queue.
 func Indexes() mongox.Indexes {
 	return mongox.Indexes{Collection: {
 		{Keys: bson.D{{Key: "request_id", Value: 1}}, Options: options.Index().SetUnique(true).SetName("request_id_unique")},
 		{Keys: bson.D{{Key: "incident_id", Value: 1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName("incident_newest")},
-		{Keys: bson.D{{Key: "campaigns_pending", Value: 1}, {Key: "next_attempt_at", Value: 1}}, Options: options.Index().SetName("campaigns_due")},
+	}, CampaignQueue: {
+		{Keys: bson.D{{Key: "due_at", Value: 1}}, Options: options.Index().SetName("due")},
 	}, HandoverCollection: handoverIndexes()}
 }
 
@@ -60,13 +69,9 @@ type assessmentDoc struct {
 	Customers           []customerDoc   `bson:"customer_terms,omitempty"`
 	CreateTime          time.Time       `bson:"create_time"`
 
-	// The pending hand-over to dispatch (see domain.Relay).
-	CampaignsPending bool       `bson:"campaigns_pending"`
-	NextAttemptAt    time.Time  `bson:"next_attempt_at"`
-	Attempts         int        `bson:"attempts"`
-	LeaseUntil       *time.Time `bson:"lease_until,omitempty"`
-	LeaseOwner       string     `bson:"lease_owner,omitempty"`
-	LastError        string     `bson:"last_error,omitempty"`
+	// Whether the hand-over to dispatch is still owed (see domain.Relay);
+	// while it is, the assessment's id is in CampaignQueue.
+	CampaignsPending bool `bson:"campaigns_pending"`
 }
 
 type factsDoc struct {
@@ -144,25 +149,32 @@ type rulePackDoc struct {
 	Version string `bson:"version"`
 }
 
-// Create inserts a with campaigns pending; on a duplicate request_id it
-// returns the stored assessment instead (created=false).
+// Create inserts a with campaigns pending and queues its hand-over; on a
+// duplicate request_id it returns the stored assessment instead
+// (created=false), queueing its hand-over again if it is still owed, so a
+// replica that died between the two inserts is repaired by the caller's
+// retry.
 func (s *Store) Create(ctx context.Context, a domain.Assessment) (domain.Assessment, bool, error) {
 	doc := toDoc(a)
 	doc.CampaignsPending = true
-	doc.NextAttemptAt = a.CreateTime
 	_, err := s.coll.InsertOne(ctx, doc)
-	if err == nil {
-		return fromDoc(doc), true, nil
-	}
-	if !mongox.IsDuplicateKey(err) {
+	created := err == nil
+	if err != nil && !mongox.IsDuplicateKey(err) {
 		return domain.Assessment{}, false, fmt.Errorf("insert assessment: %w", err)
 	}
-	var stored assessmentDoc
-	err = s.coll.FindOne(ctx, bson.D{{Key: "request_id", Value: a.RequestID}}).Decode(&stored)
-	if err != nil {
-		return domain.Assessment{}, false, mongox.NotFound(err, "assessment by request_id")
+	if !created {
+		// The request_id lookup reads every assessment on the embedded
+		// store; it runs only for a repeated request.
+		if err := s.coll.FindOne(ctx, bson.D{{Key: "request_id", Value: a.RequestID}}).Decode(&doc); err != nil {
+			return domain.Assessment{}, false, mongox.NotFound(err, "assessment by request_id")
+		}
 	}
-	return fromDoc(stored), false, nil
+	if doc.CampaignsPending {
+		if err := s.queue.Enqueue(ctx, doc.ID, doc.CreateTime); err != nil {
+			return domain.Assessment{}, false, fmt.Errorf("queue campaigns of %s: %w", doc.ID, err)
+		}
+	}
+	return fromDoc(doc), created, nil
 }
 
 // Get returns one assessment.
@@ -218,46 +230,61 @@ func (s *Store) List(ctx context.Context, q domain.ListQuery) ([]domain.Assessme
 	return out, next, nil
 }
 
-// ClaimPendingCampaigns leases the oldest due assessment with campaigns
-// pending (mongox.Claim also increments attempts).
+// ClaimPendingCampaigns claims the earliest due hand-over from
+// CampaignQueue and reads its assessment by _id. A queued id whose
+// assessment is missing or no longer pending is dropped from the queue.
 func (s *Store) ClaimPendingCampaigns(ctx context.Context, owner string, now time.Time, leaseFor time.Duration) (domain.PendingCampaigns, bool, error) {
-	var doc assessmentDoc
-	ok, err := mongox.Claim(ctx, s.coll, bson.D{
-		{Key: "campaigns_pending", Value: true},
-		{Key: "next_attempt_at", Value: bson.D{{Key: "$lte", Value: now}}},
-	}, owner, now, leaseFor, &doc)
-	if err != nil || !ok {
-		return domain.PendingCampaigns{}, false, err
+	for {
+		job, ok, err := s.queue.Claim(ctx, owner, now, leaseFor)
+		if err != nil || !ok {
+			return domain.PendingCampaigns{}, false, err
+		}
+		var doc assessmentDoc
+		err = s.coll.FindOne(ctx, bson.D{{Key: "_id", Value: job.Key}}).Decode(&doc)
+		if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+			return domain.PendingCampaigns{}, false, fmt.Errorf("read assessment %s: %w", job.Key, err)
+		}
+		if err == nil && doc.CampaignsPending {
+			return domain.PendingCampaigns{Assessment: fromDoc(doc), Attempts: job.Attempt}, true, nil
+		}
+		if err := s.queue.Done(ctx, job); err != nil && !errors.Is(err, mongox.ErrLeaseLost) {
+			return domain.PendingCampaigns{}, false, err
+		}
 	}
-	return domain.PendingCampaigns{Assessment: fromDoc(doc), Attempts: doc.Attempts}, true, nil
 }
 
 // errLeaseLost: the lease expired and another replica took the work; it will
 // finish it, so this replica's result is dropped.
-var errLeaseLost = errors.New("lease lost")
+var errLeaseLost = mongox.ErrLeaseLost
 
-// CompleteCampaigns clears the pending flag, if owner still holds the lease.
+// CompleteCampaigns removes the hand-over from the queue, if owner still
+// holds its lease, and clears the assessment's pending flag.
 func (s *Store) CompleteCampaigns(ctx context.Context, id, owner string) error {
-	return s.release(ctx, id, owner, bson.D{{Key: "campaigns_pending", Value: false}}, bson.D{{Key: "last_error", Value: ""}})
-}
-
-// RetryCampaigns records the failure and makes the assessment due at next.
-func (s *Store) RetryCampaigns(ctx context.Context, id, owner, lastError string, next time.Time) error {
-	return s.release(ctx, id, owner, bson.D{{Key: "last_error", Value: lastError}, {Key: "next_attempt_at", Value: next}}, nil)
-}
-
-func (s *Store) release(ctx context.Context, id, owner string, set, unset bson.D) error {
-	unset = append(unset, bson.E{Key: mongox.LeaseUntilField, Value: ""}, bson.E{Key: mongox.LeaseOwnerField, Value: ""})
-	res, err := s.coll.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: id}, {Key: mongox.LeaseOwnerField, Value: owner}},
-		bson.D{{Key: "$set", Value: set}, {Key: "$unset", Value: unset}})
-	if err != nil {
+	if err := s.queue.Done(ctx, mongox.Job{Key: id, Owner: owner}); err != nil {
+		return leaseErr(id, err)
+	}
+	if _, err := s.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "campaigns_pending", Value: false}}}}); err != nil {
 		return fmt.Errorf("update assessment %s: %w", id, err)
 	}
-	if res.MatchedCount == 0 {
-		return fmt.Errorf("assessment %s: %w: %w", id, errLeaseLost, apperr.ErrConflict)
+	return nil
+}
+
+// RetryCampaigns records the failure on the queued hand-over and makes it
+// due at next.
+func (s *Store) RetryCampaigns(ctx context.Context, id, owner, lastError string, next time.Time) error {
+	if err := s.queue.Retry(ctx, mongox.Job{Key: id, Owner: owner}, next, lastError); err != nil {
+		return leaseErr(id, err)
 	}
 	return nil
+}
+
+// leaseErr marks a lost lease as a conflict (the relay drops its result).
+func leaseErr(id string, err error) error {
+	if errors.Is(err, mongox.ErrLeaseLost) {
+		return fmt.Errorf("assessment %s: %w: %w", id, err, apperr.ErrConflict)
+	}
+	return fmt.Errorf("assessment %s: %w", id, err)
 }
 
 func toDoc(a domain.Assessment) assessmentDoc {

@@ -258,7 +258,7 @@ func TestStore_pendingCampaigns(t *testing.T) {
 			t.Fatalf("claim at next attempt = %v, attempts %d, %v; want attempt 2", ok, p.Attempts, err)
 		}
 		var raw bson.M
-		if err := db.Collection(store.Collection).FindOne(t.Context(), bson.D{{Key: "_id", Value: a.ID}}).Decode(&raw); err != nil {
+		if err := db.Collection(store.CampaignQueue).FindOne(t.Context(), bson.D{{Key: "_id", Value: a.ID}}).Decode(&raw); err != nil {
 			t.Fatal(err)
 		}
 		if raw["last_error"] != "dispatch down" {

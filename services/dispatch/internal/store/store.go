@@ -261,18 +261,42 @@ func (s *Store) CreateDrafts(ctx context.Context, drafts []domain.Campaign) ([]d
 	}
 	created := len(drafts)
 	_, err := s.campaigns.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
-	if err != nil {
-		dups, ok := onlyDuplicates(err)
-		if !ok {
-			return nil, 0, fmt.Errorf("insert campaigns: %w", err)
+	if err == nil {
+		// Every draft is stored as given: answer from the documents written
+		// (round-tripped through BSON, so exactly as a read would return
+		// them) instead of a read-back by natural key, which on the
+		// embedded store reads every campaign.
+		out := make([]domain.Campaign, len(docs))
+		for i, d := range docs {
+			if out[i], err = roundTrip(d.(campaignDoc)); err != nil {
+				return nil, 0, err
+			}
 		}
-		created -= dups
+		return out, created, nil
 	}
+	dups, ok := onlyDuplicates(err)
+	if !ok {
+		return nil, 0, fmt.Errorf("insert campaigns: %w", err)
+	}
+	created -= dups
 	stored, err := s.findByKeys(ctx, drafts)
 	if err != nil {
 		return nil, 0, err
 	}
 	return stored, created, nil
+}
+
+// roundTrip returns the campaign a read of d would return.
+func roundTrip(d campaignDoc) (domain.Campaign, error) {
+	raw, err := bson.Marshal(d)
+	if err != nil {
+		return domain.Campaign{}, fmt.Errorf("encode campaign %s: %w", d.ID, err)
+	}
+	var back campaignDoc
+	if err := bson.Unmarshal(raw, &back); err != nil {
+		return domain.Campaign{}, fmt.Errorf("decode campaign %s: %w", d.ID, err)
+	}
+	return fromDoc(back)
 }
 
 // onlyDuplicates reports how many writes of a bulk error were unique-index

@@ -105,14 +105,20 @@ func (r *Relay) Step(ctx context.Context) (bool, error) {
 	saveCtx := context.WithoutCancel(ctx)
 	if callErr == nil {
 		err = r.complete(saveCtx, inc, assessmentID)
-		if errors.Is(err, apperr.ErrConflict) {
+		superseded := errors.Is(err, apperr.ErrConflict)
+		if err != nil && !superseded {
+			return true, fmt.Errorf("complete assessment of %s: %w", inc.ID, err)
+		}
+		// Ends the claim; when the facts changed meanwhile the new version
+		// stays due. A lost lease means another replica has it.
+		if ferr := r.store.FinishAssessment(saveCtx, inc.ID, r.opts.Owner); ferr != nil && !errors.Is(ferr, apperr.ErrConflict) {
+			return true, fmt.Errorf("finish assessment of %s: %w", inc.ID, ferr)
+		}
+		if superseded {
 			// The facts changed while classification worked on the old ones;
 			// the new facts version is pending and will be asked about.
 			r.log.WarnContext(ctx, "assessment superseded", slog.String("incident_id", inc.ID))
 			return true, nil
-		}
-		if err != nil {
-			return true, fmt.Errorf("complete assessment of %s: %w", inc.ID, err)
 		}
 		r.log.InfoContext(ctx, "assessment completed",
 			slog.String("incident_id", inc.ID), slog.String("assessment_id", assessmentID))

@@ -30,14 +30,20 @@ type Store interface {
 	// page token is opaque and bound to f; a bad token is an
 	// *apperr.InvalidError on page_token.
 	ListIncidents(ctx context.Context, f IncidentFilter, p PageRequest) (IncidentPage, error)
-	// ClaimAssessment leases the oldest incident whose assessment is pending
-	// and due at now to owner until now+leaseFor, counting the attempt. It
+	// ClaimAssessment leases the earliest incident whose assessment is
+	// pending and due at now to owner until now+leaseFor, counting the
+	// attempt (Incident.Attempts, with the previous attempt's LastError). It
 	// reports false when none is due.
 	ClaimAssessment(ctx context.Context, owner string, now time.Time, leaseFor time.Duration) (Incident, bool, error)
 	// RetryAssessment records a failed attempt (lastError must hold no
 	// personal data), schedules the next one at next and releases the lease.
 	// It returns apperr.ErrConflict when owner no longer holds the lease.
 	RetryAssessment(ctx context.Context, id, owner string, next time.Time, lastError string) error
+	// FinishAssessment ends owner's claim of incident id's assessment once
+	// the result is recorded; if the facts changed meanwhile the new ones
+	// stay due. It returns apperr.ErrConflict when owner no longer holds
+	// the lease.
+	FinishAssessment(ctx context.Context, id, owner string) error
 
 	// ApplySnapshot writes the versioned fields of inc onto its document
 	// unless the document is already at inc.Version or later, and reports

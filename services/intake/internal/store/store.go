@@ -40,6 +40,12 @@ const (
 	RequestsCollection = "timeline_requests"
 )
 
+// AssessmentQueue holds the incidents whose assessment is pending
+// (mongox.Queue, keyed by incident id, deleted when the assessment is
+// recorded; fences in "assessment_queue_leases"). The relay claims from it
+// and reads the incident by _id, never scanning the incidents.
+const AssessmentQueue = "assessment_queue"
+
 // Store is the MongoDB implementation of domain.Store.
 type Store struct {
 	signals   *mongo.Collection
@@ -56,6 +62,10 @@ type Store struct {
 	headInserts     *mongox.Inserter
 	queueInserts    *mongox.Inserter
 	requestInserts  *mongox.Inserter
+
+	// assessments is the assessment relay's work queue (AssessmentQueue).
+	assessments      *mongox.Queue
+	assessmentInsert *mongox.Inserter
 
 	// applyLocks serialise ApplySnapshot per incident (striped).
 	applyLocks [64]sync.Mutex
@@ -84,14 +94,19 @@ func New(db *mongo.Database) *Store {
 	st.headInserts = mongox.NewInserter(st.heads, 0, gate)
 	st.queueInserts = mongox.NewInserter(db.Collection(ResponseQueueCollection), 0, gate)
 	st.requestInserts = mongox.NewInserter(st.requests, 0, gate)
+	st.assessments = mongox.NewQueue(db, AssessmentQueue)
+	st.assessmentInsert = mongox.NewInserter(st.assessments.Collection(), 0, gate)
 	return st
 }
 
 // Indexes are the indexes the store relies on. The unique signal index is
-// what makes ReportSignal exactly-once; the others serve the relay's claim
-// query and the list filters (all sorted by _id, newest first).
+// what makes ReportSignal exactly-once; the others serve the assessment
+// queue's due order and the list filters (all sorted by _id, newest first).
 func Indexes() mongox.Indexes {
 	return mongox.Indexes{
+		AssessmentQueue: {
+			{Keys: bson.D{{Key: "due_at", Value: 1}}, Options: options.Index().SetName("due")},
+		},
 		SignalsCollection: {
 			{
 				Keys:    bson.D{{Key: "source", Value: 1}, {Key: "source_event_id", Value: 1}},
@@ -99,10 +114,6 @@ func Indexes() mongox.Indexes {
 			},
 		},
 		IncidentsCollection: {
-			{
-				Keys:    bson.D{{Key: "assessment_status", Value: 1}, {Key: "next_attempt_at", Value: 1}},
-				Options: options.Index().SetName("assessment_due"),
-			},
 			{
 				Keys:    bson.D{{Key: "state", Value: 1}, {Key: "_id", Value: -1}},
 				Options: options.Index().SetName("state_id"),
@@ -241,15 +252,23 @@ func (s *Store) EnsureIncident(ctx context.Context, inc domain.Incident) (domain
 	// The head may be written before the incident: a head whose incident
 	// is missing is no candidate (CorrelatedIncidents), and the retry that
 	// completes the incident finds the head in place.
-	var headErr error
+	// Likewise its assessment job: a job whose incident is not there yet
+	// is retried by the relay (ClaimAssessment).
+	var headErr, queueErr error
 	var wg sync.WaitGroup
 	wg.Go(func() { headErr = s.advanceHead(ctx, doc.CorrelationKey, doc.ID, true) })
+	if inc.AssessmentStatus == domain.AssessmentStatusPending {
+		wg.Go(func() { queueErr = s.queueAssessment(ctx, doc.ID, doc.NextAttemptAt) })
+	}
 	err := s.incidentInserts.Insert(ctx, doc)
 	wg.Wait()
 	switch {
 	case err == nil:
 		if headErr != nil {
 			return domain.Incident{}, headErr
+		}
+		if queueErr != nil {
+			return domain.Incident{}, queueErr
 		}
 		return fromIncidentDoc(doc), nil
 	case !mongox.IsDuplicateKey(err):
@@ -264,7 +283,22 @@ func (s *Store) EnsureIncident(ctx context.Context, inc domain.Incident) (domain
 	if err := s.advanceHead(ctx, doc.CorrelationKey, doc.ID, false); err != nil {
 		return domain.Incident{}, err
 	}
+	if doc.AssessmentStatus == int32(domain.AssessmentStatusPending) {
+		if err := s.queueAssessment(ctx, doc.ID, doc.NextAttemptAt); err != nil {
+			return domain.Incident{}, err
+		}
+	}
 	return fromIncidentDoc(doc), nil
+}
+
+// queueAssessment puts incident id's assessment in AssessmentQueue
+// (group-committed; a job already queued stays as it is).
+func (s *Store) queueAssessment(ctx context.Context, id string, due time.Time) error {
+	err := s.assessmentInsert.Insert(ctx, s.assessments.NewJob(id, due))
+	if err != nil && !mongox.IsDuplicateKey(err) {
+		return fmt.Errorf("queue assessment of incident %s: %w", id, err)
+	}
+	return nil
 }
 
 type headDoc struct {
@@ -401,18 +435,55 @@ func (s *Store) ListIncidents(ctx context.Context, f domain.IncidentFilter, p do
 	return page, nil
 }
 
-// ClaimAssessment implements domain.Store with mongox.Claim.
+// missingIncidentAttempts is how often the relay looks for the incident of
+// a queued assessment before dropping the job: the job is queued
+// concurrently with the incident's insert, which a crash may have lost.
+const missingIncidentAttempts = 10
+
+// ClaimAssessment implements domain.Store: it claims the earliest due job
+// of AssessmentQueue and reads its incident by _id. Jobs whose incident is
+// no longer pending are dropped.
 func (s *Store) ClaimAssessment(ctx context.Context, owner string, now time.Time, leaseFor time.Duration) (domain.Incident, bool, error) {
-	filter := bson.D{
-		{Key: "assessment_status", Value: int32(domain.AssessmentStatusPending)},
-		{Key: "next_attempt_at", Value: bson.D{{Key: "$lte", Value: now}}},
+	for {
+		job, ok, err := s.assessments.Claim(ctx, owner, now, leaseFor)
+		if err != nil || !ok {
+			return domain.Incident{}, false, err
+		}
+		var doc incidentDoc
+		err = s.incidents.FindOne(ctx, bson.D{{Key: "_id", Value: job.Key}}).Decode(&doc)
+		switch {
+		case errors.Is(err, mongo.ErrNoDocuments) && job.Attempt < missingIncidentAttempts:
+			err = s.assessments.Retry(ctx, job, now.Add(mongox.Backoff(job.Attempt, 100*time.Millisecond, 10*time.Second)), "incident not stored yet")
+		case errors.Is(err, mongo.ErrNoDocuments):
+			err = s.assessments.Done(ctx, job)
+		case err != nil:
+			return domain.Incident{}, false, fmt.Errorf("read incident %s: %w", job.Key, err)
+		case doc.AssessmentStatus == int32(domain.AssessmentStatusPending):
+			inc := fromIncidentDoc(doc)
+			inc.Attempts, inc.LastError = job.Attempt, job.LastError
+			return inc, true, nil
+		default:
+			err = s.assessments.Done(ctx, job)
+		}
+		if err != nil && !errors.Is(err, mongox.ErrLeaseLost) {
+			return domain.Incident{}, false, err
+		}
 	}
-	var doc incidentDoc
-	ok, err := mongox.Claim(ctx, s.incidents, filter, owner, now, leaseFor, &doc)
-	if err != nil || !ok {
-		return domain.Incident{}, false, err
+}
+
+// FinishAssessment implements domain.Store.
+func (s *Store) FinishAssessment(ctx context.Context, id, owner string) error {
+	if err := s.assessments.Done(ctx, mongox.Job{Key: id, Owner: owner}); err != nil {
+		return assessmentLeaseErr(id, err)
 	}
-	return fromIncidentDoc(doc), true, nil
+	return nil
+}
+
+func assessmentLeaseErr(id string, err error) error {
+	if errors.Is(err, mongox.ErrLeaseLost) {
+		return fmt.Errorf("assessment of incident %s: %w: %w", id, err, apperr.ErrConflict)
+	}
+	return fmt.Errorf("assessment of incident %s: %w", id, err)
 }
 
 var unsetLease = bson.E{Key: "$unset", Value: bson.D{
@@ -465,9 +536,18 @@ func (s *Store) ApplySnapshot(ctx context.Context, inc domain.Incident, resetRel
 		{Key: "version", Value: d.Version},
 		{Key: "facts_version", Value: d.FactsVersion},
 	}
-	// The attempts counter is never reset: lease fences are keyed on it
-	// (mongox.Claim), so it must only grow.
+	// The relay's claims live in AssessmentQueue; the attempts counter
+	// here only counts failed attempts (RetryAssessment).
 	update := bson.D{}
+	if resetRelay && inc.AssessmentStatus == domain.AssessmentStatusPending {
+		// Queued (and any claim of the old facts revoked) before the
+		// incident changes: a crash in between leaves a job that finds the
+		// old facts, and the next load re-applies this snapshot and queues
+		// it again.
+		if err := s.assessments.Again(ctx, inc.ID, d.NextAttemptAt); err != nil {
+			return false, fmt.Errorf("apply version %d of incident %s: %w", inc.Version, inc.ID, err)
+		}
+	}
 	switch {
 	case resetRelay:
 		set = append(set,
@@ -493,26 +573,20 @@ func fnv32(s string) uint32 {
 	return h.Sum32()
 }
 
-// RetryAssessment implements domain.Store. It is bookkeeping, not a change
-// of the incident a client sees, so version and update_time stay.
+// RetryAssessment implements domain.Store: it makes the queued job due at
+// next and notes the error, the next attempt and the count of failed
+// attempts on the incident (bookkeeping, not a change of the incident a
+// client sees, so version and update_time stay).
 func (s *Store) RetryAssessment(ctx context.Context, id, owner string, next time.Time, lastError string) error {
-	res, err := s.incidents.UpdateOne(ctx,
-		bson.D{
-			{Key: "_id", Value: id},
-			{Key: mongox.LeaseOwnerField, Value: owner},
-		},
-		bson.D{
-			{Key: "$set", Value: bson.D{
-				{Key: "next_attempt_at", Value: next.UTC()},
-				{Key: "last_error", Value: lastError},
-			}},
-			unsetLease,
-		})
-	if err != nil {
-		return fmt.Errorf("reschedule assessment of incident %s: %w", id, err)
+	if err := s.assessments.Retry(ctx, mongox.Job{Key: id, Owner: owner}, next.UTC(), lastError); err != nil {
+		return assessmentLeaseErr(id, err)
 	}
-	if res.MatchedCount == 0 {
-		return fmt.Errorf("reschedule assessment of incident %s: lease not held: %w", id, apperr.ErrConflict)
+	if _, err := s.incidents.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+		bson.D{
+			{Key: "$set", Value: bson.D{{Key: "next_attempt_at", Value: next.UTC()}, {Key: "last_error", Value: lastError}}},
+			{Key: "$inc", Value: bson.D{{Key: "attempts", Value: 1}}},
+		}); err != nil {
+		return fmt.Errorf("reschedule assessment of incident %s: %w", id, err)
 	}
 	return nil
 }
