@@ -225,6 +225,12 @@ func (s *Server) logCall(ctx context.Context, method string, start time.Time, er
 	if s.quietHealth && method == "/grpc.health.v1.Health/Check" && code == codes.OK {
 		return
 	}
+	if code == codes.OK && s.quiet[method] {
+		level = slog.LevelDebug
+	}
+	if !s.logger.Enabled(ctx, level) {
+		return
+	}
 	attrs := []slog.Attr{
 		slog.String("method", method),
 		slog.String("code", code.String()),

@@ -46,6 +46,12 @@ type Options struct {
 	// Validator, when set, completes the list of violations of a request
 	// that misses REQUIRED fields (see RequestValidator).
 	Validator RequestValidator
+	// QuietMethods are full method names (e.g.
+	// "/breachline.registry.v1.SubprocessorService/CheckSubprocessor")
+	// whose successful calls are logged at Debug rather than Info: hot
+	// internal queries that would otherwise write thousands of lines a
+	// second. Failures are logged as for every method.
+	QuietMethods []string
 }
 
 // Server is a gRPC server with the platform's chain, health and reflection.
@@ -59,6 +65,7 @@ type Server struct {
 	drain       time.Duration
 	validator   RequestValidator
 	quietHealth bool
+	quiet       map[string]bool
 }
 
 // NewServer builds a Server. Register services on GRPC(), then call Serve.
@@ -72,6 +79,10 @@ func NewServer(opts Options) *Server {
 		validator:   opts.Validator,
 		health:      health.NewServer(),
 		quietHealth: true,
+		quiet:       make(map[string]bool, len(opts.QuietMethods)),
+	}
+	for _, m := range opts.QuietMethods {
+		s.quiet[m] = true
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)

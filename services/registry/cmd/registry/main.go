@@ -148,6 +148,7 @@ func run(ctx context.Context) (err error) {
 		Logger:        rt.Logger,
 		ShutdownGrace: cfg.ShutdownGrace,
 		Validator:     server.NewValidator(svc),
+		QuietMethods:  server.QuietMethods,
 	})
 	server.Register(srv.GRPC(), svc)
 

@@ -200,7 +200,7 @@ func (noopChecks) CheckSubprocessor(context.Context, *registryv1.CheckSubprocess
 func serveRegistry(b *testing.B, v grpcx.RequestValidator, register func(grpc.ServiceRegistrar)) []registryv1.SubprocessorServiceClient {
 	b.Helper()
 	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	srv := grpcx.NewServer(grpcx.Options{Service: "registry", Logger: logger, Validator: v})
+	srv := grpcx.NewServer(grpcx.Options{Service: "registry", Logger: logger, Validator: v, QuietMethods: server.QuietMethods})
 	register(srv.GRPC())
 	lis, err := (&net.ListenConfig{}).Listen(b.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {

@@ -14,6 +14,11 @@ import (
 	"github.com/breachline/breachline/services/registry/internal/domain"
 )
 
+// QuietMethods are the registry's hot internal queries: their successful
+// calls are logged at Debug (grpcx.Options.QuietMethods), since other
+// services make thousands a second.
+var QuietMethods = []string{registryv1.SubprocessorService_CheckSubprocessor_FullMethodName}
+
 // Register registers the registry's services, all backed by svc, on r.
 func Register(r grpc.ServiceRegistrar, svc *domain.Service) {
 	registryv1.RegisterCustomerServiceServer(r, &CustomerServer{svc: svc})
