@@ -311,9 +311,9 @@ type ResponseStore interface {
 	ClaimOpened(ctx context.Context, owner string, now time.Time, leaseFor time.Duration) (string, int, bool, error)
 	// RetryOpened releases the lease on a queued incident until next.
 	RetryOpened(ctx context.Context, incidentID, owner string, next time.Time) error
-	// DeleteOpened removes a queued incident once its response is opened
-	// (with its lease fences, so it may be queued again).
-	DeleteOpened(ctx context.Context, incidentID string) error
+	// DeleteOpened removes a queued incident owner holds once its response
+	// is opened (with its lease fences, so it may be queued again).
+	DeleteOpened(ctx context.Context, incidentID, owner string) error
 
 	// PutMember stores m (m.Version is the new version). When expect is
 	// positive the stored member must be at version expect, and when it is

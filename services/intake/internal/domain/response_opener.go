@@ -34,7 +34,7 @@ func (r *Response) OpenStep(ctx context.Context) (bool, error) {
 		return true, errors.Join(fmt.Errorf("open response of %s: %w", id, err),
 			r.rs.RetryOpened(context.WithoutCancel(ctx), id, r.opts.Owner, next))
 	}
-	return true, r.rs.DeleteOpened(context.WithoutCancel(ctx), id)
+	return true, r.rs.DeleteOpened(context.WithoutCancel(ctx), id, r.opts.Owner)
 }
 
 func (r *Response) openResponse(ctx context.Context, id string) error {

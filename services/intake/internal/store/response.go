@@ -30,7 +30,7 @@ const (
 
 // Response is the MongoDB implementation of domain.ResponseStore.
 type Response struct {
-	queue     *mongo.Collection
+	queue     *mongox.Queue
 	team      *mongo.Collection
 	tasks     *mongo.Collection
 	events    *mongo.Collection
@@ -49,7 +49,7 @@ var (
 // mongox.EnsureIndexes(ctx, db, ResponseIndexes()) first.
 func NewResponse(db *mongo.Database) *Response {
 	return &Response{
-		queue:     db.Collection(ResponseQueueCollection),
+		queue:     mongox.NewQueue(db, ResponseQueueCollection),
 		team:      db.Collection(ResponseTeamCollection),
 		tasks:     db.Collection(ResponseTasksCollection),
 		events:    db.Collection(ResponseTaskEventsColl),
@@ -83,12 +83,17 @@ func ResponseIndexes() mongox.Indexes {
 	}
 }
 
+// openedDue is when a queued response falls due: at once. Every queued
+// response has it, so the queue hands them out oldest incident first
+// (incident ids are time-ordered), and no clock is needed to queue one.
+var openedDue = time.Unix(0, 0).UTC()
+
 // EnqueueOpened implements domain.ResponseQueue on the incident store, so
-// Intake.open can queue the response of the incident it opens.
-// Queued responses are group-committed with the other inserts of
-// ReportSignal (see Store).
+// Intake.open can queue the response of the incident it opens. Queued
+// responses are group-committed with the other inserts of ReportSignal
+// (see Store).
 func (s *Store) EnqueueOpened(ctx context.Context, incidentID string) error {
-	err := s.queueInserts.Insert(ctx, bson.D{{Key: "_id", Value: incidentID}, {Key: "queued_at", Value: time.Now().UTC()}})
+	err := s.queueInserts.Insert(ctx, s.responses.NewJob(incidentID, openedDue))
 	if err != nil && !mongox.IsDuplicateKey(err) {
 		return fmt.Errorf("enqueue response of %s: %w", incidentID, err)
 	}
@@ -97,59 +102,39 @@ func (s *Store) EnqueueOpened(ctx context.Context, incidentID string) error {
 
 // EnqueueOpened implements domain.ResponseQueue.
 func (r *Response) EnqueueOpened(ctx context.Context, incidentID string) error {
-	return enqueue(ctx, r.queue, incidentID)
+	return r.queue.Enqueue(ctx, incidentID, openedDue)
 }
 
-func enqueue(ctx context.Context, coll *mongo.Collection, incidentID string) error {
-	_, err := coll.InsertOne(ctx, bson.D{{Key: "_id", Value: incidentID}, {Key: "queued_at", Value: time.Now().UTC()}})
-	if err != nil && !mongox.IsDuplicateKey(err) {
-		return fmt.Errorf("enqueue response of %s: %w", incidentID, err)
-	}
-	return nil
-}
-
-type queueDoc struct {
-	ID       string `bson:"_id"`
-	Attempts int    `bson:"attempts"`
-}
-
-// ClaimOpened implements domain.ResponseStore.
+// ClaimOpened implements domain.ResponseStore with mongox.Queue.
 func (r *Response) ClaimOpened(ctx context.Context, owner string, now time.Time, leaseFor time.Duration) (string, int, bool, error) {
-	var doc queueDoc
-	ok, err := mongox.Claim(ctx, r.queue, bson.D{}, owner, now, leaseFor, &doc)
+	j, ok, err := r.queue.Claim(ctx, owner, now, leaseFor)
 	if err != nil || !ok {
 		return "", 0, false, err
 	}
-	return doc.ID, doc.Attempts, true, nil
+	return j.Key, j.Attempt, true, nil
 }
 
-// RetryOpened implements domain.ResponseStore.
+// RetryOpened implements domain.ResponseStore. A claim that was lost (the
+// lease ran out and another replica holds the entry) has nothing to
+// release: the new holder works the entry.
 func (r *Response) RetryOpened(ctx context.Context, incidentID, owner string, next time.Time) error {
-	_, err := r.queue.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: incidentID}, {Key: mongox.LeaseOwnerField, Value: owner}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: mongox.LeaseUntilField, Value: next}}}})
-	if err != nil {
-		return fmt.Errorf("retry response of %s: %w", incidentID, err)
+	err := r.queue.Retry(ctx, mongox.Job{Key: incidentID, Owner: owner}, next, "")
+	if errors.Is(err, mongox.ErrLeaseLost) {
+		return nil
 	}
-	return nil
+	return err
 }
 
-// DeleteOpened implements domain.ResponseStore. It also removes the
-// entry's lease fences ("<incident>#<attempt>", an _id range), so that a
-// SIEM's retry of the incident's first signal, which queues it again, starts
-// a fresh entry whose claims do not collide with old fences (the opener then
-// repeats its idempotent steps once).
-func (r *Response) DeleteOpened(ctx context.Context, incidentID string) error {
-	if _, err := r.queue.DeleteOne(ctx, bson.D{{Key: "_id", Value: incidentID}}); err != nil {
-		return fmt.Errorf("dequeue response of %s: %w", incidentID, err)
+// DeleteOpened implements domain.ResponseStore: the entry and its fences
+// go (mongox.Queue.Done), so the incident may be queued again by a SIEM's
+// retry of its first signal (the opener then repeats its idempotent steps
+// once). A lost claim leaves the entry to its new holder.
+func (r *Response) DeleteOpened(ctx context.Context, incidentID, owner string) error {
+	err := r.queue.Done(ctx, mongox.Job{Key: incidentID, Owner: owner})
+	if errors.Is(err, mongox.ErrLeaseLost) {
+		return nil
 	}
-	leases := r.queue.Database().Collection(ResponseQueueCollection + "_leases")
-	if _, err := leases.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{
-		{Key: "$gt", Value: incidentID + "#"}, {Key: "$lt", Value: incidentID + "$"},
-	}}}); err != nil {
-		return fmt.Errorf("dequeue response of %s: %w", incidentID, err)
-	}
-	return nil
+	return err
 }
 
 type memberDoc struct {

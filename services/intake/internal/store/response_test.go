@@ -49,7 +49,7 @@ func TestResponseQueue(t *testing.T) {
 	if _, attempts, ok, _ := rs.ClaimOpened(ctx, "w2", t0.Add(11*time.Second), time.Minute); !ok || attempts != 2 {
 		t.Errorf("retry not claimable after its time (ok %v, attempts %d)", ok, attempts)
 	}
-	if err := rs.DeleteOpened(ctx, "inc_a"); err != nil {
+	if err := rs.DeleteOpened(ctx, "inc_a", "w2"); err != nil {
 		t.Fatalf("DeleteOpened: %v", err)
 	}
 	if _, _, ok, _ := rs.ClaimOpened(ctx, "w3", t0.Add(time.Hour), time.Minute); ok {

@@ -61,7 +61,9 @@ type Store struct {
 	entryInserts    *mongox.Inserter
 	headInserts     *mongox.Inserter
 	queueInserts    *mongox.Inserter
-	requestInserts  *mongox.Inserter
+	// responses is the response opener's work queue (see EnqueueOpened).
+	responses      *mongox.Queue
+	requestInserts *mongox.Inserter
 
 	// assessments is the assessment relay's work queue (AssessmentQueue).
 	assessments      *mongox.Queue
@@ -92,7 +94,8 @@ func New(db *mongo.Database) *Store {
 	st.incidentInserts = mongox.NewInserter(st.incidents, 0, gate)
 	st.entryInserts = mongox.NewInserter(st.timeline, 0, gate)
 	st.headInserts = mongox.NewInserter(st.heads, 0, gate)
-	st.queueInserts = mongox.NewInserter(db.Collection(ResponseQueueCollection), 0, gate)
+	st.responses = mongox.NewQueue(db, ResponseQueueCollection)
+	st.queueInserts = mongox.NewInserter(st.responses.Collection(), 0, gate)
 	st.requestInserts = mongox.NewInserter(st.requests, 0, gate)
 	st.assessments = mongox.NewQueue(db, AssessmentQueue)
 	st.assessmentInsert = mongox.NewInserter(st.assessments.Collection(), 0, gate)
@@ -105,6 +108,9 @@ func New(db *mongo.Database) *Store {
 func Indexes() mongox.Indexes {
 	return mongox.Indexes{
 		AssessmentQueue: {
+			{Keys: bson.D{{Key: "due_at", Value: 1}}, Options: options.Index().SetName("due")},
+		},
+		ResponseQueueCollection: {
 			{Keys: bson.D{{Key: "due_at", Value: 1}}, Options: options.Index().SetName("due")},
 		},
 		SignalsCollection: {
