@@ -124,6 +124,11 @@ func TestSIGKILLDuringSignalLoad(t *testing.T) {
 		wg                   sync.WaitGroup
 	)
 	failed := make(chan error, killSenders)
+	// abort closes when a sender gives up, so that a sender waiting for
+	// that sender's signal (an attaching pair) stops too instead of
+	// blocking wg.Wait forever.
+	abort := make(chan struct{})
+	var abortOnce sync.Once
 	for range killSenders {
 		wg.Go(func() {
 			for {
@@ -135,6 +140,8 @@ func TestSIGKILLDuringSignalLoad(t *testing.T) {
 				if i%killAttachEvery == killAttachEvery-1 {
 					select {
 					case <-ready[i-1]:
+					case <-abort:
+						return
 					case <-t.Context().Done():
 						return
 					}
@@ -152,6 +159,7 @@ func TestSIGKILLDuringSignalLoad(t *testing.T) {
 					}
 					if time.Now().After(giveUp) {
 						failed <- fmt.Errorf("signal %d not acknowledged within 2m: %w", i, err)
+						abortOnce.Do(func() { close(abort) })
 						return
 					}
 					retries.Add(1)

@@ -7,11 +7,15 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"google.golang.org/grpc"
 
 	intakev1 "github.com/breachline/breachline/pkg/gen/breachline/intake/v1"
@@ -46,7 +50,14 @@ const (
 //     actually completed them at;
 //   - intake.noop_signals_per_s and intake.noop_ratio: the same throughput
 //     loop against a handler that returns at once, on the same chain, and
-//     how many times faster than intake that is.
+//     how many times faster than intake that is;
+//   - intake.docs_per_signal: documents the store holds per stored signal
+//     after the runs (every collection counted), what one report costs;
+//   - intake.store_ceiling_docs_per_s: what the same store process accepts
+//     at most, measured in the same run by group-committed InsertMany
+//     batches of 256 small documents from one writer with nothing else
+//     running — the bound any design that writes docs_per_signal
+//     documents per signal on this store stays under.
 //
 // It does the whole workload once whatever b.N is.
 func BenchmarkReportSignal(b *testing.B) {
@@ -66,6 +77,8 @@ func BenchmarkReportSignal(b *testing.B) {
 	rate := signalThroughput(b, intake, &seq)
 	p50, p99, achieved, failures := pacedLatency(b, intake, &seq)
 	noopRate := signalThroughput(b, noop, &seq)
+	docsPerSignal := storedDocsPerSignal(b, db)
+	ceiling := storeCeiling(b, db)
 	b.StopTimer()
 
 	b.ReportMetric(rate, "signals/s")
@@ -76,6 +89,59 @@ func BenchmarkReportSignal(b *testing.B) {
 	fmt.Fprintf(os.Stdout, "bench: intake.errors_at_1000 %d calls\n", failures)
 	fmt.Fprintf(os.Stdout, "bench: intake.noop_signals_per_s %.0f 1/s\n", noopRate)
 	fmt.Fprintf(os.Stdout, "bench: intake.noop_ratio %.1f x\n", noopRate/rate)
+	fmt.Fprintf(os.Stdout, "bench: intake.docs_per_signal %.2f docs\n", docsPerSignal)
+	fmt.Fprintf(os.Stdout, "bench: intake.store_ceiling_docs_per_s %.0f 1/s\n", ceiling)
+}
+
+// storedDocsPerSignal counts every document of every collection of db and
+// divides by the stored signals.
+func storedDocsPerSignal(b *testing.B, db *mongo.Database) float64 {
+	b.Helper()
+	names, err := db.ListCollectionNames(b.Context(), bson.D{})
+	if err != nil {
+		b.Fatalf("ListCollectionNames: %v", err)
+	}
+	var total, signals int64
+	for _, name := range names {
+		n, err := db.Collection(name).CountDocuments(b.Context(), bson.D{})
+		if err != nil {
+			b.Fatalf("count %s: %v", name, err)
+		}
+		total += n
+		if name == store.SignalsCollection {
+			signals = n
+		}
+	}
+	if signals == 0 {
+		b.Fatal("no signals stored")
+	}
+	return float64(total) / float64(signals)
+}
+
+// storeCeiling inserts small documents (an _id and a 200-byte field) in
+// unordered batches of 256 into a scratch collection for three seconds and
+// returns the documents stored per second.
+func storeCeiling(b *testing.B, db *mongo.Database) float64 {
+	b.Helper()
+	coll := db.Collection("bench_store_ceiling")
+	pad := strings.Repeat("x", 200)
+	var n int
+	start := time.Now()
+	for time.Since(start) < 3*time.Second {
+		docs := make([]any, 256)
+		for i := range docs {
+			docs[i] = bson.D{{Key: "_id", Value: "doc_" + strconv.Itoa(n)}, {Key: "pad", Value: pad}}
+			n++
+		}
+		if _, err := coll.InsertMany(b.Context(), docs, options.InsertMany().SetOrdered(false)); err != nil {
+			b.Fatalf("InsertMany: %v", err)
+		}
+	}
+	rate := float64(n) / time.Since(start).Seconds()
+	if err := coll.Drop(b.Context()); err != nil {
+		b.Fatalf("drop: %v", err)
+	}
+	return rate
 }
 
 // noopIntake answers ReportSignal at once without storing anything: the
