@@ -184,6 +184,49 @@ func TestIndividualsStore(t *testing.T) {
 		}
 	})
 
+	t.Run("method=ListIndividuals+CountImport/case=earlier-shape-still-read", func(t *testing.T) {
+		t.Parallel()
+		db := mongotest.DB(t)
+		s := store.NewIndividuals(db)
+		incidentID := ids.New(domain.IncidentPrefix)
+		// Two people stored in the shape written before the compact one,
+		// one in the current shape, all of import imp_a, plus one of imp_b.
+		old := func(n int, jurisdiction string) bson.D {
+			ind := individual(incidentID, "imp_a", n, jurisdiction)
+			return bson.D{
+				{Key: "_id", Value: incidentID + "/" + ind.ID}, {Key: "import_id", Value: "imp_a"},
+				{Key: "jurisdiction", Value: jurisdiction}, {Key: "relationship", Value: int32(domain.RelationshipCustomer)},
+				{Key: "elements", Value: int64(1<<domain.DataElementName | 1<<domain.DataElementSSN)},
+				{Key: "person", Value: fmt.Sprintf(`{"external_id":"%d","full_name":"Zoë \"Q\" O'Brien %d","email":"z@example.org",`+
+					`"phone":"+1 555 0100","address_lines":["1 Main St","Apt\t2"],"locality":"Austin","postal_code":"78701"}`, n, n)},
+			}
+		}
+		if _, err := db.Collection(store.IndividualsCollection).InsertMany(t.Context(), []any{old(1, "US-TX"), old(2, "DE")}); err != nil {
+			t.Fatal(err)
+		}
+		current := []domain.Individual{individual(incidentID, "imp_a", 3, "US-TX"), individual(incidentID, "imp_b", 4, "US-TX")}
+		if _, err := s.InsertIndividuals(t.Context(), current); err != nil {
+			t.Fatal(err)
+		}
+		page, err := s.ListIndividuals(t.Context(),
+			domain.IndividualFilter{IncidentID: incidentID, Jurisdiction: "US-TX", Relationship: domain.RelationshipCustomer}, domain.PageRequest{Size: 10})
+		if err != nil || len(page.Individuals) != 3 {
+			t.Fatalf("list US-TX = %v, %v; want 3", page, err)
+		}
+		want := individual(incidentID, "imp_a", 1, "US-TX")
+		got := page.Individuals[slices.IndexFunc(page.Individuals, func(i domain.Individual) bool { return i.ID == want.ID })]
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("earlier shape read:\n got %+v\nwant %+v", got, want)
+		}
+		c, err := s.CountImport(t.Context(), incidentID, "imp_a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Total != 3 || c.ByJurisdiction["US-TX"] != 2 || c.ByJurisdiction["DE"] != 1 || c.ByElement[domain.DataElementSSN] != 3 {
+			t.Fatalf("CountImport = %+v, want 3 people of imp_a", c)
+		}
+	})
+
 	t.Run("method=InsertImportErrors+ListImportErrors", func(t *testing.T) {
 		t.Parallel()
 		s, _ := newIndividualsStore(t)
