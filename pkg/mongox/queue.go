@@ -28,8 +28,11 @@ var ErrLeaseLost = errors.New("lease lost")
 // <name>_leases whose _id names the job and the exact state it saw
 // (attempts, due time, lease expiry), so of the replicas that saw one state
 // exactly one may claim it, on MongoDB and on the embedded FerretDB (whose
-// updates are not atomic under concurrency). A state nobody could claim
-// changes (a retry moves its due time), so a fence never strands a job.
+// updates are not atomic under concurrency). A claimer that dies between
+// its fence and its lease leaves a fence for a state nobody else may claim;
+// such a fence is taken over once it is older than the lease (the dead
+// claimer's lease would have expired by then), so a fence never strands a
+// job.
 type Queue struct {
 	coll   *mongo.Collection
 	fences *mongo.Collection
@@ -143,13 +146,12 @@ func (q *Queue) Claim(ctx context.Context, owner string, now time.Time, leaseFor
 			until = d.LeaseUntil.UnixNano()
 		}
 		fence := fmt.Sprintf("%s#%s#%d#%d#%d", d.ID, d.Gen, d.Attempts, d.DueAt.UnixNano(), until)
-		if _, err := q.fences.InsertOne(ctx, bson.D{
-			{Key: "_id", Value: fence}, {Key: "owner", Value: owner}, {Key: "claimed_at", Value: now},
-		}); err != nil {
-			if IsDuplicateKey(err) {
-				continue // another replica claimed this state of the job
-			}
-			return Job{}, false, fmt.Errorf("fence claim on %s: %w", q.coll.Name(), err)
+		won, err := q.fence(ctx, fence, owner, now, leaseFor)
+		if err != nil {
+			return Job{}, false, err
+		}
+		if !won {
+			continue // another replica claimed this state of the job
 		}
 		res, err := q.coll.UpdateOne(ctx,
 			bson.D{{Key: "_id", Value: d.ID}, {Key: "gen", Value: d.Gen}, {Key: AttemptsField, Value: d.Attempts}},
@@ -172,6 +174,42 @@ func (q *Queue) Claim(ctx context.Context, owner string, now time.Time, leaseFor
 		return Job{Key: d.ID, Owner: owner, Attempt: d.Attempts + 1, LastError: d.LastError, gen: d.Gen}, true, nil
 	}
 	return Job{}, false, nil
+}
+
+// fence inserts the fence record that makes owner the one claimer of one
+// state of a job. A fence of that state older than leaseFor is stale: its
+// claimer inserted it and died before leasing the job (whose state would
+// otherwise have changed), so it is removed and the insert tried again.
+func (q *Queue) fence(ctx context.Context, id, owner string, now time.Time, leaseFor time.Duration) (bool, error) {
+	for range 2 {
+		_, err := q.fences.InsertOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "owner", Value: owner}, {Key: "claimed_at", Value: now}})
+		if err == nil {
+			return true, nil
+		}
+		if !IsDuplicateKey(err) {
+			return false, fmt.Errorf("fence claim on %s: %w", q.coll.Name(), err)
+		}
+		var prev struct {
+			ClaimedAt time.Time `bson:"claimed_at"`
+		}
+		if err := q.fences.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&prev); err != nil {
+			if errors.Is(err, mongo.ErrNoDocuments) {
+				continue // its job was finished meanwhile
+			}
+			return false, fmt.Errorf("read fence on %s: %w", q.coll.Name(), err)
+		}
+		if prev.ClaimedAt.Add(leaseFor).After(now) {
+			return false, nil
+		}
+		res, err := q.fences.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "claimed_at", Value: prev.ClaimedAt}})
+		if err != nil {
+			return false, fmt.Errorf("drop stale fence on %s: %w", q.coll.Name(), err)
+		}
+		if res.DeletedCount == 0 {
+			return false, nil // another replica took it over
+		}
+	}
+	return false, nil
 }
 
 // held selects the queue document while j's claim holds it.

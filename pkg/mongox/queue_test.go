@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/breachline/breachline/pkg/mongotest"
 	"github.com/breachline/breachline/pkg/mongox"
 )
@@ -148,4 +150,39 @@ func TestQueue(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestQueueStaleFence covers a claimer that died between its fence and its
+// lease: the job keeps the state it fenced, and once the fence is older
+// than the lease another claimer takes the job over.
+func TestQueueStaleFence(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	db := mongotest.DB(t)
+	q := mongox.NewQueue(db, "jobs")
+	if err := q.Enqueue(t.Context(), "a", now); err != nil {
+		t.Fatal(err)
+	}
+	// Claim, then undo the lease as if the claimer died right after its
+	// fence insert: the fence stays, the job is unleased at attempts 0.
+	j, ok, err := q.Claim(t.Context(), "dead", now, time.Minute)
+	if err != nil || !ok {
+		t.Fatalf("Claim = %v, %v", ok, err)
+	}
+	if _, err := q.Collection().UpdateOne(t.Context(), bson.D{{Key: "_id", Value: j.Key}}, bson.D{
+		{Key: "$set", Value: bson.D{{Key: mongox.AttemptsField, Value: 0}}},
+		{Key: "$unset", Value: bson.D{{Key: mongox.LeaseOwnerField, Value: ""}, {Key: mongox.LeaseUntilField, Value: ""}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := q.Claim(t.Context(), "w1", now.Add(time.Second), time.Minute); ok || err != nil {
+		t.Fatalf("claim while the fence is fresh = %v, %v; want nothing", ok, err)
+	}
+	got, ok, err := q.Claim(t.Context(), "w1", now.Add(time.Minute), time.Minute)
+	if err != nil || !ok || got.Key != "a" || got.Attempt != 1 {
+		t.Fatalf("claim after the lease = %+v, %v, %v; want a, attempt 1", got, ok, err)
+	}
+	if err := q.Done(t.Context(), got); err != nil {
+		t.Fatalf("Done: %v", err)
+	}
 }
