@@ -6,6 +6,7 @@ package validate
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/protobuf/proto"
@@ -29,29 +30,57 @@ func Required(msg proto.Message) error {
 }
 
 func required(m protoreflect.Message, prefix string, recurse bool, v *apperr.Violations) {
-	fields := m.Descriptor().Fields()
-	for i := range fields.Len() {
-		fd := fields.Get(i)
-		path := prefix + string(fd.Name())
-		if isRequired(fd) && !m.Has(fd) {
-			v.Add(path, "is required")
-			continue
-		}
-		if !recurse || fd.Kind() != protoreflect.MessageKind || !m.Has(fd) || fd.IsMap() {
-			continue
-		}
-		if !isOurs(fd.Message()) {
-			continue
-		}
-		if fd.IsList() {
-			list := m.Get(fd).List()
+	for _, r := range rulesOf(m.Descriptor()) {
+		switch {
+		case r.required && !m.Has(r.fd):
+			v.Add(prefix+string(r.fd.Name()), "is required")
+		case !r.descend || !recurse || !m.Has(r.fd):
+		case r.fd.IsList():
+			path := prefix + string(r.fd.Name())
+			list := m.Get(r.fd).List()
 			for j := range list.Len() {
 				required(list.Get(j).Message(), fmt.Sprintf("%s[%d].", path, j), true, v)
 			}
-			continue
+		default:
+			required(m.Get(r.fd).Message(), prefix+string(r.fd.Name())+".", true, v)
 		}
-		required(m.Get(fd).Message(), path+".", true, v)
 	}
+}
+
+// fieldRule is what Required checks of one field.
+type fieldRule struct {
+	fd protoreflect.FieldDescriptor
+	// required: marked REQUIRED.
+	required bool
+	// descend: a message (or list of messages) of this project whose own
+	// fields are checked when set.
+	descend bool
+}
+
+// rules caches, per message descriptor, the fields Required looks at: the
+// field options are read once per message type, not on every request (the
+// check runs on every call, some of them hot read paths).
+var rules sync.Map // protoreflect.MessageDescriptor → []fieldRule
+
+func rulesOf(md protoreflect.MessageDescriptor) []fieldRule {
+	if r, ok := rules.Load(md); ok {
+		return r.([]fieldRule) // only rulesOf stores, always a []fieldRule
+	}
+	var out []fieldRule
+	fields := md.Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		r := fieldRule{
+			fd:       fd,
+			required: isRequired(fd),
+			descend:  fd.Kind() == protoreflect.MessageKind && !fd.IsMap() && isOurs(fd.Message()),
+		}
+		if r.required || r.descend {
+			out = append(out, r)
+		}
+	}
+	rules.Store(md, out)
+	return out
 }
 
 // isOurs limits recursion to this project's messages: well-known types such as
