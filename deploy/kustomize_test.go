@@ -237,3 +237,60 @@ func TestProductionOverlay(t *testing.T) {
 		}
 	}
 }
+
+// TestProductionEncryptsServiceCalls checks that production turns on mutual
+// TLS between the services (and from the gateway) from a mounted Secret,
+// that the gRPC probes use the plaintext health listener (Kubernetes' gRPC
+// probes cannot speak TLS), and that the dev overlay stays plaintext.
+func TestProductionEncryptsServiceCalls(t *testing.T) {
+	t.Parallel()
+	const mount = "/etc/breachline/tls"
+	for _, o := range render(t, "kustomize/overlays/production") {
+		switch {
+		case kindOf(o) == "ConfigMap" && nameOf(o) == "breachline-config":
+			for k, want := range map[string]string{
+				"GRPC_TLS_CERT_FILE": mount + "/tls.crt", "GRPC_TLS_KEY_FILE": mount + "/tls.key",
+				"GRPC_TLS_CA_FILE": mount + "/ca.crt", "GRPC_TLS_REQUIRE_CLIENT_CERT": "true", "HEALTH_ADDR": "0.0.0.0:8086",
+			} {
+				if got := str(o, "data", k); got != want {
+					t.Errorf("ConfigMap %s = %q, want %q", k, got, want)
+				}
+			}
+		case kindOf(o) == "Deployment" && slices.Contains(deployables, nameOf(o)):
+			what := "Deployment/" + nameOf(o)
+			pod := get(o, "spec", "template", "spec")
+			secret := ""
+			for _, v := range list(pod, "volumes") {
+				if str(v, "name") == "grpc-tls" {
+					secret = str(v, "secret", "secretName")
+				}
+			}
+			if secret != "breachline-grpc-tls" {
+				t.Errorf("%s: no grpc-tls volume from Secret breachline-grpc-tls", what)
+			}
+			c := list(pod, "containers")[0]
+			mounted := slices.ContainsFunc(list(c, "volumeMounts"), func(m any) bool {
+				return str(m, "name") == "grpc-tls" && str(m, "mountPath") == mount && get(m, "readOnly") == true
+			})
+			if !mounted {
+				t.Errorf("%s: grpc-tls not mounted read-only at %s", what, mount)
+			}
+			if nameOf(o) == "gateway" {
+				continue
+			}
+			if !slices.ContainsFunc(list(c, "ports"), func(p any) bool { return get(p, "containerPort") == 8086 }) {
+				t.Errorf("%s: no container port 8086 for the health listener", what)
+			}
+			for _, probe := range []string{"startupProbe", "readinessProbe", "livenessProbe"} {
+				if port := get(c, probe, "grpc", "port"); port != 8086 {
+					t.Errorf("%s: %s probes port %v, want the plaintext health port 8086", what, probe, port)
+				}
+			}
+		}
+	}
+	for _, o := range render(t, "kustomize/overlays/dev") {
+		if kindOf(o) == "ConfigMap" && str(o, "data", "GRPC_TLS_CERT_FILE") != "" {
+			t.Errorf("dev ConfigMap/%s sets GRPC_TLS_CERT_FILE; the dev cluster is plaintext", nameOf(o))
+		}
+	}
+}

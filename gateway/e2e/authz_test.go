@@ -30,6 +30,8 @@ import (
 
 	"github.com/breachline/breachline/pkg/auth"
 	"github.com/breachline/breachline/pkg/authz"
+	dispatchv1 "github.com/breachline/breachline/pkg/gen/breachline/dispatch/v1"
+	intakev1 "github.com/breachline/breachline/pkg/gen/breachline/intake/v1"
 	_ "github.com/breachline/breachline/pkg/gen/breachline/registry/v1" // the registry's services, for the matrix
 )
 
@@ -78,20 +80,38 @@ func (is *testIssuer) token(t *testing.T, subject string, roles, customers []str
 }
 
 const (
-	serviceToken = "e2e-service-token-4f1c2b7d9a0e3c5b8d6f"
-	siemToken    = "e2e-siem-token-9b8a7c6d5e4f3a2b1c0d"
-	myCustomer   = "cus_mine"
-	foreign      = "cus_foreign"
+	siemToken  = "e2e-siem-token-9b8a7c6d5e4f3a2b1c0d"
+	myCustomer = "cus_mine"
+	foreign    = "cus_foreign"
 )
 
-// oidcStack starts the whole suite with AUTH_MODE=oidc against is.
+// serviceTokens are each service's own token, by its role.
+var serviceTokens = map[string]string{
+	authz.RoleServiceIntake:         "e2e-intake-token-4f1c2b7d9a0e3c5b8d6f",
+	authz.RoleServiceClassification: "e2e-classification-token-7d9a0e3c5b8d",
+	authz.RoleServiceRegistry:       "e2e-registry-token-0e3c5b8d6f4f1c2b7d",
+	authz.RoleServiceDispatch:       "e2e-dispatch-token-5b8d6f4f1c2b7d9a0e",
+}
+
+// oidcStack starts the whole suite with AUTH_MODE=oidc against is; each
+// service calls the others with its own token and role.
 func oidcStack(t *testing.T, is *testIssuer) stack {
 	t.Helper()
 	s := newStack(t)
+	tokens := []string{"siem:e2e siem " + auth.HashToken(siemToken)}
+	for role, token := range serviceTokens {
+		name := strings.TrimPrefix(role, auth.ServiceRolePrefix)
+		tokens = append(tokens, "svc:"+name+" "+role+" "+auth.HashToken(token))
+	}
 	s.env = []string{
 		"AUTH_MODE=oidc", "OIDC_ISSUER=" + is.srv.URL, "OIDC_AUDIENCE=breachline",
-		"MACHINE_TOKENS=svc:stack service " + auth.HashToken(serviceToken) + ";siem:e2e siem " + auth.HashToken(siemToken),
-		"SERVICE_TOKEN=" + serviceToken,
+		"MACHINE_TOKENS=" + strings.Join(tokens, ";"),
+	}
+	s.envAt = map[string][]string{
+		s.intake:         {"SERVICE_TOKEN=" + serviceTokens[authz.RoleServiceIntake]},
+		s.classification: {"SERVICE_TOKEN=" + serviceTokens[authz.RoleServiceClassification]},
+		s.registry:       {"SERVICE_TOKEN=" + serviceTokens[authz.RoleServiceRegistry]},
+		s.dispatch:       {"SERVICE_TOKEN=" + serviceTokens[authz.RoleServiceDispatch]},
 	}
 	s.startStore(t)
 	s.startDispatch(t)
@@ -277,11 +297,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 	var callers []caller
 	for _, role := range policy.Roles() {
 		c := caller{name: role, roles: []string{role}, customers: myCustomer}
-		switch role {
-		case authz.RoleSIEM:
+		switch {
+		case role == authz.RoleSIEM:
 			c.token = siemToken
-		case authz.RoleService:
-			c.token = serviceToken
+		case serviceTokens[role] != "":
+			c.token = serviceTokens[role]
 		default:
 			c.token = is.token(t, role+"@example.org", []string{role}, []string{myCustomer})
 		}
@@ -313,6 +333,51 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("token from another issuer = %d, want 401", resp.StatusCode)
 		}
+	})
+
+	// The relays run on the services' own tokens: a SIEM's signal becomes an
+	// assessment (intake → classification) and draft campaigns
+	// (classification → dispatch), which intake's timeline records
+	// (dispatch → intake).
+	t.Run("case=relays-on-service-tokens", func(t *testing.T) {
+		t.Parallel()
+		ctx := metadata.AppendToOutgoingContext(t.Context(), "authorization", "Bearer "+siemToken)
+		rep, err := intakev1.NewIntakeServiceClient(conns["breachline.intake.v1"]).ReportSignal(ctx,
+			breachSignal("evt-authz-relay", time.Now().UTC().Add(-time.Hour).Truncate(time.Second)))
+		if err != nil {
+			t.Fatalf("SIEM ReportSignal: %v", err)
+		}
+		id := rep.GetIncident().GetIncidentId()
+		admin := metadata.AppendToOutgoingContext(t.Context(), "authorization", "Bearer "+is.token(t, "root@example.org", []string{authz.RoleAdmin}, nil))
+		eventually(t, 60*time.Second, func(context.Context) error {
+			r, err := dispatchv1.NewDispatchServiceClient(conns["breachline.dispatch.v1"]).ListCampaigns(admin,
+				&dispatchv1.ListCampaignsRequest{IncidentId: id, PageSize: 500})
+			if err != nil {
+				return err
+			}
+			if len(r.GetCampaigns()) == 0 {
+				return fmt.Errorf("no campaigns drafted for %s yet", id)
+			}
+			return nil
+		})
+		legal := metadata.AppendToOutgoingContext(t.Context(), "authorization", "Bearer "+is.token(t, "lee@example.org", []string{authz.RoleLegal}, nil))
+		if _, err := dispatchv1.NewDispatchServiceClient(conns["breachline.dispatch.v1"]).PlaceHold(legal, &dispatchv1.PlaceHoldRequest{
+			RequestId: "authz-hold-1", Hold: &dispatchv1.Hold{IncidentId: id, RequestedBy: "FBI", Reason: "investigation"}}); err != nil {
+			t.Fatalf("PlaceHold: %v", err)
+		}
+		eventually(t, 60*time.Second, func(context.Context) error {
+			r, err := intakev1.NewIntakeServiceClient(conns["breachline.intake.v1"]).ListTimeline(admin,
+				&intakev1.ListTimelineRequest{IncidentId: id, PageSize: 500})
+			if err != nil {
+				return err
+			}
+			for _, e := range r.GetEntries() {
+				if strings.HasPrefix(e.GetAction(), "dispatch.hold") {
+					return nil
+				}
+			}
+			return fmt.Errorf("no hold on the timeline of %s yet", id)
+		})
 	})
 
 	var unrouted, unserved []string

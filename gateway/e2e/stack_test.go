@@ -187,9 +187,15 @@ type stack struct {
 	// env is added to every service's and the gateway's environment
 	// (e.g. AUTH_MODE=oidc and its settings).
 	env []string
+	// envAt is added to the environment of the service listening on the
+	// address (e.g. its own SERVICE_TOKEN), after env.
+	envAt map[string][]string
 }
 
 func newStack(t testing.TB) stack {
+	// Build first: ports chosen before a minute-long build could be taken
+	// by then.
+	binaries(t)
 	a := freeAddrs(t, 6)
 	return stack{
 		store: a[0], intake: a[1], classification: a[2], registry: a[3], dispatch: a[4], gateway: a[5],
@@ -202,6 +208,7 @@ func (s stack) mongoURI() string { return "mongodb://" + s.store + "/" }
 func (s stack) serviceEnv(listen string, extra ...string) []string {
 	env := append([]string{"LISTEN_ADDR=" + listen, "MONGODB_URI=" + s.mongoURI(), "LOG_FORMAT=text",
 		"RELAY_INTERVAL=100ms"}, s.env...)
+	env = append(env, s.envAt[listen]...)
 	return append(env, extra...)
 }
 

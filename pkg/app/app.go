@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/breachline/breachline/pkg/auth"
 	"github.com/breachline/breachline/pkg/config"
@@ -51,9 +53,17 @@ type Runtime struct {
 	// Auth authenticates the service's callers as configured (AUTH_MODE);
 	// pass it to grpcx.Options.
 	Auth auth.Authenticator
+	// ServerTLS secures the service's listener (GRPC_TLS_*); nil means
+	// plaintext. Pass it to grpcx.Options.Creds.
+	ServerTLS credentials.TransportCredentials
+	// RateLimit bounds each caller's calls (GRPC_RATE_LIMIT_*; none in
+	// dev mode). Pass it to grpcx.Options.
+	RateLimit grpcx.RateLimit
 
-	client   *mongo.Client
-	shutdown telemetry.Shutdown
+	clientTLS    credentials.TransportCredentials
+	serviceToken string
+	client       *mongo.Client
+	shutdown     telemetry.Shutdown
 }
 
 // Start sets up logging, telemetry and the database for service: it connects
@@ -66,8 +76,17 @@ func Start(ctx context.Context, service string, common config.Common, idx mongox
 	if err != nil {
 		return nil, err
 	}
-	rt := &Runtime{Logger: logger, shutdown: shutdown}
+	rt := &Runtime{Logger: logger, shutdown: shutdown, serviceToken: common.Auth.ServiceToken}
 	if rt.Auth, err = auth.New(common.Auth, logger); err != nil {
+		return nil, errors.Join(err, rt.Close(ctx))
+	}
+	if common.Auth.Mode == auth.ModeOIDC {
+		rt.RateLimit = grpcx.RateLimit{RPS: common.RateLimitRPS, Burst: common.RateLimitBurst}
+	}
+	if rt.ServerTLS, err = common.TLS.ServerCredentials(); err != nil {
+		return nil, errors.Join(err, rt.Close(ctx))
+	}
+	if rt.clientTLS, err = common.TLS.ClientCredentials(); err != nil {
 		return nil, errors.Join(err, rt.Close(ctx))
 	}
 	client, err := mongox.Connect(ctx, common.MongoURI)
@@ -87,6 +106,13 @@ func Start(ctx context.Context, service string, common config.Common, idx mongox
 		return nil, errors.Join(err, rt.Close(ctx))
 	}
 	return rt, nil
+}
+
+// Dial returns a connection to another Breachline service at addr that
+// authenticates with the service's own token (SERVICE_TOKEN) over TLS when
+// GRPC_TLS_* is configured (see grpcx.Dial).
+func (rt *Runtime) Dial(addr string) (*grpc.ClientConn, error) {
+	return grpcx.Dial(addr, grpcx.Transport(rt.clientTLS), grpcx.ServiceToken(rt.serviceToken))
 }
 
 // Close disconnects from MongoDB and then flushes telemetry.

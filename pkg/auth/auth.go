@@ -32,16 +32,24 @@ type Identity struct {
 	// Machine is set for machine credentials (SIEMs, internal services).
 	Machine bool
 	// OnBehalfOf is the person an internal service is acting for, taken
-	// from OnBehalfOfHeader and honoured only from callers with RoleService.
+	// from OnBehalfOfHeader and honoured only from services (IsService).
 	OnBehalfOf string
 }
 
 // HasRole reports whether the identity holds role.
 func (id Identity) HasRole(role string) bool { return slices.Contains(id.Roles, role) }
 
-// RoleService is the role of Breachline's own services; only its holders
-// may name a person in OnBehalfOfHeader.
-const RoleService = "service"
+// ServiceRolePrefix starts the roles of Breachline's own services, one per
+// service ("service:intake", …; the permission table lists what each may
+// call). Only their holders may name a person in OnBehalfOfHeader.
+const ServiceRolePrefix = "service:"
+
+// IsService reports whether the identity is one of Breachline's services.
+func (id Identity) IsService() bool {
+	return slices.ContainsFunc(id.Roles, func(r string) bool {
+		return strings.HasPrefix(r, ServiceRolePrefix) && len(r) > len(ServiceRolePrefix)
+	})
+}
 
 // OnBehalfOfHeader names the metadata key in which a service calling
 // another names the person whose request it is serving, so the callee's
@@ -51,7 +59,7 @@ const OnBehalfOfHeader = "x-breachline-on-behalf-of"
 // onBehalfOf sets id.OnBehalfOf from md when id is a service.
 func onBehalfOf(id Identity, md metadata.MD) (Identity, error) {
 	vals := md.Get(OnBehalfOfHeader)
-	if len(vals) == 0 || !id.HasRole(RoleService) {
+	if len(vals) == 0 || !id.IsService() {
 		return id, nil
 	}
 	if !subjectRE.MatchString(vals[0]) {
@@ -107,7 +115,8 @@ func splitList(s string) ([]string, bool) {
 
 // Dev trusts whoever calls. The subject comes from DevSubjectHeader (or
 // "dev-anonymous"), the roles from DevRolesHeader (default "admin", or
-// "service" for subjects starting "svc:", as the services name themselves),
+// "service:<name>" for a subject "svc:<name>", as the services name
+// themselves),
 // the customers from DevCustomersHeader. It exists for `make run` and tests
 // only: it verifies nothing and must never face a network (Config refuses
 // dev mode on a non-loopback address).
@@ -122,8 +131,8 @@ func (Dev) Authenticate(_ context.Context, md metadata.MD) (Identity, error) {
 		}
 		id.Subject = vals[0]
 	}
-	if strings.HasPrefix(id.Subject, "svc:") {
-		id.Roles, id.Machine = []string{RoleService}, true
+	if name, ok := strings.CutPrefix(id.Subject, "svc:"); ok && name != "" {
+		id.Roles, id.Machine = []string{ServiceRolePrefix + name}, true
 	}
 	for _, h := range []struct {
 		key string

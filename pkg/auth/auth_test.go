@@ -22,7 +22,7 @@ const (
 func machines() string {
 	return "# SIEMs and services\n" +
 		"siem:splunk siem " + auth.HashToken(siemToken) + "\n" +
-		"svc:dispatch service sha256:" + auth.HashToken(dispatchToken)
+		"svc:dispatch service:dispatch sha256:" + auth.HashToken(dispatchToken)
 }
 
 func TestParseMachineTokens(t *testing.T) {
@@ -46,8 +46,24 @@ func TestParseMachineTokens(t *testing.T) {
 		"short-hash":   "siem:splunk siem abcd",
 		"bad-name":     "siem splunk siem " + auth.HashToken("x"),
 		"bad-role":     "siem:splunk si/em " + auth.HashToken("x"),
-		"listed-twice": "a siem " + auth.HashToken("x") + ";a siem " + auth.HashToken("y"),
+		"other-roles":  "a:b siem " + auth.HashToken("x") + ";a:b auditor " + auth.HashToken("y"),
+		"same-token":   "a:b siem " + auth.HashToken("x") + ";c:d siem " + auth.HashToken("x"),
+		"all-internal": "svc:intake service " + auth.HashToken("x"),
 	}
+	t.Run("case=rotation", func(t *testing.T) {
+		t.Parallel()
+		// The same client with the same roles on a second line: both its
+		// old and its new token work during the changeover.
+		m, err := auth.ParseMachineTokens("siem:splunk siem " + auth.HashToken("old") + "\nsiem:splunk siem " + auth.HashToken("new"))
+		if err != nil {
+			t.Fatalf("ParseMachineTokens: %v", err)
+		}
+		for _, tok := range []string{"old", "new"} {
+			if id, ok := m.Lookup(tok); !ok || id.Subject != "siem:splunk" {
+				t.Fatalf("Lookup(%s) = %+v, %v; want siem:splunk", tok, id, ok)
+			}
+		}
+	})
 	for name, text := range bad {
 		t.Run("case="+name, func(t *testing.T) {
 			t.Parallel()
@@ -146,7 +162,7 @@ func TestDev(t *testing.T) {
 		err       error
 	}{
 		{"default-admin", metadata.MD{}, "admin", "", nil},
-		{"service-subject", metadata.Pairs(auth.DevSubjectHeader, "svc:registry"), "service", "", nil},
+		{"service-subject", metadata.Pairs(auth.DevSubjectHeader, "svc:registry"), "service:registry", "", nil},
 		{"roles-and-customers", metadata.Pairs(auth.DevRolesHeader, "customer_success", auth.DevCustomersHeader, "cus_1,cus_2"), "customer_success", "cus_1,cus_2", nil},
 		{"bad-roles", metadata.Pairs(auth.DevRolesHeader, "a,,b"), "", "", apperr.ErrUnauthenticated},
 		{"bad-subject", metadata.Pairs(auth.DevSubjectHeader, "alice smith"), "", "", apperr.ErrUnauthenticated},

@@ -114,7 +114,7 @@ func New(c Config, logger *slog.Logger) (Authenticator, error) {
 	if err != nil {
 		return nil, err
 	}
-	logger.Info("authentication", "mode", c.Mode, "issuer", c.OIDCIssuer, "machine_clients", machines.Len())
+	logger.Info("authentication", "mode", c.Mode, "issuer", c.OIDCIssuer, "machine_tokens", machines.Len())
 	return Bearer{OIDC: oidc, Machines: machines}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -26,10 +27,11 @@ type machineEntry struct {
 //	<client name> <role>[,<role>...] <hex SHA-256 of the token>
 //
 // Blank lines and lines starting with "#" are ignored. The client name is
-// the identity's subject (e.g. "siem:splunk-prod", "svc:dispatch").
+// the identity's subject (e.g. "siem:splunk-prod", "svc:dispatch"); a
+// service's role is "service:<name>" (e.g. "svc:dispatch service:dispatch").
 func ParseMachineTokens(text string) (*MachineTokens, error) {
 	m := &MachineTokens{}
-	seen := map[string]bool{}
+	seen := map[string][]string{}
 	lines := strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == ';' })
 	for i, line := range lines {
 		line = strings.TrimSpace(line)
@@ -44,22 +46,31 @@ func ParseMachineTokens(text string) (*MachineTokens, error) {
 		if !subjectRE.MatchString(f[0]) || !ok {
 			return nil, fmt.Errorf("machine token %d: malformed client name or roles", i+1)
 		}
+		if slices.Contains(roles, "service") {
+			return nil, fmt.Errorf("machine token %d (%s): role \"service\" is replaced by one role per service, %s<name> (e.g. svc:intake %sintake)",
+				i+1, f[0], ServiceRolePrefix, ServiceRolePrefix)
+		}
 		raw, err := hex.DecodeString(strings.TrimPrefix(f[2], "sha256:"))
 		if err != nil || len(raw) != sha256.Size {
 			return nil, fmt.Errorf("machine token %d (%s): hash must be 64 hex digits", i+1, f[0])
 		}
-		if seen[f[0]] {
-			return nil, fmt.Errorf("machine token %d: client %s listed twice", i+1, f[0])
+		// A client may be listed again with the same roles and another
+		// token: both tokens work while the client changes over (rotation).
+		if prev, ok := seen[f[0]]; ok && !slices.Equal(prev, roles) {
+			return nil, fmt.Errorf("machine token %d: client %s listed again with other roles (a second line is for rotating its token: same roles, new hash)", i+1, f[0])
 		}
-		seen[f[0]] = true
+		seen[f[0]] = roles
 		e := machineEntry{id: Identity{Subject: f[0], Roles: roles, Machine: true}}
 		copy(e.hash[:], raw)
+		if slices.ContainsFunc(m.entries, func(o machineEntry) bool { return o.hash == e.hash }) {
+			return nil, fmt.Errorf("machine token %d (%s): the same token is listed twice; every client needs its own", i+1, f[0])
+		}
 		m.entries = append(m.entries, e)
 	}
 	return m, nil
 }
 
-// Len is the number of clients.
+// Len is the number of tokens (a client being rotated has two).
 func (m *MachineTokens) Len() int { return len(m.entries) }
 
 // Lookup returns the client whose token is token. Every entry is compared,

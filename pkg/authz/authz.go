@@ -35,17 +35,25 @@ type Permission string
 type Policy struct {
 	methods map[string]Permission
 	grants  map[string]map[Permission]bool
+	calls   map[string]map[string]bool // service role → the RPCs it may call
 	global  map[Permission]bool
 	scoped  map[string]bool
 }
 
 // Default returns the policy of table.go.
 func Default() *Policy {
-	p := &Policy{methods: methods, grants: map[string]map[Permission]bool{}, global: global, scoped: scopedRoles}
+	p := &Policy{methods: methods, grants: map[string]map[Permission]bool{}, calls: map[string]map[string]bool{},
+		global: global, scoped: scopedRoles}
 	for role, perms := range roleGrants {
 		p.grants[role] = map[Permission]bool{}
 		for _, perm := range perms {
 			p.grants[role][perm] = true
+		}
+	}
+	for role, rpcs := range serviceCalls {
+		p.calls[role] = map[string]bool{}
+		for _, m := range rpcs {
+			p.calls[role][m] = true
 		}
 	}
 	return p
@@ -66,7 +74,7 @@ func (p *Policy) Allows(roles []string, method string) (allowed, scoped bool) {
 	}
 	unscoped := false
 	for _, r := range roles {
-		if g := p.grants[r]; g["*"] || g[perm] {
+		if g := p.grants[r]; g["*"] || g[perm] || p.calls[r][method] {
 			allowed = true
 			unscoped = unscoped || !p.scoped[r]
 		}
@@ -183,6 +191,19 @@ func customerIDs(m protoreflect.Message, out []string) []string {
 	return out
 }
 
+// ApprovalRoles returns the capacities in which a caller holding roles may
+// approve a campaign (see approvalRoles in table.go), sorted.
+func ApprovalRoles(roles []string) []string {
+	var out []string
+	for capacity, holders := range approvalRoles {
+		if slices.ContainsFunc(holders, func(r string) bool { return slices.Contains(roles, r) }) {
+			out = append(out, capacity)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Methods returns every method in the table, sorted.
 func (p *Policy) Methods() []string {
 	out := make([]string, 0, len(p.methods))
@@ -193,10 +214,13 @@ func (p *Policy) Methods() []string {
 	return out
 }
 
-// Roles returns every role, sorted.
+// Roles returns every role, service identities included, sorted.
 func (p *Policy) Roles() []string {
-	out := make([]string, 0, len(p.grants))
+	out := make([]string, 0, len(p.grants)+len(p.calls))
 	for r := range p.grants {
+		out = append(out, r)
+	}
+	for r := range p.calls {
 		out = append(out, r)
 	}
 	slices.Sort(out)
@@ -231,6 +255,27 @@ func (p *Policy) Markdown() string {
 		rpcs := byPerm[perm]
 		slices.Sort(rpcs)
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", perm, strings.Join(roles, ", "), strings.Join(rpcs, ", "))
+	}
+	b.WriteString("\nService identities call exactly these RPCs and nothing else:\n\n| service role | RPCs |\n|---|---|\n")
+	for _, r := range p.Roles() {
+		if p.calls[r] == nil {
+			continue
+		}
+		rpcs := make([]string, 0, len(p.calls[r]))
+		for m := range p.calls[r] {
+			rpcs = append(rpcs, strings.TrimPrefix(m[:strings.LastIndex(m, "/")], "/breachline.")+"/"+m[strings.LastIndex(m, "/")+1:])
+		}
+		slices.Sort(rpcs)
+		fmt.Fprintf(&b, "| `%s` | %s |\n", r, strings.Join(rpcs, ", "))
+	}
+	b.WriteString("\nApproval roles (`ApproveCampaign`'s `role`) and the roles that hold them:\n\n| approval role | held by |\n|---|---|\n")
+	capacities := make([]string, 0, len(approvalRoles))
+	for c := range approvalRoles {
+		capacities = append(capacities, c)
+	}
+	slices.Sort(capacities)
+	for _, c := range capacities {
+		fmt.Fprintf(&b, "| `%s` | %s |\n", c, strings.Join(approvalRoles[c], ", "))
 	}
 	return b.String()
 }

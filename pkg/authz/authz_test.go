@@ -95,9 +95,78 @@ func TestAuditorOnlyReads(t *testing.T) {
 
 func TestRolesAreKnown(t *testing.T) {
 	t.Parallel()
-	want := []string{"admin", "auditor", "communications", "customer_success", "executive", "legal", "officer", "responder", "service", "siem"}
+	want := []string{"admin", "auditor", "communications", "customer_success", "executive", "legal", "officer", "responder",
+		"service:classification", "service:dispatch", "service:intake", "service:registry", "siem"}
 	if got := authz.Default().Roles(); !slices.Equal(got, want) {
 		t.Fatalf("roles = %v, want %v", got, want)
+	}
+}
+
+// TestServiceIdentities: each service may call exactly the RPCs its
+// clients call, unscoped, and nothing else.
+func TestServiceIdentities(t *testing.T) {
+	t.Parallel()
+	p := authz.Default()
+	want := map[string][]string{
+		authz.RoleServiceIntake: {
+			"/breachline.classification.v1.ClassificationService/AssessIncident",
+			"/breachline.dispatch.v1.DispatchService/SendNotice",
+		},
+		authz.RoleServiceClassification: {
+			"/breachline.dispatch.v1.DispatchService/CreateDraftCampaigns",
+			"/breachline.registry.v1.CustomerService/GetCustomer",
+			"/breachline.registry.v1.SensitiveDataRemovalService/OpenRemovalRequest",
+		},
+		authz.RoleServiceRegistry: {
+			"/breachline.dispatch.v1.DispatchService/SendNotice",
+			"/breachline.intake.v1.IntakeService/ListIncidents",
+		},
+		authz.RoleServiceDispatch: {
+			"/breachline.intake.v1.AffectedIndividualsService/ListAffectedIndividuals",
+			"/breachline.intake.v1.IntakeService/AppendTimelineEntry",
+		},
+	}
+	for role, calls := range want {
+		t.Run("role="+role, func(t *testing.T) {
+			t.Parallel()
+			var got []string
+			for _, m := range rpcs() {
+				allowed, scoped := p.Allows([]string{role}, m)
+				if scoped {
+					t.Errorf("%s is customer-scoped on %s", role, m)
+				}
+				if allowed {
+					got = append(got, m)
+				}
+			}
+			if !slices.Equal(got, calls) {
+				t.Fatalf("%s may call\n\t%s\nwant\n\t%s", role, strings.Join(got, "\n\t"), strings.Join(calls, "\n\t"))
+			}
+		})
+	}
+}
+
+func TestApprovalRoles(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		roles []string
+		want  []string
+	}{
+		{"legal", []string{authz.RoleLegal}, []string{"legal"}},
+		{"executive", []string{authz.RoleExecutive}, []string{"executive_director"}},
+		{"officer-and-responder", []string{authz.RoleOfficer, authz.RoleResponder}, []string{"loss_prevention", "officer", "security_coordinator"}},
+		{"admin-approves-in-no-capacity", []string{authz.RoleAdmin}, nil},
+		{"service", []string{authz.RoleServiceDispatch}, nil},
+		{"none", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run("case="+tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := authz.ApprovalRoles(tt.roles); !slices.Equal(got, tt.want) {
+				t.Fatalf("ApprovalRoles(%v) = %v, want %v", tt.roles, got, tt.want)
+			}
+		})
 	}
 }
 

@@ -17,8 +17,18 @@ const (
 	RoleCommunications  = "communications"   // marketing / communications: notice wording
 	RoleCustomerSuccess = "customer_success" // scoped to the customers assigned to them
 	RoleSIEM            = "siem"             // SIEMs: report signals, read nothing
-	RoleService         = "service"          // Breachline's own services calling each other
 	RoleAuditor         = "auditor"          // read-only review of the record
+)
+
+// Service identities: each of Breachline's services calls the others with
+// its own machine token (SERVICE_TOKEN), configured with the role
+// "service:<name>" (auth.ServiceRolePrefix). Only these roles may name a
+// person in x-breachline-on-behalf-of.
+const (
+	RoleServiceIntake         = "service:intake"
+	RoleServiceClassification = "service:classification"
+	RoleServiceRegistry       = "service:registry"
+	RoleServiceDispatch       = "service:dispatch"
 )
 
 // methods maps every RPC (gRPC full method name) to the permission it needs.
@@ -77,11 +87,12 @@ var methods = map[string]Permission{
 	"/breachline.classification.v1.ScannerService/ClassifyDataset":           "scanner.scan",
 
 	// registry: customers
-	"/breachline.registry.v1.CustomerService/CreateCustomer":   "customers.create",
-	"/breachline.registry.v1.CustomerService/GetCustomer":      "customers.read",
-	"/breachline.registry.v1.CustomerService/ListCustomers":    "customers.read",
-	"/breachline.registry.v1.CustomerService/UpdateCustomer":   "customers.write",
-	"/breachline.registry.v1.AuditService/ExportCustomerAudit": "customers.audit",
+	"/breachline.registry.v1.CustomerService/CreateCustomer":           "customers.create",
+	"/breachline.registry.v1.CustomerService/GetCustomer":              "customers.read",
+	"/breachline.registry.v1.CustomerService/ListCustomers":            "customers.read",
+	"/breachline.registry.v1.CustomerService/UpdateCustomer":           "customers.write",
+	"/breachline.registry.v1.CustomerService/ConfirmNotificationEmail": "customers.write",
+	"/breachline.registry.v1.AuditService/ExportCustomerAudit":         "customers.audit",
 
 	// registry: subprocessors
 	"/breachline.registry.v1.SubprocessorService/CreateSubprocessor":         "subprocessors.write",
@@ -119,6 +130,7 @@ var methods = map[string]Permission{
 	"/breachline.registry.v1.DataReturnService/GetDataReturnRequest":          "datareturn.read",
 	"/breachline.registry.v1.DataReturnService/ListDataReturnRequests":        "datareturn.read",
 	"/breachline.registry.v1.DataReturnService/VerifyDeletionCertificate":     "datareturn.read",
+	"/breachline.registry.v1.DataReturnService/GetSigningKeys":                "datareturn.read",
 
 	// dispatch
 	"/breachline.dispatch.v1.DispatchService/CreateDraftCampaigns": "campaigns.draft",
@@ -143,6 +155,49 @@ var methods = map[string]Permission{
 	"/breachline.dispatch.v1.DispatchService/RecordBounce":         "deliveries.record",
 	"/breachline.dispatch.v1.DispatchService/SendNotice":           "notices.send",
 	"/breachline.dispatch.v1.DispatchService/GetNotice":            "notices.read",
+}
+
+// serviceCalls lists, for each service identity, exactly the RPCs that
+// service calls on its peers (its clients: intake's classify and notify,
+// classification's registryclient and dispatchclient, registry's and
+// dispatch's peers); a service calling anything else is denied. A new
+// cross-service call needs its line here. The relays' calls act for no
+// person; calls made while serving a person carry that person in
+// x-breachline-on-behalf-of, and the callee's own checks see the service.
+var serviceCalls = map[string][]string{
+	RoleServiceIntake: {
+		"/breachline.classification.v1.ClassificationService/AssessIncident", // assessment relay
+		"/breachline.dispatch.v1.DispatchService/SendNotice",                 // response-team alerts, escalations
+	},
+	RoleServiceClassification: {
+		"/breachline.registry.v1.CustomerService/GetCustomer",                    // contract terms of an assessment
+		"/breachline.registry.v1.SensitiveDataRemovalService/OpenRemovalRequest", // scanner findings on customer data
+		"/breachline.dispatch.v1.DispatchService/CreateDraftCampaigns",           // campaign relay
+	},
+	RoleServiceRegistry: {
+		"/breachline.intake.v1.IntakeService/ListIncidents",  // a customer's incidents in the audit export
+		"/breachline.dispatch.v1.DispatchService/SendNotice", // removal, subprocessor-change and DSR notices
+	},
+	RoleServiceDispatch: {
+		"/breachline.intake.v1.AffectedIndividualsService/ListAffectedIndividuals", // recipients of a campaign
+		"/breachline.intake.v1.IntakeService/AppendTimelineEntry",                  // approvals, holds, sends on the timeline
+	},
+}
+
+// approvalRoles maps each capacity in which a person approves a campaign
+// (ApproveCampaign's role, dispatch's approval policy) to the roles that
+// hold it: a caller may approve only in a capacity one of its roles holds.
+// admin holds none — a notice's quorum is people in those offices, not
+// platform operators. responder and communications do not hold
+// campaigns.approve, so their capacities count only where a person also
+// holds a role that may call ApproveCampaign.
+var approvalRoles = map[string][]string{
+	"legal":                {RoleLegal},
+	"executive_director":   {RoleExecutive},
+	"officer":              {RoleOfficer},
+	"security_coordinator": {RoleResponder},
+	"loss_prevention":      {RoleResponder},
+	"marketing":            {RoleCommunications},
 }
 
 // global are the permissions that read nothing customer-specific (law,
@@ -200,13 +255,6 @@ var roleGrants = map[string][]Permission{
 		"notices.read",
 	},
 	RoleSIEM: {"signals.report"},
-	RoleService: {
-		"timeline.append", "assessments.run", "assessments.read", "campaigns.draft",
-		"customers.read", "individuals.read", "notices.send", "notices.read",
-		"removals.read", "removals.write", "subprocessors.read", "dsr.read", "dsr.write",
-		// registry's audit export lists a customer's incidents.
-		"incidents.read",
-	},
 	RoleAuditor: {
 		"incidents.read", "timeline.read", "quarantine.read", "individuals.counts", "response.read",
 		"assessments.read", "rulepacks.read", "customers.read", "customers.audit",

@@ -14,6 +14,7 @@ import (
 	"github.com/caarlos0/env/v11"
 
 	"github.com/breachline/breachline/pkg/auth"
+	"github.com/breachline/breachline/pkg/tlsx"
 )
 
 // Common is the configuration every service shares. Embed it in a service's
@@ -41,6 +42,20 @@ type Common struct {
 	// MACHINE_TOKENS, SERVICE_TOKEN); dev mode refuses a non-loopback
 	// ListenAddr.
 	Auth auth.Config
+	// TLS secures the gRPC connections between the services
+	// (GRPC_TLS_CERT_FILE, GRPC_TLS_KEY_FILE, GRPC_TLS_CA_FILE,
+	// GRPC_TLS_REQUIRE_CLIENT_CERT); unset means plaintext.
+	TLS tlsx.Config
+	// HealthAddr, when set, serves the health service alone in plaintext
+	// for Kubernetes probes, which cannot speak TLS (grpcx.Options).
+	HealthAddr string `env:"HEALTH_ADDR"`
+	// RateLimitRPS and RateLimitBurst bound each caller's gRPC calls to
+	// the service (grpcx.RateLimit): a token bucket per authenticated
+	// subject, Breachline's own services exempt. Only in AUTH_MODE=oidc:
+	// in dev mode a subject is whatever the caller says, so a limit per
+	// subject would limit nothing. 0 RPS turns it off.
+	RateLimitRPS   float64 `env:"GRPC_RATE_LIMIT_RPS" envDefault:"200"`
+	RateLimitBurst int     `env:"GRPC_RATE_LIMIT_BURST" envDefault:"400"`
 }
 
 // Validate reports every problem with the common settings.
@@ -69,7 +84,10 @@ func (c Common) Validate() error {
 	if c.ShutdownGrace <= 0 {
 		errs = append(errs, errors.New("SHUTDOWN_GRACE must be positive"))
 	}
-	errs = append(errs, c.Auth.Validate(c.ListenAddr))
+	if c.RateLimitRPS < 0 || c.RateLimitBurst < 0 {
+		errs = append(errs, errors.New("GRPC_RATE_LIMIT_RPS and GRPC_RATE_LIMIT_BURST must not be negative"))
+	}
+	errs = append(errs, c.Auth.Validate(c.ListenAddr), c.TLS.Validate())
 	return errors.Join(errs...)
 }
 

@@ -35,6 +35,7 @@ func TestValidate(t *testing.T) {
 		}, "w=majority"},
 		{"bad-scheme", func(c *config.Common) { c.MongoURI = "postgres://x" }, "MONGODB_URI must start"},
 		{"bad-level", func(c *config.Common) { c.LogLevel = "loud" }, "LOG_LEVEL"},
+		{"negative-rate-limit", func(c *config.Common) { c.RateLimitRPS = -1 }, "GRPC_RATE_LIMIT_RPS"},
 		{"dev-auth-public-bind", func(c *config.Common) { c.ListenAddr = "0.0.0.0:50051" }, "AUTH_MODE=dev"},
 		{"oidc-public-bind", func(c *config.Common) {
 			c.ListenAddr = "0.0.0.0:50051"

@@ -69,7 +69,7 @@ func TestServiceCallsCarryTheirTokenAndThePerson(t *testing.T) {
 	const token = "service-a-token-0123456789abcdef0123456789"
 	authn, err := auth.New(auth.Config{
 		Mode: auth.ModeOIDC, OIDCIssuer: "http://127.0.0.1:1", OIDCAudience: "x",
-		MachineTokens: "svc:a service " + auth.HashToken(token),
+		MachineTokens: "svc:a service:a " + auth.HashToken(token),
 	}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

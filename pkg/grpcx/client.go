@@ -6,6 +6,7 @@ import (
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
@@ -31,8 +32,9 @@ const retryPolicy = `{
 // Dial returns a client connection to target ("host:port"). Connections are
 // lazy: Dial never fails because the peer is down; calls do, with UNAVAILABLE,
 // and the caller's own durable retry takes over. Services authenticate to
-// each other with ServiceToken. The transport is plaintext: inside a cluster
-// it belongs on a private network or behind a mesh that adds mTLS.
+// each other with ServiceToken. The transport is plaintext unless an extra
+// option is Transport with TLS credentials (tlsx.Config.ClientCredentials),
+// as the production overlay configures.
 func Dial(target string, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
 	opts := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
@@ -76,6 +78,15 @@ func propagateStream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.Client
 	return streamer(propagate(ctx), desc, cc, method, opts...)
 }
 
+// Transport makes the connection use creds (TLS, see tlsx); nil keeps the
+// plaintext default.
+func Transport(creds credentials.TransportCredentials) grpc.DialOption {
+	if creds == nil {
+		return grpc.EmptyDialOption{}
+	}
+	return grpc.WithTransportCredentials(creds)
+}
+
 // ServiceToken makes every call on the connection carry token as its bearer
 // credential: a service's own machine token (config SERVICE_TOKEN). An empty
 // token (dev mode) adds nothing.
@@ -92,6 +103,6 @@ func (t bearerToken) GetRequestMetadata(context.Context, ...string) (map[string]
 	return map[string]string{"authorization": "Bearer " + string(t)}, nil
 }
 
-// RequireTransportSecurity is false: the services' transport is plaintext
-// on a private network (see Dial).
+// RequireTransportSecurity is false: `make run` and the tests call over
+// plaintext loopback; production adds TLS with Transport.
 func (bearerToken) RequireTransportSecurity() bool { return false }

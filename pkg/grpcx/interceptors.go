@@ -39,10 +39,12 @@ const ErrorDomain = "breachline.dev"
 //     errors are masked (and logged with the request id);
 //  3. logging       — one line per call with method, code and duration;
 //  4. auth          — credentials become an auth.Identity in the context;
-//  5. authz         — the identity's roles grant the method's permission
+//  5. rate limit    — the identity's token bucket has a token (RateLimit;
+//     before authz, so denied calls count too);
+//  6. authz         — the identity's roles grant the method's permission
 //     (and a customer-scoped caller names only its customers); responses
 //     are filtered to what a scoped caller may see;
-//  6. validation    — REQUIRED fields from the proto are present.
+//  7. validation    — REQUIRED fields from the proto are present.
 //
 // Recovery is outermost so that it also catches panics in the other
 // interceptors; mapping sits outside logging so that the log records the
@@ -53,6 +55,7 @@ func (s *Server) unaryChain() []grpc.UnaryServerInterceptor {
 		s.mapErrorsUnary,
 		s.logUnary,
 		s.authUnary,
+		s.rateLimitUnary,
 		s.authzUnary,
 		s.validateUnary,
 	}
@@ -64,6 +67,7 @@ func (s *Server) streamChain() []grpc.StreamServerInterceptor {
 		s.mapErrorsStream,
 		s.logStream,
 		s.authStream,
+		s.rateLimitStream,
 		s.authzStream,
 	}
 }
@@ -99,11 +103,11 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
+// withRequestID reads only the request id header (FromIncomingContext
+// would copy every header, on every call).
 func withRequestID(ctx context.Context) context.Context {
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := md.Get(RequestIDHeader); len(v) > 0 && len(v[0]) > 0 && len(v[0]) <= 128 {
-			return context.WithValue(ctx, requestIDKey{}, v[0])
-		}
+	if v := metadata.ValueFromIncomingContext(ctx, RequestIDHeader); len(v) > 0 && len(v[0]) > 0 && len(v[0]) <= 128 {
+		return context.WithValue(ctx, requestIDKey{}, v[0])
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
@@ -112,7 +116,7 @@ func withRequestID(ctx context.Context) context.Context {
 
 func (s *Server) mapErrorsUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	ctx = withRequestID(ctx)
-	_ = grpc.SetHeader(ctx, metadata.Pairs(RequestIDHeader, RequestID(ctx)))
+	_ = grpc.SetHeader(ctx, metadata.MD{RequestIDHeader: {RequestID(ctx)}}) // the key is lowercase already
 	resp, err := handler(ctx, req)
 	if err != nil {
 		return nil, s.toStatus(ctx, info.FullMethod, err)

@@ -14,6 +14,7 @@ import (
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -52,6 +53,17 @@ type Options struct {
 	// internal queries that would otherwise write thousands of lines a
 	// second. Failures are logged as for every method.
 	QuietMethods []string
+	// RateLimit bounds each authenticated caller's calls (services
+	// exempt); the zero value means no limit.
+	RateLimit RateLimit
+	// Creds secures the listener (tlsx.Config.ServerCredentials); nil
+	// serves plaintext, as `make run` and the tests on loopback do.
+	Creds credentials.TransportCredentials
+	// HealthAddr, when set, also serves the health service alone, in
+	// plaintext, on this address: Kubernetes' gRPC probes cannot speak TLS,
+	// so with Creds set the probes go there. It reports the same status as
+	// the main listener.
+	HealthAddr string
 }
 
 // Server is a gRPC server with the platform's chain, health and reflection.
@@ -66,6 +78,9 @@ type Server struct {
 	validator   RequestValidator
 	quietHealth bool
 	quiet       map[string]bool
+	limits      *limiters
+	healthAddr  string
+	healthOnly  *grpc.Server
 }
 
 // NewServer builds a Server. Register services on GRPC(), then call Serve.
@@ -80,6 +95,8 @@ func NewServer(opts Options) *Server {
 		health:      health.NewServer(),
 		quietHealth: true,
 		quiet:       make(map[string]bool, len(opts.QuietMethods)),
+		limits:      newLimiters(opts.RateLimit),
+		healthAddr:  opts.HealthAddr,
 	}
 	for _, m := range opts.QuietMethods {
 		s.quiet[m] = true
@@ -100,14 +117,22 @@ func NewServer(opts Options) *Server {
 	if maxRecv == 0 {
 		maxRecv = 4 << 20
 	}
-	s.grpc = grpc.NewServer(
+	serverOpts := []grpc.ServerOption{
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.ChainUnaryInterceptor(s.unaryChain()...),
 		grpc.ChainStreamInterceptor(s.streamChain()...),
 		grpc.MaxRecvMsgSize(maxRecv),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-	)
+	}
+	if opts.Creds != nil {
+		serverOpts = append(serverOpts, grpc.Creds(opts.Creds))
+	}
+	s.grpc = grpc.NewServer(serverOpts...)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
+	if s.healthAddr != "" {
+		s.healthOnly = grpc.NewServer()
+		healthpb.RegisterHealthServer(s.healthOnly, s.health)
+	}
 	reflection.Register(s.grpc)
 	return s
 }
@@ -135,6 +160,18 @@ func (s *Server) ServeListener(ctx context.Context, lis net.Listener) error {
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	for name := range s.grpc.GetServiceInfo() {
 		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
+	if s.healthOnly != nil {
+		hlis, err := (&net.ListenConfig{}).Listen(ctx, "tcp", s.healthAddr)
+		if err != nil {
+			_ = lis.Close()
+			return fmt.Errorf("listen %s (health): %w", s.healthAddr, err)
+		}
+		s.logger.InfoContext(ctx, "health probes served", "addr", hlis.Addr().String())
+		go func() { _ = s.healthOnly.Serve(hlis) }()
+		// The probe listener outlives the drain below, so probes see
+		// NOT_SERVING rather than a refused connection while it lasts.
+		defer s.healthOnly.Stop()
 	}
 	s.logger.InfoContext(ctx, "listening", "addr", lis.Addr().String())
 	errc := make(chan error, 1)

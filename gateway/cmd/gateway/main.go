@@ -23,6 +23,7 @@ import (
 	"github.com/breachline/breachline/pkg/config"
 	"github.com/breachline/breachline/pkg/grpcx"
 	"github.com/breachline/breachline/pkg/telemetry"
+	"github.com/breachline/breachline/pkg/tlsx"
 )
 
 // Config is the gateway's configuration, from the environment.
@@ -48,6 +49,9 @@ type Config struct {
 	// Auth: the gateway forwards credentials and the services verify them,
 	// but AUTH_MODE=dev still keeps the gateway on loopback.
 	Auth auth.Config
+	// TLS to the services (GRPC_TLS_*): the gateway verifies them against
+	// the CA and presents its own certificate when they require one.
+	TLS tlsx.Config
 }
 
 // Validate reports configuration errors before anything starts.
@@ -83,7 +87,7 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, config.Common{
 		ListenAddr: c.HTTPAddr, MongoURI: "mongodb://unused", MongoDatabase: "unused",
-		LogLevel: c.LogLevel, LogFormat: c.LogFormat, ShutdownGrace: c.ShutdownGrace, Auth: c.Auth,
+		LogLevel: c.LogLevel, LogFormat: c.LogFormat, ShutdownGrace: c.ShutdownGrace, Auth: c.Auth, TLS: c.TLS,
 	}.Validate())
 	return errors.Join(errs...)
 }
@@ -122,8 +126,12 @@ func run(ctx context.Context) error {
 			_ = c.Close()
 		}
 	}()
+	backendTLS, err := cfg.TLS.ClientCredentials()
+	if err != nil {
+		return err
+	}
 	dial := func(addr string) (*grpc.ClientConn, error) {
-		c, err := grpcx.Dial(addr)
+		c, err := grpcx.Dial(addr, grpcx.Transport(backendTLS))
 		if err == nil {
 			conns = append(conns, c)
 		}

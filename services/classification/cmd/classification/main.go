@@ -101,13 +101,13 @@ func run(ctx context.Context) (err error) {
 		workers = append(workers, app.Worker{Name: "rule-packs-reload", Idle: cfg.RulePacksPoll, Step: reloader.Step})
 	}
 
-	conn, err := grpcx.Dial(cfg.DispatchAddr, grpcx.ServiceToken(cfg.Auth.ServiceToken))
+	conn, err := rt.Dial(cfg.DispatchAddr)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, conn.Close()) }()
 
-	registryConn, err := grpcx.Dial(cfg.RegistryAddr, grpcx.ServiceToken(cfg.Auth.ServiceToken))
+	registryConn, err := rt.Dial(cfg.RegistryAddr)
 	if err != nil {
 		return err
 	}
@@ -122,6 +122,7 @@ func run(ctx context.Context) (err error) {
 	removals := domain.NewHandoverRelay(handovers, registry, time.Now, leaseOwner(), rt.Logger).WithLease(cfg.RelayLease)
 	scan := server.NewScanner(scanner.New()).WithHandovers(handovers, time.Now)
 	srv := grpcx.NewServer(grpcx.Options{
+		Creds: rt.ServerTLS, HealthAddr: cfg.HealthAddr, RateLimit: rt.RateLimit,
 		Service: service, Logger: rt.Logger, ShutdownGrace: cfg.ShutdownGrace, Authenticator: rt.Auth,
 		Validator: server.Validators{handler, scan},
 		// Scans take up to 8 MiB of content; the margin lets an oversized

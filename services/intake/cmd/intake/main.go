@@ -117,7 +117,7 @@ func run(ctx context.Context) (err error) {
 	defer func() { err = errors.Join(err, rt.Close(ctx)) }()
 	st := store.New(rt.DB)
 
-	conn, err := grpcx.Dial(cfg.ClassificationAddr, grpcx.ServiceToken(cfg.Auth.ServiceToken))
+	conn, err := rt.Dial(cfg.ClassificationAddr)
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func run(ctx context.Context) (err error) {
 	}
 	responseOpts := domain.ResponseOptions{Owner: host + "/" + ids.New("response"), Lease: cfg.RelayLease}
 	if cfg.DispatchAddr != "" {
-		dconn, err := grpcx.Dial(cfg.DispatchAddr, grpcx.ServiceToken(cfg.Auth.ServiceToken))
+		dconn, err := rt.Dial(cfg.DispatchAddr)
 		if err != nil {
 			return err
 		}
@@ -153,7 +153,8 @@ func run(ctx context.Context) (err error) {
 		return err
 	}
 	responseHandler := server.NewResponse(response)
-	srv := grpcx.NewServer(grpcx.Options{Service: "intake", Logger: rt.Logger, Authenticator: rt.Auth, ShutdownGrace: cfg.ShutdownGrace,
+	srv := grpcx.NewServer(grpcx.Options{
+		Creds: rt.ServerTLS, HealthAddr: cfg.HealthAddr, RateLimit: rt.RateLimit, Service: "intake", Logger: rt.Logger, Authenticator: rt.Auth, ShutdownGrace: cfg.ShutdownGrace,
 		Validator: server.Validators{handler, responseHandler}})
 	intakev1.RegisterIntakeServiceServer(srv.GRPC(), handler)
 	intakev1.RegisterResponseServiceServer(srv.GRPC(), responseHandler)

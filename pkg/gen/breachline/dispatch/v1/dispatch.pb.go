@@ -228,6 +228,10 @@ const (
 	DeliveryStatus_DELIVERY_STATUS_FAILED DeliveryStatus = 3
 	// Accepted, then hard-bounced: the recipient is undeliverable.
 	DeliveryStatus_DELIVERY_STATUS_BOUNCED DeliveryStatus = 4
+	// Not sent: the address hard-bounced on an earlier version of the same
+	// campaign, so this version was not attempted (the outcome names the
+	// version and the bounce).
+	DeliveryStatus_DELIVERY_STATUS_SKIPPED DeliveryStatus = 5
 )
 
 // Enum value maps for DeliveryStatus.
@@ -238,6 +242,7 @@ var (
 		2: "DELIVERY_STATUS_SENT",
 		3: "DELIVERY_STATUS_FAILED",
 		4: "DELIVERY_STATUS_BOUNCED",
+		5: "DELIVERY_STATUS_SKIPPED",
 	}
 	DeliveryStatus_value = map[string]int32{
 		"DELIVERY_STATUS_UNSPECIFIED": 0,
@@ -245,6 +250,7 @@ var (
 		"DELIVERY_STATUS_SENT":        2,
 		"DELIVERY_STATUS_FAILED":      3,
 		"DELIVERY_STATUS_BOUNCED":     4,
+		"DELIVERY_STATUS_SKIPPED":     5,
 	}
 )
 
@@ -1354,8 +1360,11 @@ type ApproveCampaignRequest struct {
 	Version int64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
 	// The content hash approved; must be the current one.
 	ContentHash string `protobuf:"bytes,3,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
-	// Role claimed: legal, executive_director, officer, security_coordinator.
-	// (Verified against the caller's roles once role claims are issued.)
+	// Role approved in: legal, executive_director, officer,
+	// security_coordinator, loss_prevention or marketing. It must be one the
+	// caller's roles hold (legal: legal; executive_director: executive;
+	// officer: officer; security_coordinator and loss_prevention: responder;
+	// marketing: communications), else PERMISSION_DENIED.
 	Role          string `protobuf:"bytes,4,opt,name=role,proto3" json:"role,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2274,10 +2283,19 @@ type GetCampaignProgressResponse struct {
 	Queued int64 `protobuf:"varint,3,opt,name=queued,proto3" json:"queued,omitempty"`
 	// Accepted by the receiving server.
 	Sent int64 `protobuf:"varint,4,opt,name=sent,proto3" json:"sent,omitempty"`
-	// Failed permanently (rejected, bounced, retries exhausted).
+	// Failed permanently (rejected, retries exhausted).
 	Failed int64 `protobuf:"varint,5,opt,name=failed,proto3" json:"failed,omitempty"`
 	// The campaign state.
-	State         CampaignState `protobuf:"varint,6,opt,name=state,proto3,enum=breachline.dispatch.v1.CampaignState" json:"state,omitempty"`
+	State CampaignState `protobuf:"varint,6,opt,name=state,proto3,enum=breachline.dispatch.v1.CampaignState" json:"state,omitempty"`
+	// Sent and not reported hard-bounced since (RecordBounce): for e-mail the
+	// best knowledge there is, as a bounce may still arrive; for webhooks a
+	// 2xx; for letters, packets and pages the artefact produced.
+	Delivered int64 `protobuf:"varint,7,opt,name=delivered,proto3" json:"delivered,omitempty"`
+	// Sent, then reported hard-bounced (counted in sent, not in delivered).
+	Bounced int64 `protobuf:"varint,8,opt,name=bounced,proto3" json:"bounced,omitempty"`
+	// Not sent this version because the address hard-bounced on an earlier
+	// version of the campaign (see DELIVERY_STATUS_SKIPPED).
+	Skipped       int64 `protobuf:"varint,9,opt,name=skipped,proto3" json:"skipped,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2352,6 +2370,27 @@ func (x *GetCampaignProgressResponse) GetState() CampaignState {
 		return x.State
 	}
 	return CampaignState_CAMPAIGN_STATE_UNSPECIFIED
+}
+
+func (x *GetCampaignProgressResponse) GetDelivered() int64 {
+	if x != nil {
+		return x.Delivered
+	}
+	return 0
+}
+
+func (x *GetCampaignProgressResponse) GetBounced() int64 {
+	if x != nil {
+		return x.Bounced
+	}
+	return 0
+}
+
+func (x *GetCampaignProgressResponse) GetSkipped() int64 {
+	if x != nil {
+		return x.Skipped
+	}
+	return 0
 }
 
 // CreateDraftCampaignsRequest carries an assessment's obligations.
@@ -4062,14 +4101,17 @@ const file_breachline_dispatch_v1_dispatch_proto_rawDesc = "" +
 	"\bcampaign\x18\x01 \x01(\v2 .breachline.dispatch.v1.CampaignR\bcampaign\"B\n" +
 	"\x1aGetCampaignProgressRequest\x12$\n" +
 	"\vcampaign_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
-	"campaignId\"\xce\x01\n" +
+	"campaignId\"\xa0\x02\n" +
 	"\x1bGetCampaignProgressResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x12\x14\n" +
 	"\x05total\x18\x02 \x01(\x03R\x05total\x12\x16\n" +
 	"\x06queued\x18\x03 \x01(\x03R\x06queued\x12\x12\n" +
 	"\x04sent\x18\x04 \x01(\x03R\x04sent\x12\x16\n" +
 	"\x06failed\x18\x05 \x01(\x03R\x06failed\x12;\n" +
-	"\x05state\x18\x06 \x01(\x0e2%.breachline.dispatch.v1.CampaignStateR\x05state\"\xb9\x01\n" +
+	"\x05state\x18\x06 \x01(\x0e2%.breachline.dispatch.v1.CampaignStateR\x05state\x12\x1c\n" +
+	"\tdelivered\x18\a \x01(\x03R\tdelivered\x12\x18\n" +
+	"\abounced\x18\b \x01(\x03R\abounced\x12\x18\n" +
+	"\askipped\x18\t \x01(\x03R\askipped\"\xb9\x01\n" +
 	"\x1bCreateDraftCampaignsRequest\x12$\n" +
 	"\vincident_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"incidentId\x12(\n" +
@@ -4223,13 +4265,14 @@ const file_breachline_dispatch_v1_dispatch_proto_rawDesc = "" +
 	"\x19NOTICE_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15NOTICE_STATUS_PENDING\x10\x01\x12\x16\n" +
 	"\x12NOTICE_STATUS_SENT\x10\x02\x12\x18\n" +
-	"\x14NOTICE_STATUS_FAILED\x10\x03*\xa0\x01\n" +
+	"\x14NOTICE_STATUS_FAILED\x10\x03*\xbd\x01\n" +
 	"\x0eDeliveryStatus\x12\x1f\n" +
 	"\x1bDELIVERY_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16DELIVERY_STATUS_QUEUED\x10\x01\x12\x18\n" +
 	"\x14DELIVERY_STATUS_SENT\x10\x02\x12\x1a\n" +
 	"\x16DELIVERY_STATUS_FAILED\x10\x03\x12\x1b\n" +
-	"\x17DELIVERY_STATUS_BOUNCED\x10\x04*p\n" +
+	"\x17DELIVERY_STATUS_BOUNCED\x10\x04\x12\x1b\n" +
+	"\x17DELIVERY_STATUS_SKIPPED\x10\x05*p\n" +
 	"\n" +
 	"BounceType\x12\x1b\n" +
 	"\x17BOUNCE_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +

@@ -79,7 +79,8 @@ type DispatchServiceClient interface {
 	// organisation's contacts and authority addresses (data). Idempotent.
 	ResolveRecipients(ctx context.Context, in *ResolveRecipientsRequest, opts ...grpc.CallOption) (*ResolveRecipientsResponse, error)
 	// ApproveCampaign records the caller's approval of one exact rendered
-	// version, in the role the caller claims. The drafter cannot approve.
+	// version, in an approval role the caller's credentials hold. The
+	// approver is the authenticated caller. The drafter cannot approve.
 	ApproveCampaign(ctx context.Context, in *ApproveCampaignRequest, opts ...grpc.CallOption) (*ApproveCampaignResponse, error)
 	// PlaceHold records a law-enforcement hold on an incident or a campaign:
 	// nothing covered by it is sent until it is released.
@@ -392,7 +393,8 @@ type DispatchServiceServer interface {
 	// organisation's contacts and authority addresses (data). Idempotent.
 	ResolveRecipients(context.Context, *ResolveRecipientsRequest) (*ResolveRecipientsResponse, error)
 	// ApproveCampaign records the caller's approval of one exact rendered
-	// version, in the role the caller claims. The drafter cannot approve.
+	// version, in an approval role the caller's credentials hold. The
+	// approver is the authenticated caller. The drafter cannot approve.
 	ApproveCampaign(context.Context, *ApproveCampaignRequest) (*ApproveCampaignResponse, error)
 	// PlaceHold records a law-enforcement hold on an incident or a campaign:
 	// nothing covered by it is sent until it is released.

@@ -169,7 +169,10 @@ type Customer struct {
 	// When the customer last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Opaque version for optimistic concurrency.
-	Etag          string `protobuf:"bytes,11,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,11,opt,name=etag,proto3" json:"etag,omitempty"`
+	// People at the customer to reach about privacy and security (DPO, CISO,
+	// IT lead), besides the Notification Email Address. At most 20.
+	Contacts      []*Contact `protobuf:"bytes,12,rep,name=contacts,proto3" json:"contacts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -281,6 +284,87 @@ func (x *Customer) GetEtag() string {
 	return ""
 }
 
+func (x *Customer) GetContacts() []*Contact {
+	if x != nil {
+		return x.Contacts
+	}
+	return nil
+}
+
+// Contact is a person at a customer to reach about privacy and security.
+type Contact struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name, 1 to 200 characters.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Role, e.g. "DPO", "CISO", "IT lead"; at most 100 characters.
+	Role string `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
+	// E-mail address.
+	Email string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	// Phone number as written (digits, spaces, "+", "-", "(", ")", "."); at
+	// most 40 characters.
+	Phone         string `protobuf:"bytes,4,opt,name=phone,proto3" json:"phone,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Contact) Reset() {
+	*x = Contact{}
+	mi := &file_breachline_registry_v1_customer_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Contact) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Contact) ProtoMessage() {}
+
+func (x *Contact) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_customer_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Contact.ProtoReflect.Descriptor instead.
+func (*Contact) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_customer_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Contact) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Contact) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *Contact) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *Contact) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
 // CreateCustomerRequest registers a customer.
 type CreateCustomerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -294,7 +378,7 @@ type CreateCustomerRequest struct {
 
 func (x *CreateCustomerRequest) Reset() {
 	*x = CreateCustomerRequest{}
-	mi := &file_breachline_registry_v1_customer_proto_msgTypes[1]
+	mi := &file_breachline_registry_v1_customer_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -306,7 +390,7 @@ func (x *CreateCustomerRequest) String() string {
 func (*CreateCustomerRequest) ProtoMessage() {}
 
 func (x *CreateCustomerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_registry_v1_customer_proto_msgTypes[1]
+	mi := &file_breachline_registry_v1_customer_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -319,7 +403,7 @@ func (x *CreateCustomerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCustomerRequest.ProtoReflect.Descriptor instead.
 func (*CreateCustomerRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_registry_v1_customer_proto_rawDescGZIP(), []int{1}
+	return file_breachline_registry_v1_customer_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *CreateCustomerRequest) GetRequestId() string {
@@ -347,7 +431,7 @@ type GetCustomerRequest struct {
 
 func (x *GetCustomerRequest) Reset() {
 	*x = GetCustomerRequest{}
-	mi := &file_breachline_registry_v1_customer_proto_msgTypes[2]
+	mi := &file_breachline_registry_v1_customer_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -359,7 +443,7 @@ func (x *GetCustomerRequest) String() string {
 func (*GetCustomerRequest) ProtoMessage() {}
 
 func (x *GetCustomerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_registry_v1_customer_proto_msgTypes[2]
+	mi := &file_breachline_registry_v1_customer_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -372,7 +456,7 @@ func (x *GetCustomerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCustomerRequest.ProtoReflect.Descriptor instead.
 func (*GetCustomerRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_registry_v1_customer_proto_rawDescGZIP(), []int{2}
+	return file_breachline_registry_v1_customer_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetCustomerRequest) GetCustomerId() string {
@@ -397,7 +481,7 @@ type ListCustomersRequest struct {
 
 func (x *ListCustomersRequest) Reset() {
 	*x = ListCustomersRequest{}
-	mi := &file_breachline_registry_v1_customer_proto_msgTypes[3]
+	mi := &file_breachline_registry_v1_customer_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -409,7 +493,7 @@ func (x *ListCustomersRequest) String() string {
 func (*ListCustomersRequest) ProtoMessage() {}
 
 func (x *ListCustomersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_registry_v1_customer_proto_msgTypes[3]
+	mi := &file_breachline_registry_v1_customer_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -422,7 +506,7 @@ func (x *ListCustomersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCustomersRequest.ProtoReflect.Descriptor instead.
 func (*ListCustomersRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_registry_v1_customer_proto_rawDescGZIP(), []int{3}
+	return file_breachline_registry_v1_customer_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListCustomersRequest) GetPageSize() int32 {
@@ -459,7 +543,7 @@ type ListCustomersResponse struct {
 
 func (x *ListCustomersResponse) Reset() {
 	*x = ListCustomersResponse{}
-	mi := &file_breachline_registry_v1_customer_proto_msgTypes[4]
+	mi := &file_breachline_registry_v1_customer_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -471,7 +555,7 @@ func (x *ListCustomersResponse) String() string {
 func (*ListCustomersResponse) ProtoMessage() {}
 
 func (x *ListCustomersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_registry_v1_customer_proto_msgTypes[4]
+	mi := &file_breachline_registry_v1_customer_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -484,7 +568,7 @@ func (x *ListCustomersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCustomersResponse.ProtoReflect.Descriptor instead.
 func (*ListCustomersResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_registry_v1_customer_proto_rawDescGZIP(), []int{4}
+	return file_breachline_registry_v1_customer_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListCustomersResponse) GetCustomers() []*Customer {
@@ -507,7 +591,7 @@ type UpdateCustomerRequest struct {
 	// The customer with its new values; customer_id names it.
 	Customer *Customer `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
 	// Which fields to change: display_name, region, notification_email,
-	// products, employee_notification, notify_within_hours.
+	// products, employee_notification, notify_within_hours, contacts.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -515,7 +599,7 @@ type UpdateCustomerRequest struct {
 
 func (x *UpdateCustomerRequest) Reset() {
 	*x = UpdateCustomerRequest{}
-	mi := &file_breachline_registry_v1_customer_proto_msgTypes[5]
+	mi := &file_breachline_registry_v1_customer_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -527,7 +611,7 @@ func (x *UpdateCustomerRequest) String() string {
 func (*UpdateCustomerRequest) ProtoMessage() {}
 
 func (x *UpdateCustomerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_registry_v1_customer_proto_msgTypes[5]
+	mi := &file_breachline_registry_v1_customer_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -540,7 +624,7 @@ func (x *UpdateCustomerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCustomerRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCustomerRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_registry_v1_customer_proto_rawDescGZIP(), []int{5}
+	return file_breachline_registry_v1_customer_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UpdateCustomerRequest) GetCustomer() *Customer {
@@ -568,7 +652,7 @@ type CreateCustomerResponse struct {
 
 func (x *CreateCustomerResponse) Reset() {
 	*x = CreateCustomerResponse{}
-	mi := &file_breachline_registry_v1_customer_proto_msgTypes[6]
+	mi := &file_breachline_registry_v1_customer_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -580,7 +664,7 @@ func (x *CreateCustomerResponse) String() string {
 func (*CreateCustomerResponse) ProtoMessage() {}
 
 func (x *CreateCustomerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_registry_v1_customer_proto_msgTypes[6]
+	mi := &file_breachline_registry_v1_customer_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -593,7 +677,7 @@ func (x *CreateCustomerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCustomerResponse.ProtoReflect.Descriptor instead.
 func (*CreateCustomerResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_registry_v1_customer_proto_rawDescGZIP(), []int{6}
+	return file_breachline_registry_v1_customer_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateCustomerResponse) GetCustomer() *Customer {
@@ -614,7 +698,7 @@ type GetCustomerResponse struct {
 
 func (x *GetCustomerResponse) Reset() {
 	*x = GetCustomerResponse{}
-	mi := &file_breachline_registry_v1_customer_proto_msgTypes[7]
+	mi := &file_breachline_registry_v1_customer_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -626,7 +710,7 @@ func (x *GetCustomerResponse) String() string {
 func (*GetCustomerResponse) ProtoMessage() {}
 
 func (x *GetCustomerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_registry_v1_customer_proto_msgTypes[7]
+	mi := &file_breachline_registry_v1_customer_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -639,7 +723,7 @@ func (x *GetCustomerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCustomerResponse.ProtoReflect.Descriptor instead.
 func (*GetCustomerResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_registry_v1_customer_proto_rawDescGZIP(), []int{7}
+	return file_breachline_registry_v1_customer_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetCustomerResponse) GetCustomer() *Customer {
@@ -660,7 +744,7 @@ type UpdateCustomerResponse struct {
 
 func (x *UpdateCustomerResponse) Reset() {
 	*x = UpdateCustomerResponse{}
-	mi := &file_breachline_registry_v1_customer_proto_msgTypes[8]
+	mi := &file_breachline_registry_v1_customer_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -672,7 +756,7 @@ func (x *UpdateCustomerResponse) String() string {
 func (*UpdateCustomerResponse) ProtoMessage() {}
 
 func (x *UpdateCustomerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_registry_v1_customer_proto_msgTypes[8]
+	mi := &file_breachline_registry_v1_customer_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -685,10 +769,113 @@ func (x *UpdateCustomerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCustomerResponse.ProtoReflect.Descriptor instead.
 func (*UpdateCustomerResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_registry_v1_customer_proto_rawDescGZIP(), []int{8}
+	return file_breachline_registry_v1_customer_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UpdateCustomerResponse) GetCustomer() *Customer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+// ConfirmNotificationEmailRequest confirms a customer's Notification Email
+// Address.
+type ConfirmNotificationEmailRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer id.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The address the customer confirms; must be the one on file.
+	NotificationEmail string `protobuf:"bytes,2,opt,name=notification_email,json=notificationEmail,proto3" json:"notification_email,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ConfirmNotificationEmailRequest) Reset() {
+	*x = ConfirmNotificationEmailRequest{}
+	mi := &file_breachline_registry_v1_customer_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfirmNotificationEmailRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfirmNotificationEmailRequest) ProtoMessage() {}
+
+func (x *ConfirmNotificationEmailRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_customer_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfirmNotificationEmailRequest.ProtoReflect.Descriptor instead.
+func (*ConfirmNotificationEmailRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_customer_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ConfirmNotificationEmailRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *ConfirmNotificationEmailRequest) GetNotificationEmail() string {
+	if x != nil {
+		return x.NotificationEmail
+	}
+	return ""
+}
+
+// ConfirmNotificationEmailResponse is the customer with its new confirm
+// time.
+type ConfirmNotificationEmailResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer.
+	Customer      *Customer `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfirmNotificationEmailResponse) Reset() {
+	*x = ConfirmNotificationEmailResponse{}
+	mi := &file_breachline_registry_v1_customer_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfirmNotificationEmailResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfirmNotificationEmailResponse) ProtoMessage() {}
+
+func (x *ConfirmNotificationEmailResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_customer_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfirmNotificationEmailResponse.ProtoReflect.Descriptor instead.
+func (*ConfirmNotificationEmailResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_customer_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ConfirmNotificationEmailResponse) GetCustomer() *Customer {
 	if x != nil {
 		return x.Customer
 	}
@@ -699,7 +886,7 @@ var File_breachline_registry_v1_customer_proto protoreflect.FileDescriptor
 
 const file_breachline_registry_v1_customer_proto_rawDesc = "" +
 	"\n" +
-	"%breachline/registry/v1/customer.proto\x12\x16breachline.registry.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf8\x04\n" +
+	"%breachline/registry/v1/customer.proto\x12\x16breachline.registry.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb5\x05\n" +
 	"\bCustomer\x12$\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x05R\n" +
 	"customerId\x12&\n" +
@@ -715,7 +902,13 @@ const file_breachline_registry_v1_customer_proto_rawDesc = "" +
 	"\vupdate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\v \x01(\tR\x04etag\"y\n" +
+	"\x04etag\x18\v \x01(\tR\x04etag\x12;\n" +
+	"\bcontacts\x18\f \x03(\v2\x1f.breachline.registry.v1.ContactR\bcontacts\"b\n" +
+	"\aContact\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12\x12\n" +
+	"\x04role\x18\x02 \x01(\tR\x04role\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\x12\x14\n" +
+	"\x05phone\x18\x04 \x01(\tR\x05phone\"y\n" +
 	"\x15CreateCustomerRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12A\n" +
@@ -740,6 +933,12 @@ const file_breachline_registry_v1_customer_proto_rawDesc = "" +
 	"\x13GetCustomerResponse\x12<\n" +
 	"\bcustomer\x18\x01 \x01(\v2 .breachline.registry.v1.CustomerR\bcustomer\"V\n" +
 	"\x16UpdateCustomerResponse\x12<\n" +
+	"\bcustomer\x18\x01 \x01(\v2 .breachline.registry.v1.CustomerR\bcustomer\"{\n" +
+	"\x1fConfirmNotificationEmailRequest\x12$\n" +
+	"\vcustomer_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"customerId\x122\n" +
+	"\x12notification_email\x18\x02 \x01(\tB\x03\xe0A\x02R\x11notificationEmail\"`\n" +
+	" ConfirmNotificationEmailResponse\x12<\n" +
 	"\bcustomer\x18\x01 \x01(\v2 .breachline.registry.v1.CustomerR\bcustomer*f\n" +
 	"\x06Region\x12\x16\n" +
 	"\x12REGION_UNSPECIFIED\x10\x00\x12\x14\n" +
@@ -750,12 +949,13 @@ const file_breachline_registry_v1_customer_proto_rawDesc = "" +
 	"\x14EmployeeNotification\x12%\n" +
 	"!EMPLOYEE_NOTIFICATION_UNSPECIFIED\x10\x00\x12\"\n" +
 	"\x1eEMPLOYEE_NOTIFICATION_CUSTOMER\x10\x01\x12#\n" +
-	"\x1fEMPLOYEE_NOTIFICATION_PROCESSOR\x10\x022\xe2\x04\n" +
+	"\x1fEMPLOYEE_NOTIFICATION_PROCESSOR\x10\x022\xb3\x06\n" +
 	"\x0fCustomerService\x12\x90\x01\n" +
 	"\x0eCreateCustomer\x12-.breachline.registry.v1.CreateCustomerRequest\x1a..breachline.registry.v1.CreateCustomerResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\bcustomer\"\r/v1/customers\x12\x8b\x01\n" +
 	"\vGetCustomer\x12*.breachline.registry.v1.GetCustomerRequest\x1a+.breachline.registry.v1.GetCustomerResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/customers/{customer_id}\x12\x83\x01\n" +
 	"\rListCustomers\x12,.breachline.registry.v1.ListCustomersRequest\x1a-.breachline.registry.v1.ListCustomersResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/customers\x12\xa7\x01\n" +
-	"\x0eUpdateCustomer\x12-.breachline.registry.v1.UpdateCustomerRequest\x1a..breachline.registry.v1.UpdateCustomerResponse\"6\x82\xd3\xe4\x93\x020:\bcustomer2$/v1/customers/{customer.customer_id}B\xf1\x01\n" +
+	"\x0eUpdateCustomer\x12-.breachline.registry.v1.UpdateCustomerRequest\x1a..breachline.registry.v1.UpdateCustomerResponse\"6\x82\xd3\xe4\x93\x020:\bcustomer2$/v1/customers/{customer.customer_id}\x12\xce\x01\n" +
+	"\x18ConfirmNotificationEmail\x127.breachline.registry.v1.ConfirmNotificationEmailRequest\x1a8.breachline.registry.v1.ConfirmNotificationEmailResponse\"?\x82\xd3\xe4\x93\x029:\x01*\"4/v1/customers/{customer_id}:confirmNotificationEmailB\xf1\x01\n" +
 	"\x1acom.breachline.registry.v1B\rCustomerProtoP\x01ZJgithub.com/breachline/breachline/pkg/gen/breachline/registry/v1;registryv1\xa2\x02\x03BRX\xaa\x02\x16Breachline.Registry.V1\xca\x02\x16Breachline\\Registry\\V1\xe2\x02\"Breachline\\Registry\\V1\\GPBMetadata\xea\x02\x18Breachline::Registry::V1b\x06proto3"
 
 var (
@@ -771,49 +971,56 @@ func file_breachline_registry_v1_customer_proto_rawDescGZIP() []byte {
 }
 
 var file_breachline_registry_v1_customer_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_breachline_registry_v1_customer_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_breachline_registry_v1_customer_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_breachline_registry_v1_customer_proto_goTypes = []any{
-	(Region)(0),                    // 0: breachline.registry.v1.Region
-	(EmployeeNotification)(0),      // 1: breachline.registry.v1.EmployeeNotification
-	(*Customer)(nil),               // 2: breachline.registry.v1.Customer
-	(*CreateCustomerRequest)(nil),  // 3: breachline.registry.v1.CreateCustomerRequest
-	(*GetCustomerRequest)(nil),     // 4: breachline.registry.v1.GetCustomerRequest
-	(*ListCustomersRequest)(nil),   // 5: breachline.registry.v1.ListCustomersRequest
-	(*ListCustomersResponse)(nil),  // 6: breachline.registry.v1.ListCustomersResponse
-	(*UpdateCustomerRequest)(nil),  // 7: breachline.registry.v1.UpdateCustomerRequest
-	(*CreateCustomerResponse)(nil), // 8: breachline.registry.v1.CreateCustomerResponse
-	(*GetCustomerResponse)(nil),    // 9: breachline.registry.v1.GetCustomerResponse
-	(*UpdateCustomerResponse)(nil), // 10: breachline.registry.v1.UpdateCustomerResponse
-	(*timestamppb.Timestamp)(nil),  // 11: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),  // 12: google.protobuf.FieldMask
+	(Region)(0),                              // 0: breachline.registry.v1.Region
+	(EmployeeNotification)(0),                // 1: breachline.registry.v1.EmployeeNotification
+	(*Customer)(nil),                         // 2: breachline.registry.v1.Customer
+	(*Contact)(nil),                          // 3: breachline.registry.v1.Contact
+	(*CreateCustomerRequest)(nil),            // 4: breachline.registry.v1.CreateCustomerRequest
+	(*GetCustomerRequest)(nil),               // 5: breachline.registry.v1.GetCustomerRequest
+	(*ListCustomersRequest)(nil),             // 6: breachline.registry.v1.ListCustomersRequest
+	(*ListCustomersResponse)(nil),            // 7: breachline.registry.v1.ListCustomersResponse
+	(*UpdateCustomerRequest)(nil),            // 8: breachline.registry.v1.UpdateCustomerRequest
+	(*CreateCustomerResponse)(nil),           // 9: breachline.registry.v1.CreateCustomerResponse
+	(*GetCustomerResponse)(nil),              // 10: breachline.registry.v1.GetCustomerResponse
+	(*UpdateCustomerResponse)(nil),           // 11: breachline.registry.v1.UpdateCustomerResponse
+	(*ConfirmNotificationEmailRequest)(nil),  // 12: breachline.registry.v1.ConfirmNotificationEmailRequest
+	(*ConfirmNotificationEmailResponse)(nil), // 13: breachline.registry.v1.ConfirmNotificationEmailResponse
+	(*timestamppb.Timestamp)(nil),            // 14: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),            // 15: google.protobuf.FieldMask
 }
 var file_breachline_registry_v1_customer_proto_depIdxs = []int32{
 	0,  // 0: breachline.registry.v1.Customer.region:type_name -> breachline.registry.v1.Region
-	11, // 1: breachline.registry.v1.Customer.notification_email_confirm_time:type_name -> google.protobuf.Timestamp
+	14, // 1: breachline.registry.v1.Customer.notification_email_confirm_time:type_name -> google.protobuf.Timestamp
 	1,  // 2: breachline.registry.v1.Customer.employee_notification:type_name -> breachline.registry.v1.EmployeeNotification
-	11, // 3: breachline.registry.v1.Customer.create_time:type_name -> google.protobuf.Timestamp
-	11, // 4: breachline.registry.v1.Customer.update_time:type_name -> google.protobuf.Timestamp
-	2,  // 5: breachline.registry.v1.CreateCustomerRequest.customer:type_name -> breachline.registry.v1.Customer
-	0,  // 6: breachline.registry.v1.ListCustomersRequest.region:type_name -> breachline.registry.v1.Region
-	2,  // 7: breachline.registry.v1.ListCustomersResponse.customers:type_name -> breachline.registry.v1.Customer
-	2,  // 8: breachline.registry.v1.UpdateCustomerRequest.customer:type_name -> breachline.registry.v1.Customer
-	12, // 9: breachline.registry.v1.UpdateCustomerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	2,  // 10: breachline.registry.v1.CreateCustomerResponse.customer:type_name -> breachline.registry.v1.Customer
-	2,  // 11: breachline.registry.v1.GetCustomerResponse.customer:type_name -> breachline.registry.v1.Customer
-	2,  // 12: breachline.registry.v1.UpdateCustomerResponse.customer:type_name -> breachline.registry.v1.Customer
-	3,  // 13: breachline.registry.v1.CustomerService.CreateCustomer:input_type -> breachline.registry.v1.CreateCustomerRequest
-	4,  // 14: breachline.registry.v1.CustomerService.GetCustomer:input_type -> breachline.registry.v1.GetCustomerRequest
-	5,  // 15: breachline.registry.v1.CustomerService.ListCustomers:input_type -> breachline.registry.v1.ListCustomersRequest
-	7,  // 16: breachline.registry.v1.CustomerService.UpdateCustomer:input_type -> breachline.registry.v1.UpdateCustomerRequest
-	8,  // 17: breachline.registry.v1.CustomerService.CreateCustomer:output_type -> breachline.registry.v1.CreateCustomerResponse
-	9,  // 18: breachline.registry.v1.CustomerService.GetCustomer:output_type -> breachline.registry.v1.GetCustomerResponse
-	6,  // 19: breachline.registry.v1.CustomerService.ListCustomers:output_type -> breachline.registry.v1.ListCustomersResponse
-	10, // 20: breachline.registry.v1.CustomerService.UpdateCustomer:output_type -> breachline.registry.v1.UpdateCustomerResponse
-	17, // [17:21] is the sub-list for method output_type
-	13, // [13:17] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	14, // 3: breachline.registry.v1.Customer.create_time:type_name -> google.protobuf.Timestamp
+	14, // 4: breachline.registry.v1.Customer.update_time:type_name -> google.protobuf.Timestamp
+	3,  // 5: breachline.registry.v1.Customer.contacts:type_name -> breachline.registry.v1.Contact
+	2,  // 6: breachline.registry.v1.CreateCustomerRequest.customer:type_name -> breachline.registry.v1.Customer
+	0,  // 7: breachline.registry.v1.ListCustomersRequest.region:type_name -> breachline.registry.v1.Region
+	2,  // 8: breachline.registry.v1.ListCustomersResponse.customers:type_name -> breachline.registry.v1.Customer
+	2,  // 9: breachline.registry.v1.UpdateCustomerRequest.customer:type_name -> breachline.registry.v1.Customer
+	15, // 10: breachline.registry.v1.UpdateCustomerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	2,  // 11: breachline.registry.v1.CreateCustomerResponse.customer:type_name -> breachline.registry.v1.Customer
+	2,  // 12: breachline.registry.v1.GetCustomerResponse.customer:type_name -> breachline.registry.v1.Customer
+	2,  // 13: breachline.registry.v1.UpdateCustomerResponse.customer:type_name -> breachline.registry.v1.Customer
+	2,  // 14: breachline.registry.v1.ConfirmNotificationEmailResponse.customer:type_name -> breachline.registry.v1.Customer
+	4,  // 15: breachline.registry.v1.CustomerService.CreateCustomer:input_type -> breachline.registry.v1.CreateCustomerRequest
+	5,  // 16: breachline.registry.v1.CustomerService.GetCustomer:input_type -> breachline.registry.v1.GetCustomerRequest
+	6,  // 17: breachline.registry.v1.CustomerService.ListCustomers:input_type -> breachline.registry.v1.ListCustomersRequest
+	8,  // 18: breachline.registry.v1.CustomerService.UpdateCustomer:input_type -> breachline.registry.v1.UpdateCustomerRequest
+	12, // 19: breachline.registry.v1.CustomerService.ConfirmNotificationEmail:input_type -> breachline.registry.v1.ConfirmNotificationEmailRequest
+	9,  // 20: breachline.registry.v1.CustomerService.CreateCustomer:output_type -> breachline.registry.v1.CreateCustomerResponse
+	10, // 21: breachline.registry.v1.CustomerService.GetCustomer:output_type -> breachline.registry.v1.GetCustomerResponse
+	7,  // 22: breachline.registry.v1.CustomerService.ListCustomers:output_type -> breachline.registry.v1.ListCustomersResponse
+	11, // 23: breachline.registry.v1.CustomerService.UpdateCustomer:output_type -> breachline.registry.v1.UpdateCustomerResponse
+	13, // 24: breachline.registry.v1.CustomerService.ConfirmNotificationEmail:output_type -> breachline.registry.v1.ConfirmNotificationEmailResponse
+	20, // [20:25] is the sub-list for method output_type
+	15, // [15:20] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_breachline_registry_v1_customer_proto_init() }
@@ -827,7 +1034,7 @@ func file_breachline_registry_v1_customer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_breachline_registry_v1_customer_proto_rawDesc), len(file_breachline_registry_v1_customer_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   9,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

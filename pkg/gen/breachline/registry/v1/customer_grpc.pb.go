@@ -19,10 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CustomerService_CreateCustomer_FullMethodName = "/breachline.registry.v1.CustomerService/CreateCustomer"
-	CustomerService_GetCustomer_FullMethodName    = "/breachline.registry.v1.CustomerService/GetCustomer"
-	CustomerService_ListCustomers_FullMethodName  = "/breachline.registry.v1.CustomerService/ListCustomers"
-	CustomerService_UpdateCustomer_FullMethodName = "/breachline.registry.v1.CustomerService/UpdateCustomer"
+	CustomerService_CreateCustomer_FullMethodName           = "/breachline.registry.v1.CustomerService/CreateCustomer"
+	CustomerService_GetCustomer_FullMethodName              = "/breachline.registry.v1.CustomerService/GetCustomer"
+	CustomerService_ListCustomers_FullMethodName            = "/breachline.registry.v1.CustomerService/ListCustomers"
+	CustomerService_UpdateCustomer_FullMethodName           = "/breachline.registry.v1.CustomerService/UpdateCustomer"
+	CustomerService_ConfirmNotificationEmail_FullMethodName = "/breachline.registry.v1.CustomerService/ConfirmNotificationEmail"
 )
 
 // CustomerServiceClient is the client API for CustomerService service.
@@ -42,6 +43,12 @@ type CustomerServiceClient interface {
 	// UpdateCustomer changes the fields named in update_mask (AIP-134). When
 	// etag is given and does not match, the update is rejected with ABORTED.
 	UpdateCustomer(ctx context.Context, in *UpdateCustomerRequest, opts ...grpc.CallOption) (*UpdateCustomerResponse, error)
+	// ConfirmNotificationEmail records that the customer confirmed its
+	// Notification Email Address is still current (the customer is
+	// responsible for keeping it so): notification_email_confirm_time becomes
+	// now. The request names the address confirmed; if another address is on
+	// file the call fails with FAILED_PRECONDITION and records nothing.
+	ConfirmNotificationEmail(ctx context.Context, in *ConfirmNotificationEmailRequest, opts ...grpc.CallOption) (*ConfirmNotificationEmailResponse, error)
 }
 
 type customerServiceClient struct {
@@ -92,6 +99,16 @@ func (c *customerServiceClient) UpdateCustomer(ctx context.Context, in *UpdateCu
 	return out, nil
 }
 
+func (c *customerServiceClient) ConfirmNotificationEmail(ctx context.Context, in *ConfirmNotificationEmailRequest, opts ...grpc.CallOption) (*ConfirmNotificationEmailResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ConfirmNotificationEmailResponse)
+	err := c.cc.Invoke(ctx, CustomerService_ConfirmNotificationEmail_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CustomerServiceServer is the server API for CustomerService service.
 // All implementations must embed UnimplementedCustomerServiceServer
 // for forward compatibility.
@@ -109,6 +126,12 @@ type CustomerServiceServer interface {
 	// UpdateCustomer changes the fields named in update_mask (AIP-134). When
 	// etag is given and does not match, the update is rejected with ABORTED.
 	UpdateCustomer(context.Context, *UpdateCustomerRequest) (*UpdateCustomerResponse, error)
+	// ConfirmNotificationEmail records that the customer confirmed its
+	// Notification Email Address is still current (the customer is
+	// responsible for keeping it so): notification_email_confirm_time becomes
+	// now. The request names the address confirmed; if another address is on
+	// file the call fails with FAILED_PRECONDITION and records nothing.
+	ConfirmNotificationEmail(context.Context, *ConfirmNotificationEmailRequest) (*ConfirmNotificationEmailResponse, error)
 	mustEmbedUnimplementedCustomerServiceServer()
 }
 
@@ -130,6 +153,9 @@ func (UnimplementedCustomerServiceServer) ListCustomers(context.Context, *ListCu
 }
 func (UnimplementedCustomerServiceServer) UpdateCustomer(context.Context, *UpdateCustomerRequest) (*UpdateCustomerResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateCustomer not implemented")
+}
+func (UnimplementedCustomerServiceServer) ConfirmNotificationEmail(context.Context, *ConfirmNotificationEmailRequest) (*ConfirmNotificationEmailResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ConfirmNotificationEmail not implemented")
 }
 func (UnimplementedCustomerServiceServer) mustEmbedUnimplementedCustomerServiceServer() {}
 func (UnimplementedCustomerServiceServer) testEmbeddedByValue()                         {}
@@ -224,6 +250,24 @@ func _CustomerService_UpdateCustomer_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CustomerService_ConfirmNotificationEmail_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ConfirmNotificationEmailRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CustomerServiceServer).ConfirmNotificationEmail(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CustomerService_ConfirmNotificationEmail_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CustomerServiceServer).ConfirmNotificationEmail(ctx, req.(*ConfirmNotificationEmailRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CustomerService_ServiceDesc is the grpc.ServiceDesc for CustomerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -246,6 +290,10 @@ var CustomerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateCustomer",
 			Handler:    _CustomerService_UpdateCustomer_Handler,
+		},
+		{
+			MethodName: "ConfirmNotificationEmail",
+			Handler:    _CustomerService_ConfirmNotificationEmail_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

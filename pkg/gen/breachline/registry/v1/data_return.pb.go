@@ -182,6 +182,59 @@ func (DispositionKind) EnumDescriptor() ([]byte, []int) {
 	return file_breachline_registry_v1_data_return_proto_rawDescGZIP(), []int{2}
 }
 
+// SigningKeyStatus says whether a key still signs.
+type SigningKeyStatus int32
+
+const (
+	// Not set; never returned.
+	SigningKeyStatus_SIGNING_KEY_STATUS_UNSPECIFIED SigningKeyStatus = 0
+	// The key new certificates are signed with.
+	SigningKeyStatus_SIGNING_KEY_STATUS_CURRENT SigningKeyStatus = 1
+	// A key that signed earlier certificates: it verifies them, signs nothing.
+	SigningKeyStatus_SIGNING_KEY_STATUS_RETIRED SigningKeyStatus = 2
+)
+
+// Enum value maps for SigningKeyStatus.
+var (
+	SigningKeyStatus_name = map[int32]string{
+		0: "SIGNING_KEY_STATUS_UNSPECIFIED",
+		1: "SIGNING_KEY_STATUS_CURRENT",
+		2: "SIGNING_KEY_STATUS_RETIRED",
+	}
+	SigningKeyStatus_value = map[string]int32{
+		"SIGNING_KEY_STATUS_UNSPECIFIED": 0,
+		"SIGNING_KEY_STATUS_CURRENT":     1,
+		"SIGNING_KEY_STATUS_RETIRED":     2,
+	}
+)
+
+func (x SigningKeyStatus) Enum() *SigningKeyStatus {
+	p := new(SigningKeyStatus)
+	*p = x
+	return p
+}
+
+func (x SigningKeyStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SigningKeyStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_breachline_registry_v1_data_return_proto_enumTypes[3].Descriptor()
+}
+
+func (SigningKeyStatus) Type() protoreflect.EnumType {
+	return &file_breachline_registry_v1_data_return_proto_enumTypes[3]
+}
+
+func (x SigningKeyStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SigningKeyStatus.Descriptor instead.
+func (SigningKeyStatus) EnumDescriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_data_return_proto_rawDescGZIP(), []int{3}
+}
+
 // DataDisposition records data returned or destroyed.
 type DataDisposition struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1505,7 +1558,8 @@ type VerifyDeletionCertificateResponse struct {
 	Valid bool `protobuf:"varint,1,opt,name=valid,proto3" json:"valid,omitempty"`
 	// Why it is not valid (empty when valid).
 	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
-	// The key id the registry verified with.
+	// The key id the document names, whose key the registry verified with
+	// (current or retired).
 	KeyId string `protobuf:"bytes,3,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
 	// The certificate id the document names (when it parses).
 	CertificateId string `protobuf:"bytes,4,opt,name=certificate_id,json=certificateId,proto3" json:"certificate_id,omitempty"`
@@ -1578,6 +1632,163 @@ func (x *VerifyDeletionCertificateResponse) GetOnRecord() bool {
 		return x.OnRecord
 	}
 	return false
+}
+
+// GetSigningKeysRequest asks for the deletion-certificate key set.
+type GetSigningKeysRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSigningKeysRequest) Reset() {
+	*x = GetSigningKeysRequest{}
+	mi := &file_breachline_registry_v1_data_return_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSigningKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSigningKeysRequest) ProtoMessage() {}
+
+func (x *GetSigningKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_data_return_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSigningKeysRequest.ProtoReflect.Descriptor instead.
+func (*GetSigningKeysRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_data_return_proto_rawDescGZIP(), []int{18}
+}
+
+// GetSigningKeysResponse is the deletion-certificate key set.
+type GetSigningKeysResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The keys: the current one first, then the retired ones by key id.
+	Keys          []*SigningKey `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSigningKeysResponse) Reset() {
+	*x = GetSigningKeysResponse{}
+	mi := &file_breachline_registry_v1_data_return_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSigningKeysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSigningKeysResponse) ProtoMessage() {}
+
+func (x *GetSigningKeysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_data_return_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSigningKeysResponse.ProtoReflect.Descriptor instead.
+func (*GetSigningKeysResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_data_return_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *GetSigningKeysResponse) GetKeys() []*SigningKey {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+// SigningKey is one public key of the deletion-certificate key set.
+type SigningKey struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// First 16 hex characters of SHA-256 over the public key: the key_id a
+	// certificate names.
+	KeyId string `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// Base64 (standard, padded) of the 32-byte Ed25519 public key.
+	PublicKey string `protobuf:"bytes,2,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	// Signature algorithm: "Ed25519".
+	Algorithm string `protobuf:"bytes,3,opt,name=algorithm,proto3" json:"algorithm,omitempty"`
+	// Whether the key signs new certificates or only verifies earlier ones.
+	Status        SigningKeyStatus `protobuf:"varint,4,opt,name=status,proto3,enum=breachline.registry.v1.SigningKeyStatus" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SigningKey) Reset() {
+	*x = SigningKey{}
+	mi := &file_breachline_registry_v1_data_return_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SigningKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SigningKey) ProtoMessage() {}
+
+func (x *SigningKey) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_data_return_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SigningKey.ProtoReflect.Descriptor instead.
+func (*SigningKey) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_data_return_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *SigningKey) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *SigningKey) GetPublicKey() string {
+	if x != nil {
+		return x.PublicKey
+	}
+	return ""
+}
+
+func (x *SigningKey) GetAlgorithm() string {
+	if x != nil {
+		return x.Algorithm
+	}
+	return ""
+}
+
+func (x *SigningKey) GetStatus() SigningKeyStatus {
+	if x != nil {
+		return x.Status
+	}
+	return SigningKeyStatus_SIGNING_KEY_STATUS_UNSPECIFIED
 }
 
 var File_breachline_registry_v1_data_return_proto protoreflect.FileDescriptor
@@ -1705,7 +1916,17 @@ const file_breachline_registry_v1_data_return_proto_rawDesc = "" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x15\n" +
 	"\x06key_id\x18\x03 \x01(\tR\x05keyId\x12%\n" +
 	"\x0ecertificate_id\x18\x04 \x01(\tR\rcertificateId\x12\x1b\n" +
-	"\ton_record\x18\x05 \x01(\bR\bonRecord*t\n" +
+	"\ton_record\x18\x05 \x01(\bR\bonRecord\"\x17\n" +
+	"\x15GetSigningKeysRequest\"P\n" +
+	"\x16GetSigningKeysResponse\x126\n" +
+	"\x04keys\x18\x01 \x03(\v2\".breachline.registry.v1.SigningKeyR\x04keys\"\xa2\x01\n" +
+	"\n" +
+	"SigningKey\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x02 \x01(\tR\tpublicKey\x12\x1c\n" +
+	"\talgorithm\x18\x03 \x01(\tR\talgorithm\x12@\n" +
+	"\x06status\x18\x04 \x01(\x0e2(.breachline.registry.v1.SigningKeyStatusR\x06status*t\n" +
 	"\x10DataReturnAction\x12\"\n" +
 	"\x1eDATA_RETURN_ACTION_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19DATA_RETURN_ACTION_RETURN\x10\x01\x12\x1d\n" +
@@ -1717,7 +1938,11 @@ const file_breachline_registry_v1_data_return_proto_rawDesc = "" +
 	"\x0fDispositionKind\x12 \n" +
 	"\x1cDISPOSITION_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19DISPOSITION_KIND_RETURNED\x10\x01\x12\x1e\n" +
-	"\x1aDISPOSITION_KIND_DESTROYED\x10\x022\xac\v\n" +
+	"\x1aDISPOSITION_KIND_DESTROYED\x10\x02*v\n" +
+	"\x10SigningKeyStatus\x12\"\n" +
+	"\x1eSIGNING_KEY_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aSIGNING_KEY_STATUS_CURRENT\x10\x01\x12\x1e\n" +
+	"\x1aSIGNING_KEY_STATUS_RETIRED\x10\x022\xbf\f\n" +
 	"\x11DataReturnService\x12\xbf\x01\n" +
 	"\x15OpenDataReturnRequest\x124.breachline.registry.v1.OpenDataReturnRequestRequest\x1a5.breachline.registry.v1.OpenDataReturnRequestResponse\"9\x82\xd3\xe4\x93\x023:\x01*\"./v1/customers/{customer_id}/dataReturnRequests\x12\xba\x01\n" +
 	"\x14GetDataReturnRequest\x123.breachline.registry.v1.GetDataReturnRequestRequest\x1a4.breachline.registry.v1.GetDataReturnRequestResponse\"7\x82\xd3\xe4\x93\x021\x12//v1/dataReturnRequests/{data_return_request_id}\x12\xd9\x01\n" +
@@ -1725,7 +1950,8 @@ const file_breachline_registry_v1_data_return_proto_rawDesc = "" +
 	"\x15RecordDataDisposition\x124.breachline.registry.v1.RecordDataDispositionRequest\x1a5.breachline.registry.v1.RecordDataDispositionResponse\"L\x82\xd3\xe4\x93\x02F:\x01*\"A/v1/dataReturnRequests/{data_return_request_id}:recordDisposition\x12\xca\x01\n" +
 	"\x13RecordDataRetention\x122.breachline.registry.v1.RecordDataRetentionRequest\x1a3.breachline.registry.v1.RecordDataRetentionResponse\"J\x82\xd3\xe4\x93\x02D:\x01*\"?/v1/dataReturnRequests/{data_return_request_id}:recordRetention\x12\xda\x01\n" +
 	"\x18IssueDeletionCertificate\x127.breachline.registry.v1.IssueDeletionCertificateRequest\x1a8.breachline.registry.v1.IssueDeletionCertificateResponse\"K\x82\xd3\xe4\x93\x02E:\x01*\"@/v1/dataReturnRequests/{data_return_request_id}:issueCertificate\x12\xbc\x01\n" +
-	"\x19VerifyDeletionCertificate\x128.breachline.registry.v1.VerifyDeletionCertificateRequest\x1a9.breachline.registry.v1.VerifyDeletionCertificateResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/deletionCertificates:verifyB\xf3\x01\n" +
+	"\x19VerifyDeletionCertificate\x128.breachline.registry.v1.VerifyDeletionCertificateRequest\x1a9.breachline.registry.v1.VerifyDeletionCertificateResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/deletionCertificates:verify\x12\x90\x01\n" +
+	"\x0eGetSigningKeys\x12-.breachline.registry.v1.GetSigningKeysRequest\x1a..breachline.registry.v1.GetSigningKeysResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/deletionSigningKeysB\xf3\x01\n" +
 	"\x1acom.breachline.registry.v1B\x0fDataReturnProtoP\x01ZJgithub.com/breachline/breachline/pkg/gen/breachline/registry/v1;registryv1\xa2\x02\x03BRX\xaa\x02\x16Breachline.Registry.V1\xca\x02\x16Breachline\\Registry\\V1\xe2\x02\"Breachline\\Registry\\V1\\GPBMetadata\xea\x02\x18Breachline::Registry::V1b\x06proto3"
 
 var (
@@ -1740,80 +1966,88 @@ func file_breachline_registry_v1_data_return_proto_rawDescGZIP() []byte {
 	return file_breachline_registry_v1_data_return_proto_rawDescData
 }
 
-var file_breachline_registry_v1_data_return_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_breachline_registry_v1_data_return_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_breachline_registry_v1_data_return_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_breachline_registry_v1_data_return_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_breachline_registry_v1_data_return_proto_goTypes = []any{
 	(DataReturnAction)(0),                     // 0: breachline.registry.v1.DataReturnAction
 	(DataReturnStatus)(0),                     // 1: breachline.registry.v1.DataReturnStatus
 	(DispositionKind)(0),                      // 2: breachline.registry.v1.DispositionKind
-	(*DataDisposition)(nil),                   // 3: breachline.registry.v1.DataDisposition
-	(*DataRetention)(nil),                     // 4: breachline.registry.v1.DataRetention
-	(*DeletionCertificate)(nil),               // 5: breachline.registry.v1.DeletionCertificate
-	(*DataReturnRequest)(nil),                 // 6: breachline.registry.v1.DataReturnRequest
-	(*OpenDataReturnRequestRequest)(nil),      // 7: breachline.registry.v1.OpenDataReturnRequestRequest
-	(*OpenDataReturnRequestResponse)(nil),     // 8: breachline.registry.v1.OpenDataReturnRequestResponse
-	(*GetDataReturnRequestRequest)(nil),       // 9: breachline.registry.v1.GetDataReturnRequestRequest
-	(*GetDataReturnRequestResponse)(nil),      // 10: breachline.registry.v1.GetDataReturnRequestResponse
-	(*ListDataReturnRequestsRequest)(nil),     // 11: breachline.registry.v1.ListDataReturnRequestsRequest
-	(*ListDataReturnRequestsResponse)(nil),    // 12: breachline.registry.v1.ListDataReturnRequestsResponse
-	(*RecordDataDispositionRequest)(nil),      // 13: breachline.registry.v1.RecordDataDispositionRequest
-	(*RecordDataDispositionResponse)(nil),     // 14: breachline.registry.v1.RecordDataDispositionResponse
-	(*RecordDataRetentionRequest)(nil),        // 15: breachline.registry.v1.RecordDataRetentionRequest
-	(*RecordDataRetentionResponse)(nil),       // 16: breachline.registry.v1.RecordDataRetentionResponse
-	(*IssueDeletionCertificateRequest)(nil),   // 17: breachline.registry.v1.IssueDeletionCertificateRequest
-	(*IssueDeletionCertificateResponse)(nil),  // 18: breachline.registry.v1.IssueDeletionCertificateResponse
-	(*VerifyDeletionCertificateRequest)(nil),  // 19: breachline.registry.v1.VerifyDeletionCertificateRequest
-	(*VerifyDeletionCertificateResponse)(nil), // 20: breachline.registry.v1.VerifyDeletionCertificateResponse
-	(*timestamppb.Timestamp)(nil),             // 21: google.protobuf.Timestamp
+	(SigningKeyStatus)(0),                     // 3: breachline.registry.v1.SigningKeyStatus
+	(*DataDisposition)(nil),                   // 4: breachline.registry.v1.DataDisposition
+	(*DataRetention)(nil),                     // 5: breachline.registry.v1.DataRetention
+	(*DeletionCertificate)(nil),               // 6: breachline.registry.v1.DeletionCertificate
+	(*DataReturnRequest)(nil),                 // 7: breachline.registry.v1.DataReturnRequest
+	(*OpenDataReturnRequestRequest)(nil),      // 8: breachline.registry.v1.OpenDataReturnRequestRequest
+	(*OpenDataReturnRequestResponse)(nil),     // 9: breachline.registry.v1.OpenDataReturnRequestResponse
+	(*GetDataReturnRequestRequest)(nil),       // 10: breachline.registry.v1.GetDataReturnRequestRequest
+	(*GetDataReturnRequestResponse)(nil),      // 11: breachline.registry.v1.GetDataReturnRequestResponse
+	(*ListDataReturnRequestsRequest)(nil),     // 12: breachline.registry.v1.ListDataReturnRequestsRequest
+	(*ListDataReturnRequestsResponse)(nil),    // 13: breachline.registry.v1.ListDataReturnRequestsResponse
+	(*RecordDataDispositionRequest)(nil),      // 14: breachline.registry.v1.RecordDataDispositionRequest
+	(*RecordDataDispositionResponse)(nil),     // 15: breachline.registry.v1.RecordDataDispositionResponse
+	(*RecordDataRetentionRequest)(nil),        // 16: breachline.registry.v1.RecordDataRetentionRequest
+	(*RecordDataRetentionResponse)(nil),       // 17: breachline.registry.v1.RecordDataRetentionResponse
+	(*IssueDeletionCertificateRequest)(nil),   // 18: breachline.registry.v1.IssueDeletionCertificateRequest
+	(*IssueDeletionCertificateResponse)(nil),  // 19: breachline.registry.v1.IssueDeletionCertificateResponse
+	(*VerifyDeletionCertificateRequest)(nil),  // 20: breachline.registry.v1.VerifyDeletionCertificateRequest
+	(*VerifyDeletionCertificateResponse)(nil), // 21: breachline.registry.v1.VerifyDeletionCertificateResponse
+	(*GetSigningKeysRequest)(nil),             // 22: breachline.registry.v1.GetSigningKeysRequest
+	(*GetSigningKeysResponse)(nil),            // 23: breachline.registry.v1.GetSigningKeysResponse
+	(*SigningKey)(nil),                        // 24: breachline.registry.v1.SigningKey
+	(*timestamppb.Timestamp)(nil),             // 25: google.protobuf.Timestamp
 }
 var file_breachline_registry_v1_data_return_proto_depIdxs = []int32{
 	2,  // 0: breachline.registry.v1.DataDisposition.kind:type_name -> breachline.registry.v1.DispositionKind
-	21, // 1: breachline.registry.v1.DataDisposition.disposition_time:type_name -> google.protobuf.Timestamp
-	21, // 2: breachline.registry.v1.DataDisposition.record_time:type_name -> google.protobuf.Timestamp
-	21, // 3: breachline.registry.v1.DataRetention.retain_until:type_name -> google.protobuf.Timestamp
-	21, // 4: breachline.registry.v1.DataRetention.record_time:type_name -> google.protobuf.Timestamp
-	21, // 5: breachline.registry.v1.DeletionCertificate.issue_time:type_name -> google.protobuf.Timestamp
+	25, // 1: breachline.registry.v1.DataDisposition.disposition_time:type_name -> google.protobuf.Timestamp
+	25, // 2: breachline.registry.v1.DataDisposition.record_time:type_name -> google.protobuf.Timestamp
+	25, // 3: breachline.registry.v1.DataRetention.retain_until:type_name -> google.protobuf.Timestamp
+	25, // 4: breachline.registry.v1.DataRetention.record_time:type_name -> google.protobuf.Timestamp
+	25, // 5: breachline.registry.v1.DeletionCertificate.issue_time:type_name -> google.protobuf.Timestamp
 	0,  // 6: breachline.registry.v1.DataReturnRequest.action:type_name -> breachline.registry.v1.DataReturnAction
-	21, // 7: breachline.registry.v1.DataReturnRequest.request_time:type_name -> google.protobuf.Timestamp
-	21, // 8: breachline.registry.v1.DataReturnRequest.termination_time:type_name -> google.protobuf.Timestamp
+	25, // 7: breachline.registry.v1.DataReturnRequest.request_time:type_name -> google.protobuf.Timestamp
+	25, // 8: breachline.registry.v1.DataReturnRequest.termination_time:type_name -> google.protobuf.Timestamp
 	1,  // 9: breachline.registry.v1.DataReturnRequest.status:type_name -> breachline.registry.v1.DataReturnStatus
-	3,  // 10: breachline.registry.v1.DataReturnRequest.dispositions:type_name -> breachline.registry.v1.DataDisposition
-	4,  // 11: breachline.registry.v1.DataReturnRequest.retentions:type_name -> breachline.registry.v1.DataRetention
-	5,  // 12: breachline.registry.v1.DataReturnRequest.certificate:type_name -> breachline.registry.v1.DeletionCertificate
-	21, // 13: breachline.registry.v1.DataReturnRequest.create_time:type_name -> google.protobuf.Timestamp
-	21, // 14: breachline.registry.v1.DataReturnRequest.update_time:type_name -> google.protobuf.Timestamp
+	4,  // 10: breachline.registry.v1.DataReturnRequest.dispositions:type_name -> breachline.registry.v1.DataDisposition
+	5,  // 11: breachline.registry.v1.DataReturnRequest.retentions:type_name -> breachline.registry.v1.DataRetention
+	6,  // 12: breachline.registry.v1.DataReturnRequest.certificate:type_name -> breachline.registry.v1.DeletionCertificate
+	25, // 13: breachline.registry.v1.DataReturnRequest.create_time:type_name -> google.protobuf.Timestamp
+	25, // 14: breachline.registry.v1.DataReturnRequest.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 15: breachline.registry.v1.OpenDataReturnRequestRequest.action:type_name -> breachline.registry.v1.DataReturnAction
-	21, // 16: breachline.registry.v1.OpenDataReturnRequestRequest.request_time:type_name -> google.protobuf.Timestamp
-	21, // 17: breachline.registry.v1.OpenDataReturnRequestRequest.termination_time:type_name -> google.protobuf.Timestamp
-	6,  // 18: breachline.registry.v1.OpenDataReturnRequestResponse.data_return_request:type_name -> breachline.registry.v1.DataReturnRequest
-	6,  // 19: breachline.registry.v1.GetDataReturnRequestResponse.data_return_request:type_name -> breachline.registry.v1.DataReturnRequest
+	25, // 16: breachline.registry.v1.OpenDataReturnRequestRequest.request_time:type_name -> google.protobuf.Timestamp
+	25, // 17: breachline.registry.v1.OpenDataReturnRequestRequest.termination_time:type_name -> google.protobuf.Timestamp
+	7,  // 18: breachline.registry.v1.OpenDataReturnRequestResponse.data_return_request:type_name -> breachline.registry.v1.DataReturnRequest
+	7,  // 19: breachline.registry.v1.GetDataReturnRequestResponse.data_return_request:type_name -> breachline.registry.v1.DataReturnRequest
 	1,  // 20: breachline.registry.v1.ListDataReturnRequestsRequest.status:type_name -> breachline.registry.v1.DataReturnStatus
-	6,  // 21: breachline.registry.v1.ListDataReturnRequestsResponse.data_return_requests:type_name -> breachline.registry.v1.DataReturnRequest
+	7,  // 21: breachline.registry.v1.ListDataReturnRequestsResponse.data_return_requests:type_name -> breachline.registry.v1.DataReturnRequest
 	2,  // 22: breachline.registry.v1.RecordDataDispositionRequest.kind:type_name -> breachline.registry.v1.DispositionKind
-	21, // 23: breachline.registry.v1.RecordDataDispositionRequest.disposition_time:type_name -> google.protobuf.Timestamp
-	6,  // 24: breachline.registry.v1.RecordDataDispositionResponse.data_return_request:type_name -> breachline.registry.v1.DataReturnRequest
-	21, // 25: breachline.registry.v1.RecordDataRetentionRequest.retain_until:type_name -> google.protobuf.Timestamp
-	6,  // 26: breachline.registry.v1.RecordDataRetentionResponse.data_return_request:type_name -> breachline.registry.v1.DataReturnRequest
-	6,  // 27: breachline.registry.v1.IssueDeletionCertificateResponse.data_return_request:type_name -> breachline.registry.v1.DataReturnRequest
-	7,  // 28: breachline.registry.v1.DataReturnService.OpenDataReturnRequest:input_type -> breachline.registry.v1.OpenDataReturnRequestRequest
-	9,  // 29: breachline.registry.v1.DataReturnService.GetDataReturnRequest:input_type -> breachline.registry.v1.GetDataReturnRequestRequest
-	11, // 30: breachline.registry.v1.DataReturnService.ListDataReturnRequests:input_type -> breachline.registry.v1.ListDataReturnRequestsRequest
-	13, // 31: breachline.registry.v1.DataReturnService.RecordDataDisposition:input_type -> breachline.registry.v1.RecordDataDispositionRequest
-	15, // 32: breachline.registry.v1.DataReturnService.RecordDataRetention:input_type -> breachline.registry.v1.RecordDataRetentionRequest
-	17, // 33: breachline.registry.v1.DataReturnService.IssueDeletionCertificate:input_type -> breachline.registry.v1.IssueDeletionCertificateRequest
-	19, // 34: breachline.registry.v1.DataReturnService.VerifyDeletionCertificate:input_type -> breachline.registry.v1.VerifyDeletionCertificateRequest
-	8,  // 35: breachline.registry.v1.DataReturnService.OpenDataReturnRequest:output_type -> breachline.registry.v1.OpenDataReturnRequestResponse
-	10, // 36: breachline.registry.v1.DataReturnService.GetDataReturnRequest:output_type -> breachline.registry.v1.GetDataReturnRequestResponse
-	12, // 37: breachline.registry.v1.DataReturnService.ListDataReturnRequests:output_type -> breachline.registry.v1.ListDataReturnRequestsResponse
-	14, // 38: breachline.registry.v1.DataReturnService.RecordDataDisposition:output_type -> breachline.registry.v1.RecordDataDispositionResponse
-	16, // 39: breachline.registry.v1.DataReturnService.RecordDataRetention:output_type -> breachline.registry.v1.RecordDataRetentionResponse
-	18, // 40: breachline.registry.v1.DataReturnService.IssueDeletionCertificate:output_type -> breachline.registry.v1.IssueDeletionCertificateResponse
-	20, // 41: breachline.registry.v1.DataReturnService.VerifyDeletionCertificate:output_type -> breachline.registry.v1.VerifyDeletionCertificateResponse
-	35, // [35:42] is the sub-list for method output_type
-	28, // [28:35] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	25, // 23: breachline.registry.v1.RecordDataDispositionRequest.disposition_time:type_name -> google.protobuf.Timestamp
+	7,  // 24: breachline.registry.v1.RecordDataDispositionResponse.data_return_request:type_name -> breachline.registry.v1.DataReturnRequest
+	25, // 25: breachline.registry.v1.RecordDataRetentionRequest.retain_until:type_name -> google.protobuf.Timestamp
+	7,  // 26: breachline.registry.v1.RecordDataRetentionResponse.data_return_request:type_name -> breachline.registry.v1.DataReturnRequest
+	7,  // 27: breachline.registry.v1.IssueDeletionCertificateResponse.data_return_request:type_name -> breachline.registry.v1.DataReturnRequest
+	24, // 28: breachline.registry.v1.GetSigningKeysResponse.keys:type_name -> breachline.registry.v1.SigningKey
+	3,  // 29: breachline.registry.v1.SigningKey.status:type_name -> breachline.registry.v1.SigningKeyStatus
+	8,  // 30: breachline.registry.v1.DataReturnService.OpenDataReturnRequest:input_type -> breachline.registry.v1.OpenDataReturnRequestRequest
+	10, // 31: breachline.registry.v1.DataReturnService.GetDataReturnRequest:input_type -> breachline.registry.v1.GetDataReturnRequestRequest
+	12, // 32: breachline.registry.v1.DataReturnService.ListDataReturnRequests:input_type -> breachline.registry.v1.ListDataReturnRequestsRequest
+	14, // 33: breachline.registry.v1.DataReturnService.RecordDataDisposition:input_type -> breachline.registry.v1.RecordDataDispositionRequest
+	16, // 34: breachline.registry.v1.DataReturnService.RecordDataRetention:input_type -> breachline.registry.v1.RecordDataRetentionRequest
+	18, // 35: breachline.registry.v1.DataReturnService.IssueDeletionCertificate:input_type -> breachline.registry.v1.IssueDeletionCertificateRequest
+	20, // 36: breachline.registry.v1.DataReturnService.VerifyDeletionCertificate:input_type -> breachline.registry.v1.VerifyDeletionCertificateRequest
+	22, // 37: breachline.registry.v1.DataReturnService.GetSigningKeys:input_type -> breachline.registry.v1.GetSigningKeysRequest
+	9,  // 38: breachline.registry.v1.DataReturnService.OpenDataReturnRequest:output_type -> breachline.registry.v1.OpenDataReturnRequestResponse
+	11, // 39: breachline.registry.v1.DataReturnService.GetDataReturnRequest:output_type -> breachline.registry.v1.GetDataReturnRequestResponse
+	13, // 40: breachline.registry.v1.DataReturnService.ListDataReturnRequests:output_type -> breachline.registry.v1.ListDataReturnRequestsResponse
+	15, // 41: breachline.registry.v1.DataReturnService.RecordDataDisposition:output_type -> breachline.registry.v1.RecordDataDispositionResponse
+	17, // 42: breachline.registry.v1.DataReturnService.RecordDataRetention:output_type -> breachline.registry.v1.RecordDataRetentionResponse
+	19, // 43: breachline.registry.v1.DataReturnService.IssueDeletionCertificate:output_type -> breachline.registry.v1.IssueDeletionCertificateResponse
+	21, // 44: breachline.registry.v1.DataReturnService.VerifyDeletionCertificate:output_type -> breachline.registry.v1.VerifyDeletionCertificateResponse
+	23, // 45: breachline.registry.v1.DataReturnService.GetSigningKeys:output_type -> breachline.registry.v1.GetSigningKeysResponse
+	38, // [38:46] is the sub-list for method output_type
+	30, // [30:38] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_breachline_registry_v1_data_return_proto_init() }
@@ -1826,8 +2060,8 @@ func file_breachline_registry_v1_data_return_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_breachline_registry_v1_data_return_proto_rawDesc), len(file_breachline_registry_v1_data_return_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   18,
+			NumEnums:      4,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

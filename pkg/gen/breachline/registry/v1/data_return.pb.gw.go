@@ -369,6 +369,27 @@ func local_request_DataReturnService_VerifyDeletionCertificate_0(ctx context.Con
 	return msg, metadata, err
 }
 
+func request_DataReturnService_GetSigningKeys_0(ctx context.Context, marshaler runtime.Marshaler, client DataReturnServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetSigningKeysRequest
+		metadata runtime.ServerMetadata
+	)
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetSigningKeys(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_DataReturnService_GetSigningKeys_0(ctx context.Context, marshaler runtime.Marshaler, server DataReturnServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetSigningKeysRequest
+		metadata runtime.ServerMetadata
+	)
+	msg, err := server.GetSigningKeys(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 // RegisterDataReturnServiceHandlerServer registers the http handlers for service DataReturnService to "mux".
 // UnaryRPC     :call DataReturnServiceServer directly.
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
@@ -534,6 +555,26 @@ func RegisterDataReturnServiceHandlerServer(ctx context.Context, mux *runtime.Se
 			return
 		}
 		forward_DataReturnService_VerifyDeletionCertificate_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_DataReturnService_GetSigningKeys_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/breachline.registry.v1.DataReturnService/GetSigningKeys", runtime.WithHTTPPathPattern("/v1/deletionSigningKeys"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_DataReturnService_GetSigningKeys_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DataReturnService_GetSigningKeys_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 
 	return nil
@@ -711,6 +752,23 @@ func RegisterDataReturnServiceHandlerClient(ctx context.Context, mux *runtime.Se
 		}
 		forward_DataReturnService_VerifyDeletionCertificate_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_DataReturnService_GetSigningKeys_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/breachline.registry.v1.DataReturnService/GetSigningKeys", runtime.WithHTTPPathPattern("/v1/deletionSigningKeys"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_DataReturnService_GetSigningKeys_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_DataReturnService_GetSigningKeys_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
@@ -723,6 +781,7 @@ var (
 	pattern_DataReturnService_RecordDataRetention_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "dataReturnRequests", "data_return_request_id"}, "recordRetention"))
 	pattern_DataReturnService_IssueDeletionCertificate_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "dataReturnRequests", "data_return_request_id"}, "issueCertificate"))
 	pattern_DataReturnService_VerifyDeletionCertificate_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "deletionCertificates"}, "verify"))
+	pattern_DataReturnService_GetSigningKeys_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "deletionSigningKeys"}, ""))
 )
 
 var (
@@ -734,4 +793,5 @@ var (
 	forward_DataReturnService_RecordDataRetention_0       = runtime.ForwardResponseMessage
 	forward_DataReturnService_IssueDeletionCertificate_0  = runtime.ForwardResponseMessage
 	forward_DataReturnService_VerifyDeletionCertificate_0 = runtime.ForwardResponseMessage
+	forward_DataReturnService_GetSigningKeys_0            = runtime.ForwardResponseMessage
 )

@@ -26,6 +26,7 @@ const (
 	DataReturnService_RecordDataRetention_FullMethodName       = "/breachline.registry.v1.DataReturnService/RecordDataRetention"
 	DataReturnService_IssueDeletionCertificate_FullMethodName  = "/breachline.registry.v1.DataReturnService/IssueDeletionCertificate"
 	DataReturnService_VerifyDeletionCertificate_FullMethodName = "/breachline.registry.v1.DataReturnService/VerifyDeletionCertificate"
+	DataReturnService_GetSigningKeys_FullMethodName            = "/breachline.registry.v1.DataReturnService/GetSigningKeys"
 )
 
 // DataReturnServiceClient is the client API for DataReturnService service.
@@ -64,6 +65,12 @@ type DataReturnServiceClient interface {
 	// that the document is canonical, that the signature verifies with the
 	// registry's key, and whether it is the certificate on record.
 	VerifyDeletionCertificate(ctx context.Context, in *VerifyDeletionCertificateRequest, opts ...grpc.CallOption) (*VerifyDeletionCertificateResponse, error)
+	// GetSigningKeys returns the public keys deletion certificates verify
+	// with: the current signing key and the retired ones
+	// (DELETION_RETIRED_PUBLIC_KEYS), so that a certificate signed before a key
+	// rotation still verifies. A certificate names its key id. Keep or publish
+	// this set to verify certificates offline (verify-certificate -keys).
+	GetSigningKeys(ctx context.Context, in *GetSigningKeysRequest, opts ...grpc.CallOption) (*GetSigningKeysResponse, error)
 }
 
 type dataReturnServiceClient struct {
@@ -144,6 +151,16 @@ func (c *dataReturnServiceClient) VerifyDeletionCertificate(ctx context.Context,
 	return out, nil
 }
 
+func (c *dataReturnServiceClient) GetSigningKeys(ctx context.Context, in *GetSigningKeysRequest, opts ...grpc.CallOption) (*GetSigningKeysResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSigningKeysResponse)
+	err := c.cc.Invoke(ctx, DataReturnService_GetSigningKeys_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DataReturnServiceServer is the server API for DataReturnService service.
 // All implementations must embed UnimplementedDataReturnServiceServer
 // for forward compatibility.
@@ -180,6 +197,12 @@ type DataReturnServiceServer interface {
 	// that the document is canonical, that the signature verifies with the
 	// registry's key, and whether it is the certificate on record.
 	VerifyDeletionCertificate(context.Context, *VerifyDeletionCertificateRequest) (*VerifyDeletionCertificateResponse, error)
+	// GetSigningKeys returns the public keys deletion certificates verify
+	// with: the current signing key and the retired ones
+	// (DELETION_RETIRED_PUBLIC_KEYS), so that a certificate signed before a key
+	// rotation still verifies. A certificate names its key id. Keep or publish
+	// this set to verify certificates offline (verify-certificate -keys).
+	GetSigningKeys(context.Context, *GetSigningKeysRequest) (*GetSigningKeysResponse, error)
 	mustEmbedUnimplementedDataReturnServiceServer()
 }
 
@@ -210,6 +233,9 @@ func (UnimplementedDataReturnServiceServer) IssueDeletionCertificate(context.Con
 }
 func (UnimplementedDataReturnServiceServer) VerifyDeletionCertificate(context.Context, *VerifyDeletionCertificateRequest) (*VerifyDeletionCertificateResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method VerifyDeletionCertificate not implemented")
+}
+func (UnimplementedDataReturnServiceServer) GetSigningKeys(context.Context, *GetSigningKeysRequest) (*GetSigningKeysResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSigningKeys not implemented")
 }
 func (UnimplementedDataReturnServiceServer) mustEmbedUnimplementedDataReturnServiceServer() {}
 func (UnimplementedDataReturnServiceServer) testEmbeddedByValue()                           {}
@@ -358,6 +384,24 @@ func _DataReturnService_VerifyDeletionCertificate_Handler(srv interface{}, ctx c
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DataReturnService_GetSigningKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSigningKeysRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataReturnServiceServer).GetSigningKeys(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataReturnService_GetSigningKeys_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataReturnServiceServer).GetSigningKeys(ctx, req.(*GetSigningKeysRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DataReturnService_ServiceDesc is the grpc.ServiceDesc for DataReturnService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -392,6 +436,10 @@ var DataReturnService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "VerifyDeletionCertificate",
 			Handler:    _DataReturnService_VerifyDeletionCertificate_Handler,
+		},
+		{
+			MethodName: "GetSigningKeys",
+			Handler:    _DataReturnService_GetSigningKeys_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
