@@ -37,7 +37,7 @@ func approvedCampaign(tb testing.TB, svc *domain.Service, n int) (string, int64)
 		tb.Fatal(err)
 	}
 	for _, a := range [][2]string{{"lee", "legal"}, {"austin", "executive_director"}, {"olga", "officer"}} {
-		if c, err = svc.Approve(ctx, id, c.Version, c.ContentHash, a[1], a[0]); err != nil {
+		if c, err = svc.Approve(ctx, id, c.Version, c.ContentHash, a[1], domain.Approver{Subject: a[0], Roles: []string{a[1]}}); err != nil {
 			tb.Fatal(err)
 		}
 	}

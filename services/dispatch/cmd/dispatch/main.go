@@ -54,7 +54,10 @@ type Config struct {
 	OutboxWorkers    int           `env:"OUTBOX_WORKERS" envDefault:"16"`
 	OutboxFlushEvery int           `env:"OUTBOX_FLUSH_EVERY" envDefault:"50"`
 	OutboxLease      time.Duration `env:"OUTBOX_LEASE" envDefault:"30s"`
-	EmailRatePerSec  float64       `env:"EMAIL_RATE_PER_SEC" envDefault:"0"`
+	// NoticeLease is how long a replica holds a claimed operational notice;
+	// a replica that dies mid-delivery delays the notice by at most this.
+	NoticeLease     time.Duration `env:"NOTICE_LEASE" envDefault:"1m"`
+	EmailRatePerSec float64       `env:"EMAIL_RATE_PER_SEC" envDefault:"0"`
 	// IntakeAddr is intake's gRPC address: affected individuals come from
 	// it and timeline entries go to it.
 	IntakeAddr string `env:"INTAKE_ADDR" envDefault:"127.0.0.1:50051"`
@@ -74,6 +77,9 @@ type Config struct {
 func (c Config) Validate() error {
 	var errs []error
 	errs = append(errs, c.Common.Validate())
+	if c.NoticeLease < time.Second {
+		errs = append(errs, errors.New("NOTICE_LEASE must be at least 1s"))
+	}
 	if c.OutboxWorkers < 1 || c.OutboxFlushEvery < 1 || c.OutboxLease < time.Second {
 		errs = append(errs, errors.New("OUTBOX_WORKERS and OUTBOX_FLUSH_EVERY must be positive and OUTBOX_LEASE at least 1s"))
 	}
@@ -96,13 +102,13 @@ func run(ctx context.Context) (err error) {
 	if err := config.Load(&cfg); err != nil {
 		return err
 	}
-	rt, err := app.Start(ctx, service, cfg.Common, store.Indexes())
+	rt, err := app.Start(ctx, service, cfg.Common, store.Indexes(), store.SendingSetMigration(), store.NoticeQueueMigration())
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, rt.Close(ctx)) }()
 
-	intakeConn, err := grpcx.Dial(cfg.IntakeAddr, grpcx.ServiceToken(cfg.Auth.ServiceToken))
+	intakeConn, err := rt.Dial(cfg.IntakeAddr)
 	if err != nil {
 		return err
 	}
@@ -145,9 +151,10 @@ func run(ctx context.Context) (err error) {
 		RatePerSec: map[domain.Channel]float64{domain.ChannelEmail: cfg.EmailRatePerSec},
 	}, transports, rt.Logger)
 	rt.Logger.InfoContext(ctx, "outbox ready", "workers", cfg.OutboxWorkers, "smtp", cfg.SMTPAddr != "", "in_flight_bound", engine.InFlightBound())
-	notices := domain.NewNotices(store.New(rt.DB), email, time.Now)
+	notices := domain.NewNotices(store.New(rt.DB), email, time.Now).WithLease(cfg.NoticeLease)
 	handler := server.New(svc).WithNotices(notices)
 	srv := grpcx.NewServer(grpcx.Options{
+		Creds: rt.ServerTLS, HealthAddr: cfg.HealthAddr, RateLimit: rt.RateLimit,
 		Service:       service,
 		Authenticator: rt.Auth,
 		Logger:        rt.Logger,

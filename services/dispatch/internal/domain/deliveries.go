@@ -22,6 +22,9 @@ const (
 	DeliverySent
 	DeliveryFailed
 	DeliveryBounced
+	// DeliverySkipped: not sent because the address hard-bounced on an
+	// earlier version of the campaign.
+	DeliverySkipped
 )
 
 // Delivery is one recipient's delivery of one campaign version, derived
@@ -106,7 +109,7 @@ func (s *Service) ListDeliveries(ctx context.Context, r DeliveriesRequest) (Deli
 	case r.PageSize > 0:
 		size = int(r.PageSize)
 	}
-	if r.Status < DeliveryAny || r.Status > DeliveryBounced {
+	if r.Status < DeliveryAny || r.Status > DeliverySkipped {
 		v.Add("status", "unknown value %d", int(r.Status))
 	}
 	if _, ok := channelCodes[r.Channel]; r.Channel != ChannelUnspecified && !ok {
@@ -208,6 +211,7 @@ func (s *Service) unitDeliveries(ctx context.Context, c Campaign, version int64,
 	}
 	sent := map[int]bool{}
 	failed := map[int]Failure{}
+	skipped := map[int]Failure{}
 	details := map[int]Detail{}
 	var sentIdx []int
 	for _, ck := range cks {
@@ -217,6 +221,9 @@ func (s *Service) unitDeliveries(ctx context.Context, c Campaign, version int64,
 		}
 		for _, f := range ck.Failed {
 			failed[f.Index] = f
+		}
+		for _, f := range ck.Skipped {
+			skipped[f.Index] = f
 		}
 		for _, d := range ck.Details {
 			details[d.Index] = d
@@ -250,6 +257,8 @@ func (s *Service) unitDeliveries(ctx context.Context, c Campaign, version int64,
 		case failed[i].Reason != "":
 			f := failed[i]
 			d.Status, d.Attempts, d.Outcome = DeliveryFailed, max(f.Attempts, 1), f.Reason
+		case skipped[i].Reason != "":
+			d.Status, d.Outcome, d.MessageID = DeliverySkipped, skipped[i].Reason, ""
 		default:
 			d.MessageID = ""
 		}

@@ -72,7 +72,8 @@ type NoticeStore interface {
 	CreateNotice(ctx context.Context, n Notice) (Notice, error)
 	// GetNotice returns one notice or an error wrapping apperr.ErrNotFound.
 	GetNotice(ctx context.Context, id string) (Notice, error)
-	// ClaimNotice leases one due PENDING notice to owner (mongox.Claim).
+	// ClaimNotice leases one due PENDING notice to owner (a mongox.Queue
+	// claim); the notice's Attempts is which claim this is.
 	ClaimNotice(ctx context.Context, owner string, now time.Time, leaseFor time.Duration) (Notice, bool, error)
 	// FinishNotice records the final status of a notice owner holds.
 	FinishNotice(ctx context.Context, id, owner string, status NoticeStatus, at time.Time, lastErr string) error
@@ -144,12 +145,23 @@ type Notices struct {
 	store NoticeStore
 	email Transport
 	now   func() time.Time
+	lease time.Duration
+}
+
+// WithLease sets how long a replica holds a claimed notice before another
+// may deliver it (default one minute): a replica that dies mid-delivery
+// delays its notice by at most this long.
+func (n *Notices) WithLease(d time.Duration) *Notices {
+	if d > 0 {
+		n.lease = d
+	}
+	return n
 }
 
 // NewNotices returns the notice service over store, delivering through
 // email (the outbox's e-mail transport).
 func NewNotices(store NoticeStore, email Transport, now func() time.Time) *Notices {
-	return &Notices{store: store, email: email, now: now}
+	return &Notices{store: store, email: email, now: now, lease: noticeLease}
 }
 
 // Send stores a PENDING notice (or returns the one stored earlier under the
@@ -190,7 +202,7 @@ func (n *Notices) Get(ctx context.Context, id string) (Notice, error) {
 func (n *Notices) Step(owner string) func(ctx context.Context) (bool, error) {
 	return func(ctx context.Context) (bool, error) {
 		now := n.now().UTC()
-		c, ok, err := n.store.ClaimNotice(ctx, owner, now, noticeLease)
+		c, ok, err := n.store.ClaimNotice(ctx, owner, now, n.lease)
 		if err != nil || !ok {
 			return false, err
 		}

@@ -294,9 +294,11 @@ func (s *Service) AddRecipients(ctx context.Context, id, requestID, actor string
 
 var errAlreadyAdded = errors.New("chunk already added")
 
-// Approve records actor's approval, in role, of the campaign's exact
-// current version.
-func (s *Service) Approve(ctx context.Context, id string, version int64, hash, role, actor string) (Campaign, error) {
+// Approve records the approver's approval, in role, of the campaign's
+// exact current version. The approver may approve only in a role it holds
+// (PERMISSION_DENIED otherwise, before anything is read or written).
+func (s *Service) Approve(ctx context.Context, id string, version int64, hash, role string, approver Approver) (Campaign, error) {
+	actor := approver.Subject
 	var v apperr.Violations
 	if version <= 0 {
 		v.Add("version", "must be positive")
@@ -309,6 +311,10 @@ func (s *Service) Approve(ctx context.Context, id string, version int64, hash, r
 	}
 	if err := v.Err(); err != nil {
 		return Campaign{}, err
+	}
+	if !slices.Contains(approver.Roles, role) {
+		return Campaign{}, fmt.Errorf("%s may approve only as %s, not as %s: %w",
+			actor, orNone(approver.Roles), role, apperr.ErrPermissionDenied)
 	}
 	c, err := s.campaign(ctx, id)
 	if err != nil {
@@ -339,6 +345,22 @@ func (s *Service) Approve(ctx context.Context, id string, version int64, hash, r
 		return Campaign{}, err
 	}
 	return s.campaign(ctx, id)
+}
+
+// Approver is who approves a campaign: the authenticated subject and the
+// approval roles (legal, executive_director, …) the caller's roles hold
+// (authz.ApprovalRoles). Both come from the caller's credentials, never
+// from the request.
+type Approver struct {
+	Subject string
+	Roles   []string
+}
+
+func orNone(roles []string) string {
+	if len(roles) == 0 {
+		return "(no approval role)"
+	}
+	return strings.Join(roles, ", ")
 }
 
 // PlaceHold records a law-enforcement hold (idempotent on h.RequestID).

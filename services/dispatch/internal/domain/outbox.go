@@ -62,6 +62,9 @@ type Checkpoint struct {
 	Seq    int
 	Sent   []int
 	Failed []Failure
+	// Skipped are recipients not sent this version because their address
+	// hard-bounced on an earlier one (Reason says which); Attempts is 0.
+	Skipped []Failure
 	// Time is when the checkpoint was written (zero on records written
 	// before it was kept).
 	Time time.Time
@@ -86,7 +89,10 @@ type Detail struct {
 }
 
 // Tally counts a unit's outcomes.
-type Tally struct{ Sent, Failed int64 }
+type Tally struct{ Sent, Failed, Skipped int64 }
+
+// size is how many recipients ck covers.
+func (ck Checkpoint) size() int { return len(ck.Sent) + len(ck.Failed) + len(ck.Skipped) }
 
 // Message is one rendered notice for one recipient.
 type Message struct {
@@ -252,7 +258,9 @@ func (e *Engine) candidates(ctx context.Context) ([]unitRef, error) {
 	if err != nil {
 		return nil, err
 	}
-	var units []unitRef
+	// Not nil when empty: an empty list is cached like any other, so idle
+	// workers do not re-read it on every poll.
+	units := []unitRef{}
 	for _, c := range cs {
 		hs, err := e.svc.store.ActiveHolds(ctx, c.IncidentID, c.ID)
 		if err != nil {
@@ -307,8 +315,12 @@ func (e *Engine) complete(ctx context.Context, c Campaign) error {
 	if err != nil {
 		return err
 	}
+	skipped := ""
+	if p.Skipped > 0 {
+		skipped = fmt.Sprintf(", %d skipped (hard-bounced on an earlier version)", p.Skipped)
+	}
 	if err := e.svc.note(ctx, c.IncidentID, fmt.Sprintf("dispatch.%s.v%d.completed", c.ID, c.SentVersion), "dispatch.send.completed",
-		fmt.Sprintf("Campaign %s (%s, %s) version %d completed: %d sent, %d failed of %d", c.ID, c.Obligation.Audience, c.Obligation.Jurisdiction, c.SentVersion, p.Sent, p.Failed, p.Total)); err != nil {
+		fmt.Sprintf("Campaign %s (%s, %s) version %d completed: %d sent, %d failed%s of %d", c.ID, c.Obligation.Audience, c.Obligation.Jurisdiction, c.SentVersion, p.Sent, p.Failed, skipped, p.Total)); err != nil {
 		return err
 	}
 	if err := e.svc.store.SetState(ctx, c.ID, []State{StateSending}, StateCompleted, 0); err == nil {
@@ -401,16 +413,24 @@ func (e *Engine) process(ctx context.Context, ref unitRef, lease Lease, sessions
 		for _, f := range ck.Failed {
 			covered[f.Index] = true
 		}
+		for _, f := range ck.Skipped {
+			covered[f.Index] = true
+		}
 		tally.Sent += int64(len(ck.Sent))
 		tally.Failed += int64(len(ck.Failed))
+		tally.Skipped += int64(len(ck.Skipped))
 	}
 	seq := len(cks)
 	if composed(c.Channel) {
 		return e.composeUnit(ctx, ref, t, rs, covered, seq, tally)
 	}
+	bounced, err := e.svc.hardBounced(ctx, c)
+	if err != nil {
+		return err
+	}
 	cur := Checkpoint{Unit: ref.unit}
 	flush := func() error {
-		if len(cur.Sent)+len(cur.Failed) == 0 {
+		if cur.size() == 0 {
 			return nil
 		}
 		seq++
@@ -425,6 +445,7 @@ func (e *Engine) process(ctx context.Context, ref unitRef, lease Lease, sessions
 		}
 		tally.Sent += int64(len(cur.Sent))
 		tally.Failed += int64(len(cur.Failed))
+		tally.Skipped += int64(len(cur.Skipped))
 		cur = Checkpoint{Unit: ref.unit}
 		return nil
 	}
@@ -434,7 +455,7 @@ func (e *Engine) process(ctx context.Context, ref unitRef, lease Lease, sessions
 		if covered[i] {
 			continue
 		}
-		if len(cur.Sent)+len(cur.Failed) >= e.cfg.FlushEvery {
+		if cur.size() >= e.cfg.FlushEvery {
 			if err := flush(); err != nil {
 				return err
 			}
@@ -457,6 +478,10 @@ func (e *Engine) process(ctx context.Context, ref unitRef, lease Lease, sessions
 				return errors.Join(err, errLostLease)
 			}
 			lease = next
+		}
+		if b, ok := bounced[r.Key]; ok {
+			cur.Skipped = append(cur.Skipped, Failure{Index: i, Reason: skipReason(b)})
+			continue
 		}
 		if err := e.limiter(c.Channel).Wait(ctx); err != nil {
 			return errors.Join(flush(), err)
@@ -588,6 +613,10 @@ type Progress struct {
 	Version                     int64
 	Total, Queued, Sent, Failed int64
 	State                       State
+	// Delivered are sent and not reported hard-bounced; Bounced are sent
+	// and then hard-bounced; Skipped were not sent this version because
+	// the address hard-bounced on an earlier one.
+	Delivered, Bounced, Skipped int64
 }
 
 // Progress reads the outbox records of the campaign's sent version.
@@ -615,11 +644,13 @@ func (s *Service) Progress(ctx context.Context, id string) (Progress, error) {
 			for _, ck := range cks {
 				t.Sent += int64(len(ck.Sent))
 				t.Failed += int64(len(ck.Failed))
+				t.Skipped += int64(len(ck.Skipped))
 			}
 		}
 		p.Sent += t.Sent
 		p.Failed += t.Failed
+		p.Skipped += t.Skipped
 	}
-	p.Queued = p.Total - p.Sent - p.Failed
-	return p, nil
+	p.Queued = p.Total - p.Sent - p.Failed - p.Skipped
+	return p, s.countBounced(ctx, id, &p)
 }

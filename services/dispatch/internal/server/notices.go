@@ -8,6 +8,7 @@ import (
 
 	"github.com/breachline/breachline/pkg/apperr"
 	"github.com/breachline/breachline/pkg/auth"
+	"github.com/breachline/breachline/pkg/authz"
 	dispatchv1 "github.com/breachline/breachline/pkg/gen/breachline/dispatch/v1"
 	"github.com/breachline/breachline/services/dispatch/internal/domain"
 )
@@ -93,13 +94,17 @@ func (s *Server) AddRecipients(ctx context.Context, req *dispatchv1.AddRecipient
 	return &dispatchv1.AddRecipientsResponse{AddedCount: int32(n), Campaign: out}, err
 }
 
-// ApproveCampaign records the caller's approval of a version.
+// ApproveCampaign records the caller's approval of a version. The approver
+// is the authenticated subject, and the role it claims must be one its
+// credentials hold (authz.ApprovalRoles).
 func (s *Server) ApproveCampaign(ctx context.Context, req *dispatchv1.ApproveCampaignRequest) (*dispatchv1.ApproveCampaignResponse, error) {
 	who, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.svc.Approve(ctx, req.GetCampaignId(), req.GetVersion(), req.GetContentHash(), req.GetRole(), who)
+	id, _ := auth.FromContext(ctx)
+	approver := domain.Approver{Subject: who, Roles: authz.ApprovalRoles(id.Roles)}
+	c, err := s.svc.Approve(ctx, req.GetCampaignId(), req.GetVersion(), req.GetContentHash(), req.GetRole(), approver)
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +221,7 @@ func (s *Server) GetCampaignProgress(ctx context.Context, req *dispatchv1.GetCam
 	}
 	return &dispatchv1.GetCampaignProgressResponse{
 		Version: p.Version, Total: p.Total, Queued: p.Queued, Sent: p.Sent, Failed: p.Failed,
-		State: dispatchv1.CampaignState(p.State),
+		State: dispatchv1.CampaignState(p.State), Delivered: p.Delivered, Bounced: p.Bounced, Skipped: p.Skipped,
 	}, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"net"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -161,6 +162,15 @@ func as(ctx context.Context, subject string) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, auth.DevSubjectHeader, subject)
 }
 
+// asRoles calls as subject holding roles (a comma list of authz roles).
+func asRoles(ctx context.Context, subject, roles string) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, auth.DevSubjectHeader, subject, auth.DevRolesHeader, roles)
+}
+
+// approvers are the people of the approval quorum: subject, the approval
+// role claimed, and the role their credentials carry.
+var approvers = [][3]string{{"lee", "legal", "legal"}, {"austin", "executive_director", "executive"}, {"olga", "officer", "officer"}}
+
 func wantCode(t *testing.T, err error, code codes.Code) {
 	t.Helper()
 	if status.Code(err) != code {
@@ -210,8 +220,8 @@ func draftIndividuals(t *testing.T, c dispatchv1.DispatchServiceClient, n int) *
 func approveAll(t *testing.T, c dispatchv1.DispatchServiceClient, cmp *dispatchv1.Campaign) *dispatchv1.Campaign {
 	t.Helper()
 	var out *dispatchv1.Campaign
-	for _, a := range [][2]string{{"lee", "legal"}, {"austin", "executive_director"}, {"olga", "officer"}} {
-		r, err := c.ApproveCampaign(as(t.Context(), a[0]), &dispatchv1.ApproveCampaignRequest{
+	for _, a := range approvers {
+		r, err := c.ApproveCampaign(asRoles(t.Context(), a[0], a[2]), &dispatchv1.ApproveCampaignRequest{
 			CampaignId: cmp.GetCampaignId(), Version: cmp.GetVersion(), ContentHash: cmp.GetContentHash(), Role: a[1]})
 		if err != nil {
 			t.Fatalf("ApproveCampaign(%s): %v", a[1], err)
@@ -272,11 +282,14 @@ func TestApproveHoldSend(t *testing.T) {
 	}()
 
 	t.Run("method=ApproveCampaign/case=drafter_cannot_approve", func(t *testing.T) {
-		_, err := c.ApproveCampaign(as(ctx, "drafter"), &dispatchv1.ApproveCampaignRequest{CampaignId: id, Version: cmp.GetVersion(), ContentHash: cmp.GetContentHash(), Role: "legal"})
+		_, err := c.ApproveCampaign(asRoles(ctx, "drafter", "legal"), &dispatchv1.ApproveCampaignRequest{CampaignId: id, Version: cmp.GetVersion(), ContentHash: cmp.GetContentHash(), Role: "legal"})
 		wantCode(t, err, codes.PermissionDenied)
+		if !strings.Contains(status.Convert(err).Message(), "cannot approve") {
+			t.Fatalf("error = %v, want the drafter rule", err)
+		}
 	})
 	t.Run("method=SendCampaign/case=refused_without_quorum", func(t *testing.T) {
-		_, err := c.ApproveCampaign(as(ctx, "lee"), &dispatchv1.ApproveCampaignRequest{CampaignId: id, Version: cmp.GetVersion(), ContentHash: cmp.GetContentHash(), Role: "legal"})
+		_, err := c.ApproveCampaign(asRoles(ctx, "lee", "legal"), &dispatchv1.ApproveCampaignRequest{CampaignId: id, Version: cmp.GetVersion(), ContentHash: cmp.GetContentHash(), Role: "legal"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -294,7 +307,7 @@ func TestApproveHoldSend(t *testing.T) {
 		if r.GetCampaign().GetVersion() != cmp.GetVersion()+1 || len(r.GetCampaign().GetApprovals()) != 0 {
 			t.Fatalf("after edit: version %d approvals %d; want %d and none", r.GetCampaign().GetVersion(), len(r.GetCampaign().GetApprovals()), cmp.GetVersion()+1)
 		}
-		_, err = c.ApproveCampaign(as(ctx, "olga"), &dispatchv1.ApproveCampaignRequest{CampaignId: id, Version: cmp.GetVersion(), ContentHash: cmp.GetContentHash(), Role: "officer"})
+		_, err = c.ApproveCampaign(asRoles(ctx, "olga", "officer"), &dispatchv1.ApproveCampaignRequest{CampaignId: id, Version: cmp.GetVersion(), ContentHash: cmp.GetContentHash(), Role: "officer"})
 		wantCode(t, err, codes.FailedPrecondition)
 		cmp = r.GetCampaign()
 	})

@@ -27,6 +27,11 @@ type Server struct {
 	counts map[string]int
 	// Reject makes RCPT TO fail permanently (550) for these addresses.
 	reject map[string]bool
+	// defer makes RCPT TO fail transiently (451) this many more times.
+	deferrals map[string]int
+	// first and last are when the first and the latest message were
+	// accepted.
+	first, last time.Time
 	// queueIDs makes the reply to DATA name a queue id, as Postfix does.
 	queueIDs atomic.Bool
 	queued   atomic.Int64
@@ -39,7 +44,7 @@ func (s *Server) QueueIDs() { s.queueIDs.Store(true) }
 // Start serves on 127.0.0.1:0 until the test ends.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
-	s := &Server{counts: map[string]int{}, reject: map[string]bool{}}
+	s := &Server{counts: map[string]int{}, reject: map[string]bool{}, deferrals: map[string]int{}}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
 	s.srv.Domain = "localhost"
 	s.srv.AllowInsecureAuth = true
@@ -65,6 +70,22 @@ func (s *Server) Reject(address string) {
 	s.mu.Lock()
 	s.reject[address] = true
 	s.mu.Unlock()
+}
+
+// Defer makes the next n deliveries to address fail with a transient 451,
+// as a greylisting or overloaded server does; the one after is accepted.
+func (s *Server) Defer(address string, n int) {
+	s.mu.Lock()
+	s.deferrals[address] = n
+	s.mu.Unlock()
+}
+
+// Span returns when the first and the latest message were accepted (zero
+// before any was).
+func (s *Server) Span() (first, last time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.first, s.last
 }
 
 // Total is the number of messages accepted.
@@ -93,9 +114,16 @@ func (*session) Logout() error                        { return nil }
 func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	x.s.mu.Lock()
 	bad := x.s.reject[to]
+	later := x.s.deferrals[to] > 0
+	if later {
+		x.s.deferrals[to]--
+	}
 	x.s.mu.Unlock()
 	if bad {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+	}
+	if later {
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "greylisted, try again later"}
 	}
 	x.to = append(x.to, to)
 	return nil
@@ -105,10 +133,15 @@ func (x *session) Data(r io.Reader) error {
 	if _, err := io.Copy(io.Discard, r); err != nil {
 		return err
 	}
+	now := time.Now()
 	x.s.mu.Lock()
 	for _, to := range x.to {
 		x.s.counts[to]++
 	}
+	if x.s.first.IsZero() {
+		x.s.first = now
+	}
+	x.s.last = now
 	x.s.mu.Unlock()
 	x.s.total.Add(int64(len(x.to)))
 	if x.s.queueIDs.Load() {

@@ -63,8 +63,9 @@ func (s *Store) UpdateCampaign(ctx context.Context, c domain.Campaign, prev int6
 	return nil
 }
 
-// SetState implements domain.Store.
-func (s *Store) SetState(ctx context.Context, id string, from []domain.State, to domain.State, sentVersion int64) error {
+// setState updates the campaign's state if it is one of from (SetState,
+// in sending.go, keeps the outbox's work set in step).
+func (s *Store) setState(ctx context.Context, id string, from []domain.State, to domain.State, sentVersion int64) error {
 	codes := bson.A{}
 	for _, f := range from {
 		codes = append(codes, f.String())
@@ -97,11 +98,6 @@ func (s *Store) AddApproval(ctx context.Context, id string, a domain.Approval) e
 		return fmt.Errorf("campaign %s is no longer at version %d: %w", id, a.Version, apperr.ErrConflict)
 	}
 	return nil
-}
-
-// ListByState implements domain.Store.
-func (s *Store) ListByState(ctx context.Context, st domain.State) ([]domain.Campaign, error) {
-	return s.find(ctx, bson.D{{Key: "state", Value: st.String()}}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 }
 
 type keyDoc struct {
@@ -308,6 +304,7 @@ type checkpointDoc struct {
 	ID      string       `bson:"_id"`
 	Sent    []int        `bson:"sent"`
 	Failed  []failureDoc `bson:"failed"`
+	Skipped []failureDoc `bson:"skipped,omitempty"`
 	Time    *time.Time   `bson:"t,omitempty"`
 	Details []detailDoc  `bson:"d,omitempty"`
 }
@@ -331,6 +328,9 @@ func (s *Store) Checkpoints(ctx context.Context, unit string) ([]domain.Checkpoi
 		for _, f := range d.Failed {
 			ck.Failed = append(ck.Failed, domain.Failure(f))
 		}
+		for _, f := range d.Skipped {
+			ck.Skipped = append(ck.Skipped, domain.Failure(f))
+		}
 		for _, x := range d.Details {
 			ck.Details = append(ck.Details, domain.Detail(x))
 		}
@@ -347,6 +347,9 @@ func (s *Store) InsertCheckpoint(ctx context.Context, ck domain.Checkpoint) (boo
 	for _, f := range ck.Failed {
 		d.Failed = append(d.Failed, failureDoc(f))
 	}
+	for _, f := range ck.Skipped {
+		d.Skipped = append(d.Skipped, failureDoc(f))
+	}
 	for _, x := range ck.Details {
 		d.Details = append(d.Details, detailDoc(x))
 	}
@@ -358,9 +361,10 @@ func (s *Store) InsertCheckpoint(ctx context.Context, ck domain.Checkpoint) (boo
 }
 
 type doneDoc struct {
-	ID     string `bson:"_id"`
-	Sent   int64  `bson:"sent"`
-	Failed int64  `bson:"failed"`
+	ID      string `bson:"_id"`
+	Sent    int64  `bson:"sent"`
+	Failed  int64  `bson:"failed"`
+	Skipped int64  `bson:"skipped,omitempty"`
 }
 
 // GetDone implements domain.OutboxStore.
@@ -373,12 +377,12 @@ func (s *Store) GetDone(ctx context.Context, unit string) (domain.Tally, bool, e
 	if err != nil {
 		return domain.Tally{}, false, fmt.Errorf("read outbox done: %w", err)
 	}
-	return domain.Tally{Sent: d.Sent, Failed: d.Failed}, true, nil
+	return domain.Tally{Sent: d.Sent, Failed: d.Failed, Skipped: d.Skipped}, true, nil
 }
 
 // InsertDone implements domain.OutboxStore.
 func (s *Store) InsertDone(ctx context.Context, unit string, t domain.Tally) error {
-	_, err := insertFence(ctx, s.done, doneDoc{ID: unit, Sent: t.Sent, Failed: t.Failed})
+	_, err := insertFence(ctx, s.done, doneDoc{ID: unit, Sent: t.Sent, Failed: t.Failed, Skipped: t.Skipped})
 	return err
 }
 

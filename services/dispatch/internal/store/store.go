@@ -31,6 +31,7 @@ type Store struct {
 	checkpoints *mongo.Collection
 	done        *mongo.Collection
 	timeline    *mongo.Collection
+	sending     *mongo.Collection
 }
 
 var _ domain.Store = (*Store)(nil)
@@ -47,6 +48,7 @@ func New(db *mongo.Database) *Store {
 		checkpoints: db.Collection(checkpointsColl),
 		done:        db.Collection(doneColl),
 		timeline:    db.Collection(timelineColl),
+		sending:     db.Collection(SendingColl),
 	}
 }
 
@@ -77,6 +79,7 @@ func Indexes() mongox.Indexes {
 			},
 		},
 		noticesColl:   noticeIndexes(),
+		NoticeQueue:   noticeQueueIndexes(),
 		artifactsColl: artifactIndexes(),
 		bouncesColl:   bounceIndexes(),
 		fallbacksColl: fallbackIndexes(),
