@@ -12,6 +12,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/breachline/breachline/pkg/app"
@@ -65,6 +66,10 @@ type Config struct {
 	// deletion certificates. Empty: a development key kept in the
 	// registry's database is used, with a warning at start-up.
 	DeletionSigningKey string `env:"DELETION_SIGNING_KEY"`
+	// DeletionRetiredPublicKeys are the base64 Ed25519 public keys of
+	// earlier signing keys (comma-separated): after a rotation of
+	// DELETION_SIGNING_KEY, certificates they signed still verify.
+	DeletionRetiredPublicKeys string `env:"DELETION_RETIRED_PUBLIC_KEYS"`
 	// IntakeAddr is intake's gRPC address: the audit export reads a
 	// customer's incidents from it.
 	IntakeAddr string `env:"INTAKE_ADDR" envDefault:"127.0.0.1:50051"`
@@ -97,6 +102,9 @@ func (c Config) Validate() error {
 	if c.IntakeAddr == "" {
 		errs = append(errs, errors.New("INTAKE_ADDR is required"))
 	}
+	if _, err := domain.ParsePublicKeys(c.DeletionRetiredPublicKeys); err != nil {
+		errs = append(errs, fmt.Errorf("DELETION_RETIRED_PUBLIC_KEYS: %w", err))
+	}
 	if c.DispatchAddr == "" {
 		errs = append(errs, errors.New("DISPATCH_ADDR is required"))
 	}
@@ -118,12 +126,12 @@ func run(ctx context.Context) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, rt.Close(ctx)) }()
-	dispatchConn, err := grpcx.Dial(cfg.DispatchAddr, grpcx.ServiceToken(cfg.Auth.ServiceToken))
+	dispatchConn, err := rt.Dial(cfg.DispatchAddr)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, dispatchConn.Close()) }()
-	intakeConn, err := grpcx.Dial(cfg.IntakeAddr, grpcx.ServiceToken(cfg.Auth.ServiceToken))
+	intakeConn, err := rt.Dial(cfg.IntakeAddr)
 	if err != nil {
 		return err
 	}
@@ -133,16 +141,18 @@ func run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	retired, _ := domain.ParsePublicKeys(cfg.DeletionRetiredPublicKeys) // checked by Validate
 	if devKey {
 		rt.Logger.Warn("DELETION_SIGNING_KEY is not set: deletion certificates are signed with a development key kept in the registry database; set it in production",
 			"key_id", signer.KeyID())
 	}
 	svc := domain.NewService(st, time.Now, domain.WithRemovalWindow(cfg.RemovalWindow),
-		domain.WithCertificateSigner(signer), domain.WithIncidents(peers.NewIntake(intakeConn)),
+		domain.WithCertificateSigner(signer), domain.WithRetiredSigningKeys(retired...), domain.WithIncidents(peers.NewIntake(intakeConn)),
 		domain.WithNotifier(peers.NewDispatch(dispatchConn)),
 		domain.WithObjectionWindow(cfg.SubprocessorObjectionWindow), domain.WithCheckRefresh(cfg.SubprocessorCheckRefresh))
 
 	srv := grpcx.NewServer(grpcx.Options{
+		Creds: rt.ServerTLS, HealthAddr: cfg.HealthAddr, RateLimit: rt.RateLimit,
 		Service:       "registry",
 		Authenticator: rt.Auth,
 		Logger:        rt.Logger,

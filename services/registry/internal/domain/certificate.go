@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -57,11 +58,91 @@ func (c *CertificateSigner) Sign(doc []byte) string {
 	return base64.StdEncoding.EncodeToString(ed25519.Sign(c.priv, doc))
 }
 
+// SigningKey is one public key of the certificate key set.
+type SigningKey struct {
+	KeyID     string
+	PublicKey ed25519.PublicKey
+	// Current: the key new certificates are signed with; otherwise a
+	// retired key that only verifies earlier ones.
+	Current bool
+}
+
+// Encoded returns the base64 of the public key.
+func (k SigningKey) Encoded() string { return base64.StdEncoding.EncodeToString(k.PublicKey) }
+
+// WithRetiredSigningKeys adds the public keys of earlier signing keys
+// (DELETION_RETIRED_PUBLIC_KEYS): certificates they signed still verify
+// after a rotation, by the key id the certificate names.
+func WithRetiredSigningKeys(keys ...ed25519.PublicKey) Option {
+	return func(s *Service) { s.retiredKeys = append(s.retiredKeys, keys...) }
+}
+
+// SigningKeys returns the key set: the current key first, then the retired
+// keys by key id (a retired key equal to the current one is left out).
+func (s *Service) SigningKeys() []SigningKey {
+	var out []SigningKey
+	if s.signer != nil {
+		out = append(out, SigningKey{KeyID: s.signer.id, PublicKey: s.signer.pub, Current: true})
+	}
+	var retired []SigningKey
+	for _, pub := range s.retiredKeys {
+		k := SigningKey{KeyID: KeyID(pub), PublicKey: pub}
+		if !slices.ContainsFunc(out, func(o SigningKey) bool { return o.KeyID == k.KeyID }) &&
+			!slices.ContainsFunc(retired, func(o SigningKey) bool { return o.KeyID == k.KeyID }) {
+			retired = append(retired, k)
+		}
+	}
+	slices.SortFunc(retired, func(a, b SigningKey) int { return strings.Compare(a.KeyID, b.KeyID) })
+	return append(out, retired...)
+}
+
+// ParsePublicKeys parses a list of base64 Ed25519 public keys separated by
+// commas or white space (DELETION_RETIRED_PUBLIC_KEYS).
+func ParsePublicKeys(list string) ([]ed25519.PublicKey, error) {
+	var out []ed25519.PublicKey
+	for i, f := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' }) {
+		b, err := base64.StdEncoding.DecodeString(f)
+		if err != nil || len(b) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("public key %d: want base64 of a %d-byte Ed25519 public key", i+1, ed25519.PublicKeySize)
+		}
+		out = append(out, ed25519.PublicKey(b))
+	}
+	return out, nil
+}
+
+// DocumentKeyID returns the key id a certificate document names ("" when
+// it names none or does not parse).
+func DocumentKeyID(doc string) string {
+	var head struct {
+		KeyID string `json:"key_id"`
+	}
+	_ = json.Unmarshal([]byte(doc), &head)
+	return head.KeyID
+}
+
+// VerifyWithKeys checks a certificate against a key set: the key is the one
+// whose id the document names (the id is inside the signed bytes, so it
+// only selects; the signature decides), then VerifyCertificate. It returns
+// the key id used. A document naming a key outside the set fails.
+func VerifyWithKeys(keys []SigningKey, doc, sig string) (string, error) {
+	id := DocumentKeyID(doc)
+	i := slices.IndexFunc(keys, func(k SigningKey) bool { return k.KeyID == id })
+	if i < 0 {
+		if id == "" {
+			return "", errNoKeyID
+		}
+		return id, fmt.Errorf("%w (%s)", errUnknownKey, id)
+	}
+	return id, VerifyCertificate(keys[i].PublicKey, doc, sig)
+}
+
 // Errors of VerifyCertificate; their text is the reason given to the caller.
 var (
 	errNotCanonical = errors.New("the document is not canonical JSON (it was changed after signing, or re-formatted)")
 	errBadSignature = errors.New("the signature does not verify with the registry's key")
 	errSigEncoding  = errors.New("the signature is not base64 of a 64-byte Ed25519 signature")
+	errUnknownKey   = errors.New("the document names a signing key that is not one of the registry's keys")
+	errNoKeyID      = errors.New("the document names no signing key (key_id)")
 )
 
 // VerifyCertificate checks that doc is canonical JSON and that sig (base64)

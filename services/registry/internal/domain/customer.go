@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,6 +70,8 @@ type Customer struct {
 	// NotifyWithinHours is the contractual notice period; 0 means "without
 	// undue delay" with no fixed number of hours.
 	NotifyWithinHours int32
+	// Contacts are the people to reach about privacy and security.
+	Contacts []Contact
 
 	// NotificationEmailConfirmTime is when the address was last set or
 	// confirmed; the customer is responsible for keeping it current (DPA
@@ -79,6 +82,52 @@ type Customer struct {
 	// Version counts changes; it is the optimistic-concurrency token behind
 	// the etag and the guard of every update.
 	Version int64
+	// ChangeSyncPending is set, in the same write, when the customer may
+	// have become affected by a proposed subprocessor change still open
+	// (created in the EU/EEA/Switzerland with products, moved there, or
+	// given a product), until it has joined those changes (joinOpenChanges).
+	// Internal: not part of the API.
+	ChangeSyncPending bool
+}
+
+// Contact is a person at a customer to reach about privacy and security.
+type Contact struct {
+	Name  string
+	Role  string
+	Email string
+	Phone string
+}
+
+// Bounds of contacts.
+const (
+	maxContacts     = 20
+	maxContactRole  = 100
+	maxContactPhone = 40
+)
+
+// phoneRE is a phone number as people write it.
+var phoneRE = regexp.MustCompile(`^\+?[0-9][0-9 ()./-]*$`)
+
+// checkContacts validates a customer's contacts; field names are
+// contacts[i].<field>. Values are never quoted: they are personal data.
+func checkContacts(v *apperr.Violations, list []Contact) {
+	if len(list) > maxContacts {
+		v.Add("contacts", "must have at most %d entries", maxContacts)
+		return
+	}
+	for i, c := range list {
+		f := "contacts[" + strconv.Itoa(i) + "]."
+		checkName(v, f+"name", c.Name, 200)
+		if c.Role != "" {
+			checkName(v, f+"role", c.Role, maxContactRole)
+		}
+		if c.Email != "" {
+			checkEmail(v, f+"email", c.Email)
+		}
+		if c.Phone != "" && (len(c.Phone) > maxContactPhone || !phoneRE.MatchString(c.Phone)) {
+			v.Add(f+"phone", "must be at most %d characters of digits, spaces and + ( ) . - /", maxContactPhone)
+		}
+	}
 }
 
 // maxNotifyWithinHours is one year: any contractual notice period longer
@@ -121,6 +170,13 @@ type CustomerStore interface {
 	// first: what its settings (notably the Notification Email Address)
 	// were at any past time.
 	CustomerHistory(ctx context.Context, id string) ([]CustomerVersion, error)
+	// FinishCustomerChangeSync clears ChangeSyncPending of customer id if
+	// it is still at version.
+	FinishCustomerChangeSync(ctx context.Context, id string, version int64) error
+	// NextCustomerChangeSync returns a customer whose ChangeSyncPending was
+	// set by a write before `before` (its writer most likely died before
+	// joining).
+	NextCustomerChangeSync(ctx context.Context, before time.Time) (Customer, bool, error)
 }
 
 // CustomerVersion is one recorded state of a customer and when it took
@@ -164,6 +220,8 @@ func validateCustomerFields(v *apperr.Violations, c Customer, paths []string) {
 			if c.NotifyWithinHours < 0 || c.NotifyWithinHours > maxNotifyWithinHours {
 				v.Add("notify_within_hours", "must be between 0 and %d", maxNotifyWithinHours)
 			}
+		case "contacts":
+			checkContacts(v, c.Contacts)
 		}
 	}
 }
@@ -172,7 +230,7 @@ func validateCustomerFields(v *apperr.Violations, c Customer, paths []string) {
 // field order; create validates all of them.
 var customerPaths = []string{
 	"display_name", "region", "notification_email", "products",
-	"employee_notification", "notify_within_hours",
+	"employee_notification", "notify_within_hours", "contacts",
 }
 
 // ValidateCreateCustomer reports every problem of a CreateCustomer input
@@ -201,6 +259,7 @@ func (s *Service) CreateCustomer(ctx context.Context, requestID string, c Custom
 		Products:             nilIfEmpty(c.Products),
 		EmployeeNotification: c.EmployeeNotification,
 		NotifyWithinHours:    c.NotifyWithinHours,
+		Contacts:             nilIfEmpty(c.Contacts),
 	}
 	idem := Idempotency{Key: requestID, Fingerprint: fingerprint("customer", in)}
 	now := s.now()
@@ -208,9 +267,15 @@ func (s *Service) CreateCustomer(ctx context.Context, requestID string, c Custom
 	in.CreateTime = now
 	in.UpdateTime = now
 	in.Version = 1
+	in.ChangeSyncPending = mayJoinChanges(Customer{}, in)
 	out, err := s.store.CreateCustomer(ctx, in, idem)
 	if err != nil {
 		return Customer{}, fmt.Errorf("create customer %s: %w", c.ID, err)
+	}
+	// A replay finds the flag still set if the first attempt died before
+	// joining: it joins now.
+	if err := s.joinOpenChanges(ctx, out); err != nil {
+		return Customer{}, err
 	}
 	return out, nil
 }
@@ -305,6 +370,7 @@ func (s *Service) UpdateCustomer(ctx context.Context, u CustomerUpdate) (Custome
 			return Customer{}, fmt.Errorf("customer %s: etag %s is stale: %w", cur.ID, u.Etag, apperr.ErrConflict)
 		}
 		next := applyCustomerUpdate(cur, u.Customer, paths, s.now())
+		next.ChangeSyncPending = cur.ChangeSyncPending || mayJoinChanges(cur, next)
 		out, err := s.store.UpdateCustomer(ctx, next, cur.Version)
 		if errors.Is(err, apperr.ErrConflict) && !hasEtag {
 			continue
@@ -312,6 +378,10 @@ func (s *Service) UpdateCustomer(ctx context.Context, u CustomerUpdate) (Custome
 		if err != nil {
 			return Customer{}, fmt.Errorf("update customer %s: %w", cur.ID, err)
 		}
+		// The update is durable: if joining fails, the flag stays set and
+		// the change-notice worker joins it (NotifyChangeCustomers), rather
+		// than failing a write a retry could not repeat.
+		_ = s.joinOpenChanges(ctx, out)
 		return out, nil
 	}
 	return Customer{}, fmt.Errorf("customer %s: too many concurrent updates: %w", u.Customer.ID, apperr.ErrConflict)
@@ -376,6 +446,7 @@ func checkCustomerMask(v *apperr.Violations, paths []string) []string {
 func applyCustomerUpdate(cur, in Customer, paths []string, now time.Time) Customer {
 	next := cur
 	next.Products = slices.Clone(cur.Products)
+	next.Contacts = slices.Clone(cur.Contacts)
 	for _, p := range paths {
 		switch p {
 		case "display_name":
@@ -393,6 +464,8 @@ func applyCustomerUpdate(cur, in Customer, paths []string, now time.Time) Custom
 			next.EmployeeNotification = in.EmployeeNotification
 		case "notify_within_hours":
 			next.NotifyWithinHours = in.NotifyWithinHours
+		case "contacts":
+			next.Contacts = nilIfEmpty(slices.Clone(in.Contacts))
 		}
 	}
 	next.UpdateTime = now
@@ -412,4 +485,43 @@ func nilIfEmpty[T any](s []T) []T {
 		return nil
 	}
 	return s
+}
+
+// ConfirmNotificationEmail records that the customer confirmed its
+// Notification Email Address (the one on file must be email): its confirm
+// time becomes now, as a new customer version.
+func (s *Service) ConfirmNotificationEmail(ctx context.Context, id, email string) (Customer, error) {
+	if err := s.ValidateConfirmNotificationEmail(id, email); err != nil {
+		return Customer{}, err
+	}
+	for range maxUpdateRetries {
+		cur, err := s.store.GetCustomer(ctx, id)
+		if err != nil {
+			return Customer{}, err
+		}
+		if !strings.EqualFold(cur.NotificationEmail, email) {
+			return Customer{}, fmt.Errorf("customer %s has another Notification Email Address on file; change it with UpdateCustomer: %w", id, apperr.ErrFailedPrecondition)
+		}
+		now := s.now()
+		next := cur
+		next.NotificationEmailConfirmTime, next.UpdateTime, next.Version = now, now, cur.Version+1
+		out, err := s.store.UpdateCustomer(ctx, next, cur.Version)
+		if errors.Is(err, apperr.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return Customer{}, fmt.Errorf("confirm address of customer %s: %w", id, err)
+		}
+		return out, nil
+	}
+	return Customer{}, fmt.Errorf("customer %s: too many concurrent updates: %w", id, apperr.ErrConflict)
+}
+
+// ValidateConfirmNotificationEmail reports every problem of a confirmation
+// (pure).
+func (s *Service) ValidateConfirmNotificationEmail(id, email string) error {
+	var v apperr.Violations
+	checkSlug(&v, "customer_id", id)
+	checkEmail(&v, "notification_email", email)
+	return v.Err()
 }

@@ -605,7 +605,7 @@ func (s *Service) VerifyDeletionCertificate(ctx context.Context, doc, sig string
 	if s.signer == nil {
 		return CertificateVerdict{}, fmt.Errorf("no deletion signing key configured: %w", apperr.ErrUnavailable)
 	}
-	out := CertificateVerdict{KeyID: s.signer.KeyID()}
+	var out CertificateVerdict
 	var head struct {
 		CertificateID string `json:"certificate_id"`
 		RequestID     string `json:"data_return_request_id"`
@@ -613,7 +613,9 @@ func (s *Service) VerifyDeletionCertificate(ctx context.Context, doc, sig string
 	if json.Unmarshal([]byte(doc), &head) == nil {
 		out.CertificateID = head.CertificateID
 	}
-	if err := s.signer.VerifyCertificate(doc, sig); err != nil {
+	keyID, err := VerifyWithKeys(s.SigningKeys(), doc, sig)
+	out.KeyID = keyID
+	if err != nil {
 		out.Reason = err.Error()
 		return out, nil
 	}

@@ -6,6 +6,7 @@
 package domain
 
 import (
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -45,6 +46,8 @@ type Service struct {
 	notifier Notifier
 	// signer signs deletion certificates (datareturn.go; nil: none issued).
 	signer *CertificateSigner
+	// retiredKeys verify certificates signed before a key rotation.
+	retiredKeys []ed25519.PublicKey
 	// incidents reads a customer's incidents from intake for the audit
 	// export (audit.go; nil: the export fails UNAVAILABLE).
 	incidents Incidents

@@ -160,8 +160,15 @@ type SubprocessorChangeStore interface {
 	AffectedCustomers(ctx context.Context, products []string) ([]Customer, error)
 	// AddChangeCustomers inserts the entries that do not exist yet (entries
 	// already there are kept as they are), then clears the change's
-	// FanoutPending and records count.
-	AddChangeCustomers(ctx context.Context, changeID string, entries []ChangeCustomer, count int32) error
+	// FanoutPending and records its number of entries.
+	AddChangeCustomers(ctx context.Context, changeID string, entries []ChangeCustomer) error
+	// AddChangeCustomer inserts one entry if the customer has none in that
+	// change (reporting whether it did) and records the change's number of
+	// entries.
+	AddChangeCustomer(ctx context.Context, e ChangeCustomer) (bool, error)
+	// ChangeWindowsOpen reports whether some customer of a change is still
+	// waiting for its notice or inside its objection window at now.
+	ChangeWindowsOpen(ctx context.Context, changeID string, now time.Time) (bool, error)
 	// NextUnfannedChange returns a change created before `before` whose
 	// fan-out is still pending.
 	NextUnfannedChange(ctx context.Context, before time.Time) (SubprocessorChange, bool, error)
@@ -321,15 +328,107 @@ func (s *Service) fanOut(ctx context.Context, c SubprocessorChange) (Subprocesso
 			ChangeID: c.ID, CustomerID: cu.ID, NotificationEmail: cu.NotificationEmail, NotifyPending: true,
 		})
 	}
-	if err := s.store.AddChangeCustomers(ctx, c.ID, entries, int32(len(entries))); err != nil {
+	if err := s.store.AddChangeCustomers(ctx, c.ID, entries); err != nil {
 		return SubprocessorChange{}, fmt.Errorf("record customers affected by %s: %w", c.ID, err)
 	}
-	c.FanoutPending = false
-	c.AffectedCount = int32(len(entries))
 	if err := s.registryChanged(ctx); err != nil {
 		return SubprocessorChange{}, err
 	}
-	return c, nil
+	return s.store.GetSubprocessorChange(ctx, c.ID)
+}
+
+// Customers that become affected later. A customer registered in the
+// EU/EEA/Switzerland with products, moved there, or given a product while
+// a change engaging one of its products is still open joins that change:
+// it gets its own entry, so its own notice, and its objection window starts
+// when that notice is sent; the change takes effect for it only after the
+// window (CustomerStatus), never on the others' schedule.
+//
+// Crash safety without transactions: the customer write itself sets
+// ChangeSyncPending; joinOpenChanges runs before the write is acknowledged
+// and clears it; the change-notice worker finishes a join whose writer
+// died. A proposal racing a customer write is covered from both sides:
+// each writes first and reads the other's collection after, so at least
+// one of the fan-out (which reads customers) and the join (which reads
+// changes) sees the other, and the entry's _id makes a double insert a
+// no-op.
+
+// mayJoinChanges reports whether a customer going from cur to next (cur is
+// the zero Customer on create) may have become affected by an open change:
+// it is in the EU/EEA/Switzerland now and was not, or uses a product it did
+// not use.
+func mayJoinChanges(cur, next Customer) bool {
+	if next.Region != RegionEUEEACH || len(next.Products) == 0 {
+		return false
+	}
+	if cur.Region != RegionEUEEACH {
+		return true
+	}
+	for _, p := range next.Products {
+		if !slices.Contains(cur.Products, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// joinOpenChanges adds customer cu, if its ChangeSyncPending is set, to
+// every open change engaging a subprocessor for one of its products, then
+// clears the flag. Entries it already has are kept as they are (a customer
+// notified once is not notified again).
+func (s *Service) joinOpenChanges(ctx context.Context, cu Customer) error {
+	if !cu.ChangeSyncPending {
+		return nil
+	}
+	joined := false
+	if cu.Region == RegionEUEEACH {
+		changes, err := s.store.AllSubprocessorChanges(ctx)
+		if err != nil {
+			return fmt.Errorf("changes customer %s may join: %w", cu.ID, err)
+		}
+		now := s.now()
+		for _, c := range changes {
+			if !slices.ContainsFunc(c.Products, func(p string) bool { return slices.Contains(cu.Products, p) }) {
+				continue
+			}
+			open, err := s.changeOpen(ctx, c, now)
+			if err != nil {
+				return err
+			}
+			if !open {
+				continue
+			}
+			added, err := s.store.AddChangeCustomer(ctx, ChangeCustomer{
+				ChangeID: c.ID, CustomerID: cu.ID, NotificationEmail: cu.NotificationEmail, NotifyPending: true,
+			})
+			if err != nil {
+				return err
+			}
+			joined = joined || added
+		}
+	}
+	if joined {
+		if err := s.registryChanged(ctx); err != nil {
+			return err
+		}
+	}
+	if err := s.store.FinishCustomerChangeSync(ctx, cu.ID, cu.Version); err != nil {
+		return err
+	}
+	return nil
+}
+
+// changeOpen reports whether change c is still pending at now, so that a
+// customer becoming affected joins it: its fan-out is unfinished, its
+// effective time has not come, or some customer of it is still waiting for
+// its notice or inside its objection window. Once none is, the change is
+// in effect (for those who did not object) and a customer arriving later
+// finds the subprocessor on the list it signs up to.
+func (s *Service) changeOpen(ctx context.Context, c SubprocessorChange, now time.Time) (bool, error) {
+	if c.FanoutPending || now.Before(c.EffectiveTime) {
+		return true, nil
+	}
+	return s.store.ChangeWindowsOpen(ctx, c.ID, now)
 }
 
 // GetSubprocessorChange returns a change and its customers.
@@ -656,6 +755,13 @@ func (s *Service) NotifyChangeCustomers(owner string) func(ctx context.Context) 
 		if ok {
 			_, err := s.fanOut(ctx, c)
 			return true, err
+		}
+		cu, ok, err := s.store.NextCustomerChangeSync(ctx, now.Add(-fanoutGrace))
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			return true, s.joinOpenChanges(ctx, cu)
 		}
 		e, attempts, ok, err := s.store.ClaimChangeNotice(ctx, owner, now, changeNoticeLease)
 		if err != nil || !ok {

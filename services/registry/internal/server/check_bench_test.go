@@ -35,10 +35,19 @@ const (
 	// Registry size of the run.
 	benchSubprocessors = 200
 	benchCustomers     = 300
-	// pacedRate is the offered load of the latency run, in checks/s: half
-	// the throughput target, a busy hot path; pacedRun is its length.
-	pacedRate = 10000
-	pacedRun  = 5 * time.Second
+	// pacedRate is the offered load of the latency run, in checks/s: the
+	// issue's target ("20,000 queries/s with p99 under 5 ms" is a latency
+	// at that load); pacedRun is its length, pacedCallers the callers that
+	// share the schedule (each may take pacedCallers/pacedRate = 1.6 ms per
+	// call before it falls behind). The p99 grows with the callers, for the
+	// no-op handler as much as for the real one (16: ~5 ms but the schedule
+	// slips to ~19,300/s; 32: ~7 ms at ~19,800/s; 64: ~11 ms at ~19,900/s,
+	// on this machine): at this rate the tail is the burstiness of the
+	// callers' wake-ups on two cores, not the handler. 32 keeps the
+	// schedule within about 1%.
+	pacedRate    = 20000
+	pacedRun     = 5 * time.Second
+	pacedCallers = 32
 	// benchWriteEvery is how often the run changes the registry, so the
 	// measured checks include cache invalidations and reloads.
 	benchWriteEvery = time.Second
@@ -55,12 +64,23 @@ var benchProducts = []string{"admin", "teacher", "parent", "student", "analytics
 // registry changes a few times a day). It prints
 //
 //   - registry.check_per_s: completed checks per second with checkClients
-//     concurrent callers, flat out;
-//   - registry.check_p99_ms: the 99th percentile latency of an open loop
-//     offering 10,000 checks/s from 16 callers, and
-//     registry.check_rate_at_10000, the rate it completed them at;
+//     concurrent callers, flat out (the issue's throughput figure);
+//   - registry.check_p99_ms: the issue's latency figure, the 99th
+//     percentile of an open loop offering 20,000 checks/s (pacedRate) from
+//     pacedCallers callers, each call timed from when it is sent, and
+//     registry.check_rate_at_20000, the rate it completed them at (below
+//     20,000 means the machine could not keep the schedule, and the p99 is
+//     then not a p99 at 20,000/s);
+//   - registry.check_p99_ms_from_schedule: the same calls timed from the
+//     slot the schedule gave them, so it also counts every delay of the
+//     load generator (timer wake-ups, scheduling on two cores shared with
+//     the server and the store, a caller still busy with its previous
+//     call): an upper bound that does not hide a stalled server behind a
+//     late sender (coordinated omission);
 //   - registry.check_p99_ms_saturated: the 99th percentile of the flat-out
-//     run, where every call queues behind checkClients others;
+//     run. It is not the issue's figure: at saturation every call queues
+//     behind checkClients others, so it measures the queue the load
+//     generator builds, not the service at a stated load;
 //   - registry.check_noop_per_s and registry.check_noop_p99_ms: the same two
 //     loops against a handler that answers at once, on the same chain: the
 //     ceiling and the floor gRPC, the interceptors, the client loop and the
@@ -86,9 +106,9 @@ func BenchmarkCheckSubprocessor(b *testing.B) {
 
 	b.ResetTimer()
 	rate, saturatedP99 := checkLoad(b, clients)
-	p99, achieved := pacedLatency(b, clients)
+	p99, fromSchedule, achieved := pacedLatency(b, clients)
 	noopRate, _ := checkLoad(b, noop)
-	noopP99, _ := pacedLatency(b, noop)
+	noopP99, _, _ := pacedLatency(b, noop)
 	b.StopTimer()
 	stop()
 	n := <-writes
@@ -96,7 +116,8 @@ func BenchmarkCheckSubprocessor(b *testing.B) {
 	b.ReportMetric(rate, "checks/s")
 	fmt.Fprintf(os.Stdout, "bench: registry.check_per_s %.0f 1/s\n", rate)
 	fmt.Fprintf(os.Stdout, "bench: registry.check_p99_ms %.2f ms\n", p99)
-	fmt.Fprintf(os.Stdout, "bench: registry.check_rate_at_10000 %.0f 1/s\n", achieved)
+	fmt.Fprintf(os.Stdout, "bench: registry.check_rate_at_20000 %.0f 1/s\n", achieved)
+	fmt.Fprintf(os.Stdout, "bench: registry.check_p99_ms_from_schedule %.2f ms\n", fromSchedule)
 	fmt.Fprintf(os.Stdout, "bench: registry.check_p99_ms_saturated %.2f ms\n", saturatedP99)
 	fmt.Fprintf(os.Stdout, "bench: registry.check_noop_per_s %.0f 1/s\n", noopRate)
 	fmt.Fprintf(os.Stdout, "bench: registry.check_noop_p99_ms %.2f ms\n", noopP99)
@@ -317,23 +338,25 @@ func checkLoad(b *testing.B, clients []registryv1.SubprocessorServiceClient) (ra
 }
 
 // pacedLatency offers pacedRate checks/s for pacedRun and returns the p99
-// latency in ms and the rate the calls completed at. Each of pacedCallers
-// goroutines owns every pacedCallers-th slot of the schedule and sends when
-// its slot comes (at once when it is late). A call is timed from when it is
-// sent: timing from the slot would add the load generator's own timer and
-// scheduling delays, which on two cores shared by client, server and store
-// swamp the server's. A stalled server still shows: every call in flight
-// during the stall records it, and the completed rate drops. More callers
-// make wake-ups burstier and the tail longer for the no-op handler too.
-func pacedLatency(b *testing.B, clients []registryv1.SubprocessorServiceClient) (p99, achieved float64) {
+// latency in ms timed from when each call is sent and timed from its slot
+// in the schedule, and the rate the calls completed at. Each of
+// pacedCallers goroutines owns every pacedCallers-th slot of the schedule
+// and sends when its slot comes (at once when it is late). From-send is
+// the service's latency at that load: on two cores shared by client,
+// server and store, the load generator's own timer and scheduling delays
+// are as large as the server's, and from-slot counts them too (so it is
+// reported beside it, as the bound). A stalled server shows in both: every
+// call in flight during the stall records it, and the completed rate
+// drops.
+func pacedLatency(b *testing.B, clients []registryv1.SubprocessorServiceClient) (p99, fromSlot, achieved float64) {
 	b.Helper()
-	const pacedCallers = 16
 	total := int(pacedRun / time.Second * pacedRate)
 	var (
 		failed    atomic.Pointer[error]
 		wg        sync.WaitGroup
 		mu        sync.Mutex
 		latencies = make([]time.Duration, 0, total)
+		late      = make([]time.Duration, 0, total)
 	)
 	start := time.Now().Add(10 * time.Millisecond)
 	for g := range pacedCallers {
@@ -342,6 +365,7 @@ func pacedLatency(b *testing.B, clients []registryv1.SubprocessorServiceClient) 
 			defer wg.Done()
 			client := clients[g%len(clients)]
 			mine := make([]time.Duration, 0, total/pacedCallers+1)
+			mineLate := make([]time.Duration, 0, total/pacedCallers+1)
 			timer := time.NewTimer(time.Hour)
 			defer timer.Stop()
 			for slot := g; slot < total; slot += pacedCallers {
@@ -356,9 +380,11 @@ func pacedLatency(b *testing.B, clients []registryv1.SubprocessorServiceClient) 
 					return
 				}
 				mine = append(mine, time.Since(sent))
+				mineLate = append(mineLate, time.Since(at))
 			}
 			mu.Lock()
 			latencies = append(latencies, mine...)
+			late = append(late, mineLate...)
 			mu.Unlock()
 		}()
 	}
@@ -368,6 +394,7 @@ func pacedLatency(b *testing.B, clients []registryv1.SubprocessorServiceClient) 
 		b.Fatalf("CheckSubprocessor: %v", *err)
 	}
 	slices.Sort(latencies)
-	p := latencies[len(latencies)*99/100]
-	return float64(p) / float64(time.Millisecond), float64(len(latencies)) / elapsed.Seconds()
+	slices.Sort(late)
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	return ms(latencies[len(latencies)*99/100]), ms(late[len(late)*99/100]), float64(len(latencies)) / elapsed.Seconds()
 }

@@ -68,7 +68,16 @@ func customerFromProto(c *registryv1.Customer) domain.Customer {
 		Products:             c.GetProducts(),
 		EmployeeNotification: employeeNotifications.domain(c.GetEmployeeNotification()),
 		NotifyWithinHours:    c.GetNotifyWithinHours(),
+		Contacts:             contactsFromProto(c.GetContacts()),
 	}
+}
+
+func contactsFromProto(list []*registryv1.Contact) []domain.Contact {
+	var out []domain.Contact
+	for _, c := range list {
+		out = append(out, domain.Contact{Name: c.GetName(), Role: c.GetRole(), Email: c.GetEmail(), Phone: c.GetPhone()})
+	}
+	return out
 }
 
 // customerUpdateFromProto converts an UpdateCustomerRequest.
@@ -93,5 +102,23 @@ func customerToProto(c domain.Customer) *registryv1.Customer {
 		CreateTime:                   timestamp(c.CreateTime),
 		UpdateTime:                   timestamp(c.UpdateTime),
 		Etag:                         c.Etag(),
+		Contacts:                     contactsToProto(c.Contacts),
 	}
+}
+
+func contactsToProto(list []domain.Contact) []*registryv1.Contact {
+	var out []*registryv1.Contact
+	for _, c := range list {
+		out = append(out, &registryv1.Contact{Name: c.Name, Role: c.Role, Email: c.Email, Phone: c.Phone})
+	}
+	return out
+}
+
+// ConfirmNotificationEmail implements registryv1.CustomerServiceServer.
+func (s *CustomerServer) ConfirmNotificationEmail(ctx context.Context, req *registryv1.ConfirmNotificationEmailRequest) (*registryv1.ConfirmNotificationEmailResponse, error) {
+	c, err := s.svc.ConfirmNotificationEmail(ctx, req.GetCustomerId(), req.GetNotificationEmail())
+	if err != nil {
+		return nil, err
+	}
+	return &registryv1.ConfirmNotificationEmailResponse{Customer: customerToProto(c)}, nil
 }

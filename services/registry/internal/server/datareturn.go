@@ -100,6 +100,21 @@ func (s *DataReturnServer) VerifyDeletionCertificate(ctx context.Context, req *r
 	}, nil
 }
 
+// GetSigningKeys implements registryv1.DataReturnServiceServer.
+func (s *DataReturnServer) GetSigningKeys(context.Context, *registryv1.GetSigningKeysRequest) (*registryv1.GetSigningKeysResponse, error) {
+	resp := &registryv1.GetSigningKeysResponse{}
+	for _, k := range s.svc.SigningKeys() {
+		st := registryv1.SigningKeyStatus_SIGNING_KEY_STATUS_RETIRED
+		if k.Current {
+			st = registryv1.SigningKeyStatus_SIGNING_KEY_STATUS_CURRENT
+		}
+		resp.Keys = append(resp.Keys, &registryv1.SigningKey{
+			KeyId: k.KeyID, PublicKey: k.Encoded(), Algorithm: domain.CertificateAlgorithm, Status: st,
+		})
+	}
+	return resp, nil
+}
+
 func openReturnFromProto(req *registryv1.OpenDataReturnRequestRequest) domain.OpenDataReturnParams {
 	return domain.OpenDataReturnParams{
 		RequestID: req.GetRequestId(), CustomerID: req.GetCustomerId(), Action: returnActions.domain(req.GetAction()),

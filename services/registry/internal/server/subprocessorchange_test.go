@@ -238,7 +238,7 @@ type changeEnv struct {
 func newChangeEnv(t *testing.T, opts ...domain.Option) *changeEnv {
 	t.Helper()
 	sent := &notices{sent: map[string]domain.Notice{}}
-	e := newEnv(t, append([]domain.Option{domain.WithNotifier(sent), domain.WithObjectionWindow(48*time.Hour)}, opts...)...)
+	e := newEnv(t, append([]domain.Option{domain.WithNotifier(sent), domain.WithObjectionWindow(48 * time.Hour)}, opts...)...)
 	for _, c := range []struct {
 		id       string
 		region   registryv1.Region

@@ -30,6 +30,8 @@ func (v *Validator) ValidateRequest(_ context.Context, req any) error {
 		return v.svc.ValidateCreateCustomer(r.GetRequestId(), customerFromProto(r.GetCustomer()))
 	case *registryv1.UpdateCustomerRequest:
 		return v.svc.ValidateUpdateCustomer(customerUpdateFromProto(r))
+	case *registryv1.ConfirmNotificationEmailRequest:
+		return v.svc.ValidateConfirmNotificationEmail(r.GetCustomerId(), r.GetNotificationEmail())
 	case *registryv1.CreateSubprocessorRequest:
 		return v.svc.ValidateCreateSubprocessor(r.GetRequestId(), subprocessorFromProto(r.GetSubprocessor()))
 	case *registryv1.SubmitDataSubjectRequestRequest:

@@ -18,17 +18,21 @@ import (
 
 // customerDoc is a customer as stored; _id is the customer id.
 type customerDoc struct {
-	ID                           string    `bson:"_id"`
-	DisplayName                  string    `bson:"display_name"`
-	Region                       string    `bson:"region"`
-	NotificationEmail            string    `bson:"notification_email"`
-	NotificationEmailConfirmTime time.Time `bson:"notification_email_confirm_time"`
-	Products                     []string  `bson:"products"`
-	EmployeeNotification         string    `bson:"employee_notification"`
-	NotifyWithinHours            int32     `bson:"notify_within_hours"`
-	CreateTime                   time.Time `bson:"create_time"`
-	UpdateTime                   time.Time `bson:"update_time"`
-	Version                      int64     `bson:"version"`
+	ID                           string       `bson:"_id"`
+	DisplayName                  string       `bson:"display_name"`
+	Region                       string       `bson:"region"`
+	NotificationEmail            string       `bson:"notification_email"`
+	NotificationEmailConfirmTime time.Time    `bson:"notification_email_confirm_time"`
+	Products                     []string     `bson:"products"`
+	EmployeeNotification         string       `bson:"employee_notification"`
+	NotifyWithinHours            int32        `bson:"notify_within_hours"`
+	Contacts                     []contactDoc `bson:"contacts,omitempty"`
+	CreateTime                   time.Time    `bson:"create_time"`
+	UpdateTime                   time.Time    `bson:"update_time"`
+	Version                      int64        `bson:"version"`
+	// ChangeSyncPending: the customer may have to join open subprocessor
+	// changes (domain.Customer.ChangeSyncPending); absent when false.
+	ChangeSyncPending bool `bson:"change_sync_pending,omitempty"`
 	// RequestKey and Fingerprint are always set on customers (the unique
 	// index needs a value) and empty in version snapshots.
 	RequestKey  string `bson:"request_key,omitempty"`
@@ -45,9 +49,11 @@ func customerToDoc(c domain.Customer, idem domain.Idempotency) customerDoc {
 		Products:                     orEmpty(c.Products),
 		EmployeeNotification:         string(c.EmployeeNotification),
 		NotifyWithinHours:            c.NotifyWithinHours,
+		Contacts:                     contactsToDocs(c.Contacts),
 		CreateTime:                   c.CreateTime,
 		UpdateTime:                   c.UpdateTime,
 		Version:                      c.Version,
+		ChangeSyncPending:            c.ChangeSyncPending,
 		RequestKey:                   requestKey(idem, c.ID),
 		Fingerprint:                  idem.Fingerprint,
 	}
@@ -63,10 +69,42 @@ func (d customerDoc) toDomain() domain.Customer {
 		Products:                     nilIfEmpty(d.Products),
 		EmployeeNotification:         domain.EmployeeNotification(d.EmployeeNotification),
 		NotifyWithinHours:            d.NotifyWithinHours,
+		Contacts:                     contactsFromDocs(d.Contacts),
 		CreateTime:                   utc(d.CreateTime),
 		UpdateTime:                   utc(d.UpdateTime),
 		Version:                      d.Version,
+		ChangeSyncPending:            d.ChangeSyncPending,
 	}
+}
+
+// contactDoc is a customer contact as stored.
+type contactDoc struct {
+	Name  string `bson:"name"`
+	Role  string `bson:"role,omitempty"`
+	Email string `bson:"email,omitempty"`
+	Phone string `bson:"phone,omitempty"`
+}
+
+func contactsToDocs(cs []domain.Contact) []contactDoc {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]contactDoc, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, contactDoc(c))
+	}
+	return out
+}
+
+func contactsFromDocs(ds []contactDoc) []domain.Contact {
+	if len(ds) == 0 {
+		return nil
+	}
+	out := make([]domain.Contact, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, domain.Contact(d))
+	}
+	return out
 }
 
 // CreateCustomer implements domain.CustomerStore.
@@ -195,8 +233,10 @@ func (s *Store) applyVersion(ctx context.Context, v customerVersionDoc, from int
 		{Key: "products", Value: n.Products},
 		{Key: "employee_notification", Value: n.EmployeeNotification},
 		{Key: "notify_within_hours", Value: n.NotifyWithinHours},
+		{Key: "contacts", Value: n.Contacts},
 		{Key: "update_time", Value: n.UpdateTime},
 		{Key: "version", Value: v.Version},
+		{Key: "change_sync_pending", Value: n.ChangeSyncPending},
 	}}}
 	var doc customerDoc
 	err := s.customers.FindOneAndUpdate(ctx,
@@ -277,4 +317,31 @@ func (s *Store) recordFirstVersion(ctx context.Context, doc customerDoc) error {
 		return fmt.Errorf("record version 1 of customer %s: %w", doc.ID, err)
 	}
 	return nil
+}
+
+// FinishCustomerChangeSync implements domain.CustomerStore: the flag is
+// cleared only at the version that joined, so a later update that set it
+// again keeps it for its own join.
+func (s *Store) FinishCustomerChangeSync(ctx context.Context, id string, version int64) error {
+	if _, err := s.customers.UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: id}, {Key: "version", Value: version}, {Key: "change_sync_pending", Value: true}},
+		bson.D{{Key: "$unset", Value: bson.D{{Key: "change_sync_pending", Value: ""}}}}); err != nil {
+		return fmt.Errorf("finish change sync of customer %s: %w", id, err)
+	}
+	return nil
+}
+
+// NextCustomerChangeSync implements domain.CustomerStore.
+func (s *Store) NextCustomerChangeSync(ctx context.Context, before time.Time) (domain.Customer, bool, error) {
+	var doc customerDoc
+	err := s.customers.FindOne(ctx,
+		bson.D{{Key: "change_sync_pending", Value: true}, {Key: "update_time", Value: bson.D{{Key: "$lt", Value: before}}}},
+		options.FindOne().SetSort(bson.D{{Key: "update_time", Value: 1}})).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return domain.Customer{}, false, nil
+	}
+	if err != nil {
+		return domain.Customer{}, false, fmt.Errorf("find customer to join changes: %w", err)
+	}
+	return doc.toDomain(), true, nil
 }

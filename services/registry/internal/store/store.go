@@ -120,6 +120,7 @@ func Indexes() mongox.Indexes {
 		customersColl: {
 			uniqueKey,
 			{Keys: bson.D{{Key: "region", Value: 1}, {Key: "_id", Value: 1}}},
+			{Keys: bson.D{{Key: "change_sync_pending", Value: 1}, {Key: "update_time", Value: 1}}},
 		},
 		versionsColl: {
 			{Keys: bson.D{{Key: "customer_id", Value: 1}, {Key: "version", Value: 1}}},

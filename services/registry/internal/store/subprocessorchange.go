@@ -200,25 +200,70 @@ func (s *Store) AffectedCustomers(ctx context.Context, products []string) ([]dom
 
 // AddChangeCustomers implements domain.SubprocessorChangeStore: one
 // unordered InsertMany (entries that exist already fail alone on their
-// _id), then the change's fan-out flag is cleared.
-func (s *Store) AddChangeCustomers(ctx context.Context, changeID string, entries []domain.ChangeCustomer, count int32) error {
+// _id), then the change's fan-out flag is cleared and its count updated.
+func (s *Store) AddChangeCustomers(ctx context.Context, changeID string, entries []domain.ChangeCustomer) error {
 	if len(entries) > 0 {
 		docs := make([]any, 0, len(entries))
 		for _, e := range entries {
-			docs = append(docs, changeCustomerDoc{
-				ID: entryID(e.ChangeID, e.CustomerID), ChangeID: e.ChangeID, CustomerID: e.CustomerID,
-				NotificationEmail: e.NotificationEmail, NotifyPending: e.NotifyPending,
-			})
+			docs = append(docs, newEntryDoc(e))
 		}
 		if _, err := s.changeCusts.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false)); err != nil && !onlyDuplicates(err) {
 			return fmt.Errorf("insert customers of change %s: %w", changeID, err)
 		}
 	}
-	if _, err := s.changes.UpdateOne(ctx, bson.D{{Key: "_id", Value: changeID}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "fanout_pending", Value: false}, {Key: "affected_customer_count", Value: count}}}}); err != nil {
-		return fmt.Errorf("finish fan-out of change %s: %w", changeID, err)
+	return s.countChangeCustomers(ctx, changeID, bson.E{Key: "fanout_pending", Value: false})
+}
+
+// AddChangeCustomer implements domain.SubprocessorChangeStore.
+func (s *Store) AddChangeCustomer(ctx context.Context, e domain.ChangeCustomer) (bool, error) {
+	if _, err := s.changeCusts.InsertOne(ctx, newEntryDoc(e)); err != nil {
+		if mongox.IsDuplicateKey(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("add customer %s to change %s: %w", e.CustomerID, e.ChangeID, err)
+	}
+	return true, s.countChangeCustomers(ctx, e.ChangeID)
+}
+
+func newEntryDoc(e domain.ChangeCustomer) changeCustomerDoc {
+	return changeCustomerDoc{
+		ID: entryID(e.ChangeID, e.CustomerID), ChangeID: e.ChangeID, CustomerID: e.CustomerID,
+		NotificationEmail: e.NotificationEmail, NotifyPending: e.NotifyPending,
+	}
+}
+
+// countChangeCustomers counts the entries of a change after an insert and
+// records the count with $max (and sets set): entries are never removed,
+// so of concurrent counters the last to count saw every insert and has the
+// largest number, whatever order their writes land in.
+func (s *Store) countChangeCustomers(ctx context.Context, changeID string, set ...bson.E) error {
+	n, err := s.changeCusts.CountDocuments(ctx, bson.D{{Key: "change_id", Value: changeID}})
+	if err != nil {
+		return fmt.Errorf("count customers of change %s: %w", changeID, err)
+	}
+	update := bson.D{{Key: "$max", Value: bson.D{{Key: "affected_customer_count", Value: int32(n)}}}}
+	if len(set) > 0 {
+		update = append(update, bson.E{Key: "$set", Value: bson.D(set)})
+	}
+	if _, err := s.changes.UpdateOne(ctx, bson.D{{Key: "_id", Value: changeID}}, update); err != nil {
+		return fmt.Errorf("record customers of change %s: %w", changeID, err)
 	}
 	return nil
+}
+
+// ChangeWindowsOpen implements domain.SubprocessorChangeStore.
+func (s *Store) ChangeWindowsOpen(ctx context.Context, changeID string, now time.Time) (bool, error) {
+	n, err := s.changeCusts.CountDocuments(ctx, bson.D{
+		{Key: "change_id", Value: changeID},
+		{Key: "$or", Value: bson.A{
+			bson.D{{Key: "notify_pending", Value: true}},
+			bson.D{{Key: "window_end_time", Value: bson.D{{Key: "$gt", Value: now}}}},
+		}},
+	}, options.Count().SetLimit(1))
+	if err != nil {
+		return false, fmt.Errorf("open windows of change %s: %w", changeID, err)
+	}
+	return n > 0, nil
 }
 
 // onlyDuplicates reports whether every failure of a bulk insert is a

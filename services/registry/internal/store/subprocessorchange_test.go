@@ -148,7 +148,7 @@ func TestSubprocessorChanges(t *testing.T) {
 			{ChangeID: "spc_1", CustomerID: "eu-b", NotificationEmail: "b@x.example", NotifyPending: true},
 		}
 		for range 2 {
-			if err := s.AddChangeCustomers(t.Context(), "spc_1", entries, 2); err != nil {
+			if err := s.AddChangeCustomers(t.Context(), "spc_1", entries); err != nil {
 				t.Fatalf("AddChangeCustomers: %v", err)
 			}
 		}
@@ -166,10 +166,108 @@ func TestSubprocessorChanges(t *testing.T) {
 		}
 	})
 
+	t.Run("method=AddChangeCustomer/case=late_joiner_counted_once", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		if _, err := s.CreateSubprocessorChange(t.Context(), change("spc_1"), idem("", "")); err != nil {
+			t.Fatalf("create: %v", err)
+		}
+		if err := s.AddChangeCustomers(t.Context(), "spc_1", []domain.ChangeCustomer{{ChangeID: "spc_1", CustomerID: "eu-a", NotifyPending: true}}); err != nil {
+			t.Fatalf("AddChangeCustomers: %v", err)
+		}
+		late := domain.ChangeCustomer{ChangeID: "spc_1", CustomerID: "eu-late", NotificationEmail: "l@x.example", NotifyPending: true}
+		for i, want := range []bool{true, false} {
+			added, err := s.AddChangeCustomer(t.Context(), late)
+			if err != nil || added != want {
+				t.Fatalf("AddChangeCustomer #%d = %v, %v; want %v", i+1, added, err, want)
+			}
+		}
+		// A fan-out finishing after the join still counts both.
+		if err := s.AddChangeCustomers(t.Context(), "spc_1", []domain.ChangeCustomer{{ChangeID: "spc_1", CustomerID: "eu-a", NotifyPending: true}}); err != nil {
+			t.Fatalf("AddChangeCustomers: %v", err)
+		}
+		c, err := s.GetSubprocessorChange(t.Context(), "spc_1")
+		if err != nil || c.AffectedCount != 2 || c.FanoutPending {
+			t.Fatalf("change = %+v, %v; want 2 customers, fan-out done", c, err)
+		}
+		got, err := s.GetChangeCustomer(t.Context(), "spc_1", "eu-late")
+		if err != nil {
+			t.Fatalf("GetChangeCustomer: %v", err)
+		}
+		mustEqual(t, got, late)
+	})
+
+	t.Run("method=ChangeWindowsOpen/case=pending_running_ended", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		open := func(at time.Time) bool {
+			t.Helper()
+			ok, err := s.ChangeWindowsOpen(t.Context(), "spc_1", at)
+			if err != nil {
+				t.Fatalf("ChangeWindowsOpen: %v", err)
+			}
+			return ok
+		}
+		if open(t0) {
+			t.Fatal("a change without customers has open windows")
+		}
+		if err := s.AddChangeCustomers(t.Context(), "spc_1", []domain.ChangeCustomer{{ChangeID: "spc_1", CustomerID: "eu-a", NotifyPending: true}}); err != nil {
+			t.Fatalf("AddChangeCustomers: %v", err)
+		}
+		if !open(t0.Add(1000 * time.Hour)) {
+			t.Fatal("a customer waiting for its notice does not keep the change open")
+		}
+		if err := s.RecordChangeNotice(t.Context(), "spc_1", "eu-a", "ntc_1", t0, t0.Add(time.Hour)); err != nil {
+			t.Fatalf("RecordChangeNotice: %v", err)
+		}
+		if !open(t0.Add(time.Minute)) || open(t0.Add(time.Hour)) {
+			t.Fatal("want open inside the window only")
+		}
+	})
+
+	t.Run("method=CustomerChangeSync/case=found_then_finished", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		c := customer("eu-a")
+		c.ChangeSyncPending = true
+		if _, err := s.CreateCustomer(t.Context(), c, idem("", "")); err != nil {
+			t.Fatalf("CreateCustomer: %v", err)
+		}
+		if _, ok, err := s.NextCustomerChangeSync(t.Context(), c.UpdateTime); err != nil || ok {
+			t.Fatalf("found a customer written at the bound: %v, %v", ok, err)
+		}
+		got, ok, err := s.NextCustomerChangeSync(t.Context(), c.UpdateTime.Add(time.Minute))
+		if err != nil || !ok || got.ID != "eu-a" || !got.ChangeSyncPending {
+			t.Fatalf("NextCustomerChangeSync = %+v, %v, %v", got, ok, err)
+		}
+		// Finishing an older version leaves the flag of the newer one.
+		if err := s.FinishCustomerChangeSync(t.Context(), "eu-a", 0); err != nil {
+			t.Fatalf("FinishCustomerChangeSync: %v", err)
+		}
+		if _, ok, _ := s.NextCustomerChangeSync(t.Context(), c.UpdateTime.Add(time.Minute)); !ok {
+			t.Fatal("flag cleared by a stale version")
+		}
+		if err := s.FinishCustomerChangeSync(t.Context(), "eu-a", got.Version); err != nil {
+			t.Fatalf("FinishCustomerChangeSync: %v", err)
+		}
+		if _, ok, _ := s.NextCustomerChangeSync(t.Context(), c.UpdateTime.Add(time.Minute)); ok {
+			t.Fatal("flag not cleared")
+		}
+		// An update carries the flag.
+		next := got
+		next.ChangeSyncPending, next.UpdateTime = true, got.UpdateTime.Add(time.Hour)
+		if _, err := s.UpdateCustomer(t.Context(), next, got.Version); err != nil {
+			t.Fatalf("UpdateCustomer: %v", err)
+		}
+		if cu, err := s.GetCustomer(t.Context(), "eu-a"); err != nil || !cu.ChangeSyncPending {
+			t.Fatalf("after update = %+v, %v", cu, err)
+		}
+	})
+
 	t.Run("method=Notice/case=claim_and_record", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
-		if err := s.AddChangeCustomers(t.Context(), "spc_1", []domain.ChangeCustomer{{ChangeID: "spc_1", CustomerID: "eu-a", NotificationEmail: "a@x.example", NotifyPending: true}}, 1); err != nil {
+		if err := s.AddChangeCustomers(t.Context(), "spc_1", []domain.ChangeCustomer{{ChangeID: "spc_1", CustomerID: "eu-a", NotificationEmail: "a@x.example", NotifyPending: true}}); err != nil {
 			t.Fatalf("AddChangeCustomers: %v", err)
 		}
 		e, attempts, ok, err := s.ClaimChangeNotice(t.Context(), "w1", t0, time.Minute)
@@ -200,7 +298,7 @@ func TestSubprocessorChanges(t *testing.T) {
 	t.Run("method=Objection/case=once_per_customer_and_resolved_once", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
-		if err := s.AddChangeCustomers(t.Context(), "spc_1", []domain.ChangeCustomer{{ChangeID: "spc_1", CustomerID: "eu-a", NotifyPending: true}}, 1); err != nil {
+		if err := s.AddChangeCustomers(t.Context(), "spc_1", []domain.ChangeCustomer{{ChangeID: "spc_1", CustomerID: "eu-a", NotifyPending: true}}); err != nil {
 			t.Fatalf("AddChangeCustomers: %v", err)
 		}
 		o := domain.Objection{ChangeID: "spc_1", CustomerID: "eu-a", Reason: "No US transfers", ObjectTime: t0, ObjectedBy: "dpo"}
