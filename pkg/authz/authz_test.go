@@ -118,6 +118,8 @@ func TestServiceIdentities(t *testing.T) {
 			"/breachline.registry.v1.SensitiveDataRemovalService/OpenRemovalRequest",
 		},
 		authz.RoleServiceRegistry: {
+			"/breachline.dispatch.v1.DispatchService/ListCampaigns",
+			"/breachline.dispatch.v1.DispatchService/ListDeliveries",
 			"/breachline.dispatch.v1.DispatchService/SendNotice",
 			"/breachline.intake.v1.IntakeService/ListIncidents",
 		},

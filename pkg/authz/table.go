@@ -175,8 +175,10 @@ var serviceCalls = map[string][]string{
 		"/breachline.dispatch.v1.DispatchService/CreateDraftCampaigns",           // campaign relay
 	},
 	RoleServiceRegistry: {
-		"/breachline.intake.v1.IntakeService/ListIncidents",  // a customer's incidents in the audit export
-		"/breachline.dispatch.v1.DispatchService/SendNotice", // removal, subprocessor-change and DSR notices
+		"/breachline.intake.v1.IntakeService/ListIncidents",      // a customer's incidents in the audit export
+		"/breachline.dispatch.v1.DispatchService/ListCampaigns",  // notices about them in the audit export
+		"/breachline.dispatch.v1.DispatchService/ListDeliveries", // their delivery to the customer
+		"/breachline.dispatch.v1.DispatchService/SendNotice",     // removal, subprocessor-change and DSR notices
 	},
 	RoleServiceDispatch: {
 		"/breachline.intake.v1.AffectedIndividualsService/ListAffectedIndividuals", // recipients of a campaign

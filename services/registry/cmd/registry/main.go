@@ -62,6 +62,12 @@ type Config struct {
 	// DSRReminderInterval is how long the reminder worker waits when no
 	// request needs a reminder.
 	DSRReminderInterval time.Duration `env:"DSR_REMINDER_INTERVAL" envDefault:"1m"`
+	// RelayLease is how long a notice worker (DSR forwarding and
+	// reminders, removal notices, subprocessor change notices) holds the
+	// item it claimed: a replica that dies mid-step delays its item by at
+	// most this long. It must stay above the longest step (one dispatch
+	// SendNotice call and the store writes around it).
+	RelayLease time.Duration `env:"RELAY_LEASE" envDefault:"1m"`
 	// DeletionSigningKey is the base64 32-byte Ed25519 seed that signs
 	// deletion certificates. Empty: a development key kept in the
 	// registry's database is used, with a warning at start-up.
@@ -98,6 +104,9 @@ func (c Config) Validate() error {
 	}
 	if c.DSRForwardInterval <= 0 || c.DSRReminderWindow <= 0 || c.DSRReminderInterval <= 0 {
 		errs = append(errs, errors.New("DSR_FORWARD_INTERVAL, DSR_REMINDER_WINDOW and DSR_REMINDER_INTERVAL must be positive"))
+	}
+	if c.RelayLease < time.Second {
+		errs = append(errs, errors.New("RELAY_LEASE must be at least 1s"))
 	}
 	if c.IntakeAddr == "" {
 		errs = append(errs, errors.New("INTAKE_ADDR is required"))
@@ -148,8 +157,9 @@ func run(ctx context.Context) (err error) {
 	}
 	svc := domain.NewService(st, time.Now, domain.WithRemovalWindow(cfg.RemovalWindow),
 		domain.WithCertificateSigner(signer), domain.WithRetiredSigningKeys(retired...), domain.WithIncidents(peers.NewIntake(intakeConn)),
-		domain.WithNotifier(peers.NewDispatch(dispatchConn)),
-		domain.WithObjectionWindow(cfg.SubprocessorObjectionWindow), domain.WithCheckRefresh(cfg.SubprocessorCheckRefresh))
+		domain.WithNotifier(peers.NewDispatch(dispatchConn)), domain.WithCampaigns(peers.NewDispatch(dispatchConn)),
+		domain.WithObjectionWindow(cfg.SubprocessorObjectionWindow), domain.WithCheckRefresh(cfg.SubprocessorCheckRefresh),
+		domain.WithRelayLease(cfg.RelayLease))
 
 	srv := grpcx.NewServer(grpcx.Options{
 		Creds: rt.ServerTLS, HealthAddr: cfg.HealthAddr, RateLimit: rt.RateLimit,

@@ -16,6 +16,9 @@ type IncidentSummary struct {
 	Severity   string
 	CreateTime time.Time
 	UpdateTime time.Time
+	// Campaigns are the incident's notices to the customer (from
+	// dispatch), filled in by the audit export.
+	Campaigns []IncidentCampaign
 }
 
 // Incidents reads incidents from intake. CustomerIncidents returns the
@@ -93,9 +96,10 @@ func validateAudit(p AuditParams, now time.Time) (time.Time, error) {
 
 // ExportCustomerAudit assembles the customer's audit export: the customer,
 // its data subject requests received, return/deletion requests and removal
-// requests opened, and (from intake) its incidents opened in the period.
-// Intake being down fails the export with UNAVAILABLE rather than leaving
-// the incidents out silently.
+// requests opened, (from intake) its incidents opened in the period, and
+// (from dispatch) the notices of those incidents addressed to the customer
+// with their delivery. Intake or dispatch being down fails the export with
+// UNAVAILABLE rather than leaving anything out silently.
 func (s *Service) ExportCustomerAudit(ctx context.Context, p AuditParams) (CustomerAudit, error) {
 	now := s.now()
 	end, err := validateAudit(p, now)
@@ -171,6 +175,14 @@ func (s *Service) ExportCustomerAudit(ctx context.Context, p AuditParams) (Custo
 	if cut(len(incidents)) {
 		incidents, out.Truncated = incidents[:maxAuditItems], true
 	}
+	campaigns, cutDeliveries, err := s.customerCampaigns(ctx, cust, incidents)
+	if err != nil {
+		return CustomerAudit{}, err
+	}
+	for i := range incidents {
+		incidents[i].Campaigns = campaigns[incidents[i].ID]
+	}
+	out.Truncated = out.Truncated || cutDeliveries
 	out.Incidents = incidents
 	return out, nil
 }

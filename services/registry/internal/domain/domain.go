@@ -51,12 +51,35 @@ type Service struct {
 	// incidents reads a customer's incidents from intake for the audit
 	// export (audit.go; nil: the export fails UNAVAILABLE).
 	incidents Incidents
+	// campaigns reads the notices sent about those incidents from
+	// dispatch for the audit export.
+	campaigns Campaigns
 	// objectionWindow is the default time customers have to object to a
 	// proposed subprocessor change (subprocessorchange.go).
 	objectionWindow time.Duration
 	// checks is the in-memory registry CheckSubprocessor answers from
 	// (subprocessorcheck.go).
 	checks *checkCache
+	// relayLease is how long a notice worker (DSR forwarding and
+	// reminders, removal notices, subprocessor change notices) holds the
+	// item it claimed: a replica that dies mid-step delays its item by at
+	// most this long.
+	relayLease time.Duration
+}
+
+// DefaultRelayLease is the notice workers' lease when WithRelayLease is
+// not given.
+const DefaultRelayLease = time.Minute
+
+// WithRelayLease sets the notice workers' lease (d <= 0 keeps the
+// default). It must stay above the longest step: a dispatch SendNotice
+// call and the store writes around it.
+func WithRelayLease(d time.Duration) Option {
+	return func(s *Service) {
+		if d > 0 {
+			s.relayLease = d
+		}
+	}
 }
 
 // NewService returns a Service over store. clock is injected so tests can
@@ -66,7 +89,7 @@ func NewService(store Store, clock func() time.Time, opts ...Option) *Service {
 		clock = time.Now
 	}
 	s := &Service{store: store, clock: clock, removalWindow: DefaultRemovalWindow,
-		objectionWindow: DefaultObjectionWindow, checks: newCheckCache(DefaultCheckRefresh)}
+		objectionWindow: DefaultObjectionWindow, checks: newCheckCache(DefaultCheckRefresh), relayLease: DefaultRelayLease}
 	for _, o := range opts {
 		o(s)
 	}

@@ -40,10 +40,37 @@ func (s *AuditServer) ExportCustomerAudit(ctx context.Context, req *registryv1.E
 	for _, i := range a.Incidents {
 		out.Incidents = append(out.Incidents, &registryv1.AuditIncident{
 			IncidentId: i.ID, Title: i.Title, State: i.State, Severity: i.Severity,
-			CreateTime: timestamp(i.CreateTime), UpdateTime: timestamp(i.UpdateTime),
+			CreateTime: timestamp(i.CreateTime), UpdateTime: timestamp(i.UpdateTime), Campaigns: auditCampaignsToProto(i.Campaigns),
 		})
 	}
 	return out, nil
+}
+
+func auditCampaignsToProto(cs []domain.IncidentCampaign) []*registryv1.AuditCampaign {
+	var out []*registryv1.AuditCampaign
+	for _, c := range cs {
+		pc := &registryv1.AuditCampaign{
+			CampaignId: c.ID, ObligationId: c.ObligationID, State: c.State, Channel: c.Channel, CreateTime: timestamp(c.CreateTime),
+			Version: c.Version, SentVersion: c.SentVersion, MissingApprovals: c.MissingApprovals,
+		}
+		for _, a := range c.Approvals {
+			pc.Approvals = append(pc.Approvals, &registryv1.AuditApproval{
+				Approver: a.Approver, Role: a.Role, Version: a.Version, ApproveTime: timestamp(a.ApproveTime),
+			})
+		}
+		for _, d := range c.Deliveries {
+			pd := &registryv1.AuditDelivery{
+				Address: d.Address, Channel: d.Channel, Version: d.Version, Status: d.Status, Attempts: d.Attempts,
+				Outcome: d.Outcome, MessageId: d.MessageID, ProviderMessageId: d.ProviderMessageID,
+			}
+			for _, b := range d.Bounces {
+				pd.Bounces = append(pd.Bounces, &registryv1.AuditBounce{Type: b.Type, Diagnostic: b.Diagnostic, RecordTime: timestamp(b.RecordTime)})
+			}
+			pc.Deliveries = append(pc.Deliveries, pd)
+		}
+		out = append(out, pc)
+	}
+	return out
 }
 
 func auditFromProto(req *registryv1.ExportCustomerAuditRequest) domain.AuditParams {

@@ -85,7 +85,7 @@ func TestExportCustomerAudit(t *testing.T) {
 		incident("inc_before", now.AddDate(0, 0, -40), "acme"),
 		incident("inc_older", now.AddDate(0, 0, -50), "acme"),
 	}}
-	e := newReturnEnv(t, domain.WithNotifier(&dsrNotices{}), domain.WithIncidents(serveIntake(t, f)))
+	e := newReturnEnv(t, domain.WithNotifier(&dsrNotices{}), domain.WithIncidents(serveIntake(t, f)), domain.WithCampaigns(serveCampaigns(t, &fakeCampaigns{})))
 	createCustomer(t, e, validCustomer("beta"))
 	submit(t, e, "acme", now.AddDate(0, 0, -45)) // before the period
 	inPeriod := submit(t, e, "acme", now.AddDate(0, 0, -5))

@@ -102,7 +102,10 @@ type AuditIncident struct {
 	// When it was opened.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When it last changed.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// The notice campaigns of the incident addressed to the customer (the
+	// controller audience), with their delivery to it, from dispatch.
+	Campaigns     []*AuditCampaign `protobuf:"bytes,7,rep,name=campaigns,proto3" json:"campaigns,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -179,6 +182,398 @@ func (x *AuditIncident) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *AuditIncident) GetCampaigns() []*AuditCampaign {
+	if x != nil {
+		return x.Campaigns
+	}
+	return nil
+}
+
+// AuditCampaign is a dispatch campaign that notified the customer of an
+// incident: its state, approvals and per-recipient delivery.
+type AuditCampaign struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign id ("cmp_...").
+	CampaignId string `protobuf:"bytes,1,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	// The obligation it fulfils (classification's id, ending in the customer
+	// id, e.g. "dpa.incident-notification.acme").
+	ObligationId string `protobuf:"bytes,2,opt,name=obligation_id,json=obligationId,proto3" json:"obligation_id,omitempty"`
+	// Lifecycle state (dispatch's enum name, e.g. "CAMPAIGN_STATE_COMPLETED").
+	State string `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	// Delivery channel (dispatch's enum name).
+	Channel string `protobuf:"bytes,4,opt,name=channel,proto3" json:"channel,omitempty"`
+	// When it was drafted.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The current version.
+	Version int64 `protobuf:"varint,6,opt,name=version,proto3" json:"version,omitempty"`
+	// The version being or last sent; 0 before the first send.
+	SentVersion int64 `protobuf:"varint,7,opt,name=sent_version,json=sentVersion,proto3" json:"sent_version,omitempty"`
+	// Approvals of the current version.
+	Approvals []*AuditApproval `protobuf:"bytes,8,rep,name=approvals,proto3" json:"approvals,omitempty"`
+	// Roles still needed before the current version may be sent.
+	MissingApprovals []string `protobuf:"bytes,9,rep,name=missing_approvals,json=missingApprovals,proto3" json:"missing_approvals,omitempty"`
+	// Delivery of the sent version to each of its recipients (the
+	// customer's Notification Email Address and any recipient added).
+	Deliveries    []*AuditDelivery `protobuf:"bytes,10,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditCampaign) Reset() {
+	*x = AuditCampaign{}
+	mi := &file_breachline_registry_v1_audit_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditCampaign) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditCampaign) ProtoMessage() {}
+
+func (x *AuditCampaign) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_audit_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditCampaign.ProtoReflect.Descriptor instead.
+func (*AuditCampaign) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_audit_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AuditCampaign) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
+func (x *AuditCampaign) GetObligationId() string {
+	if x != nil {
+		return x.ObligationId
+	}
+	return ""
+}
+
+func (x *AuditCampaign) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *AuditCampaign) GetChannel() string {
+	if x != nil {
+		return x.Channel
+	}
+	return ""
+}
+
+func (x *AuditCampaign) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *AuditCampaign) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *AuditCampaign) GetSentVersion() int64 {
+	if x != nil {
+		return x.SentVersion
+	}
+	return 0
+}
+
+func (x *AuditCampaign) GetApprovals() []*AuditApproval {
+	if x != nil {
+		return x.Approvals
+	}
+	return nil
+}
+
+func (x *AuditCampaign) GetMissingApprovals() []string {
+	if x != nil {
+		return x.MissingApprovals
+	}
+	return nil
+}
+
+func (x *AuditCampaign) GetDeliveries() []*AuditDelivery {
+	if x != nil {
+		return x.Deliveries
+	}
+	return nil
+}
+
+// AuditApproval is one person's approval of a campaign version.
+type AuditApproval struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Who approved.
+	Approver string `protobuf:"bytes,1,opt,name=approver,proto3" json:"approver,omitempty"`
+	// The role approved in.
+	Role string `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
+	// The version approved.
+	Version int64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// When.
+	ApproveTime   *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=approve_time,json=approveTime,proto3" json:"approve_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditApproval) Reset() {
+	*x = AuditApproval{}
+	mi := &file_breachline_registry_v1_audit_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditApproval) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditApproval) ProtoMessage() {}
+
+func (x *AuditApproval) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_audit_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditApproval.ProtoReflect.Descriptor instead.
+func (*AuditApproval) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_audit_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *AuditApproval) GetApprover() string {
+	if x != nil {
+		return x.Approver
+	}
+	return ""
+}
+
+func (x *AuditApproval) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *AuditApproval) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *AuditApproval) GetApproveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ApproveTime
+	}
+	return nil
+}
+
+// AuditDelivery is one recipient's delivery of a campaign's sent version.
+type AuditDelivery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Where it was delivered.
+	Address string `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	// The channel (dispatch's enum name).
+	Channel string `protobuf:"bytes,2,opt,name=channel,proto3" json:"channel,omitempty"`
+	// The version delivered.
+	Version int64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// Status (dispatch's enum name: QUEUED, SENT, FAILED, BOUNCED, SKIPPED).
+	Status string `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	// Delivery attempts made.
+	Attempts int32 `protobuf:"varint,5,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// The outcome in words.
+	Outcome string `protobuf:"bytes,6,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	// Our message id (the e-mail's Message-ID).
+	MessageId string `protobuf:"bytes,7,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// The receiving server's id for the message, when it gave one.
+	ProviderMessageId string `protobuf:"bytes,8,opt,name=provider_message_id,json=providerMessageId,proto3" json:"provider_message_id,omitempty"`
+	// Bounces and complaints recorded against it.
+	Bounces       []*AuditBounce `protobuf:"bytes,9,rep,name=bounces,proto3" json:"bounces,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditDelivery) Reset() {
+	*x = AuditDelivery{}
+	mi := &file_breachline_registry_v1_audit_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditDelivery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditDelivery) ProtoMessage() {}
+
+func (x *AuditDelivery) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_audit_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditDelivery.ProtoReflect.Descriptor instead.
+func (*AuditDelivery) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_audit_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *AuditDelivery) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *AuditDelivery) GetChannel() string {
+	if x != nil {
+		return x.Channel
+	}
+	return ""
+}
+
+func (x *AuditDelivery) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *AuditDelivery) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *AuditDelivery) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *AuditDelivery) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+func (x *AuditDelivery) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *AuditDelivery) GetProviderMessageId() string {
+	if x != nil {
+		return x.ProviderMessageId
+	}
+	return ""
+}
+
+func (x *AuditDelivery) GetBounces() []*AuditBounce {
+	if x != nil {
+		return x.Bounces
+	}
+	return nil
+}
+
+// AuditBounce is a bounce or complaint recorded against a delivery.
+type AuditBounce struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Its kind (dispatch's enum name, e.g. "BOUNCE_TYPE_HARD").
+	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// The mail system's diagnostic.
+	Diagnostic string `protobuf:"bytes,2,opt,name=diagnostic,proto3" json:"diagnostic,omitempty"`
+	// When it was recorded.
+	RecordTime    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=record_time,json=recordTime,proto3" json:"record_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditBounce) Reset() {
+	*x = AuditBounce{}
+	mi := &file_breachline_registry_v1_audit_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditBounce) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditBounce) ProtoMessage() {}
+
+func (x *AuditBounce) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_registry_v1_audit_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditBounce.ProtoReflect.Descriptor instead.
+func (*AuditBounce) Descriptor() ([]byte, []int) {
+	return file_breachline_registry_v1_audit_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *AuditBounce) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *AuditBounce) GetDiagnostic() string {
+	if x != nil {
+		return x.Diagnostic
+	}
+	return ""
+}
+
+func (x *AuditBounce) GetRecordTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RecordTime
+	}
+	return nil
+}
+
 // AuditSubprocessorChange is a proposed subprocessor change as it concerned
 // the customer.
 type AuditSubprocessorChange struct {
@@ -193,7 +588,7 @@ type AuditSubprocessorChange struct {
 
 func (x *AuditSubprocessorChange) Reset() {
 	*x = AuditSubprocessorChange{}
-	mi := &file_breachline_registry_v1_audit_proto_msgTypes[2]
+	mi := &file_breachline_registry_v1_audit_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -205,7 +600,7 @@ func (x *AuditSubprocessorChange) String() string {
 func (*AuditSubprocessorChange) ProtoMessage() {}
 
 func (x *AuditSubprocessorChange) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_registry_v1_audit_proto_msgTypes[2]
+	mi := &file_breachline_registry_v1_audit_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -218,7 +613,7 @@ func (x *AuditSubprocessorChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditSubprocessorChange.ProtoReflect.Descriptor instead.
 func (*AuditSubprocessorChange) Descriptor() ([]byte, []int) {
-	return file_breachline_registry_v1_audit_proto_rawDescGZIP(), []int{2}
+	return file_breachline_registry_v1_audit_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AuditSubprocessorChange) GetChange() *SubprocessorChange {
@@ -266,7 +661,7 @@ type ExportCustomerAuditResponse struct {
 
 func (x *ExportCustomerAuditResponse) Reset() {
 	*x = ExportCustomerAuditResponse{}
-	mi := &file_breachline_registry_v1_audit_proto_msgTypes[3]
+	mi := &file_breachline_registry_v1_audit_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -278,7 +673,7 @@ func (x *ExportCustomerAuditResponse) String() string {
 func (*ExportCustomerAuditResponse) ProtoMessage() {}
 
 func (x *ExportCustomerAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_registry_v1_audit_proto_msgTypes[3]
+	mi := &file_breachline_registry_v1_audit_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -291,7 +686,7 @@ func (x *ExportCustomerAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportCustomerAuditResponse.ProtoReflect.Descriptor instead.
 func (*ExportCustomerAuditResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_registry_v1_audit_proto_rawDescGZIP(), []int{3}
+	return file_breachline_registry_v1_audit_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ExportCustomerAuditResponse) GetCustomer() *Customer {
@@ -374,7 +769,7 @@ const file_breachline_registry_v1_audit_proto_rawDesc = "" +
 	"customerId\x12>\n" +
 	"\n" +
 	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\tstartTime\x125\n" +
-	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"\xf2\x01\n" +
+	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"\xb7\x02\n" +
 	"\rAuditIncident\x12\x1f\n" +
 	"\vincident_id\x18\x01 \x01(\tR\n" +
 	"incidentId\x12\x14\n" +
@@ -384,7 +779,47 @@ const file_breachline_registry_v1_audit_proto_rawDesc = "" +
 	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xad\x01\n" +
+	"updateTime\x12C\n" +
+	"\tcampaigns\x18\a \x03(\v2%.breachline.registry.v1.AuditCampaignR\tcampaigns\"\xb8\x03\n" +
+	"\rAuditCampaign\x12\x1f\n" +
+	"\vcampaign_id\x18\x01 \x01(\tR\n" +
+	"campaignId\x12#\n" +
+	"\robligation_id\x18\x02 \x01(\tR\fobligationId\x12\x14\n" +
+	"\x05state\x18\x03 \x01(\tR\x05state\x12\x18\n" +
+	"\achannel\x18\x04 \x01(\tR\achannel\x12;\n" +
+	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12\x18\n" +
+	"\aversion\x18\x06 \x01(\x03R\aversion\x12!\n" +
+	"\fsent_version\x18\a \x01(\x03R\vsentVersion\x12C\n" +
+	"\tapprovals\x18\b \x03(\v2%.breachline.registry.v1.AuditApprovalR\tapprovals\x12+\n" +
+	"\x11missing_approvals\x18\t \x03(\tR\x10missingApprovals\x12E\n" +
+	"\n" +
+	"deliveries\x18\n" +
+	" \x03(\v2%.breachline.registry.v1.AuditDeliveryR\n" +
+	"deliveries\"\x98\x01\n" +
+	"\rAuditApproval\x12\x1a\n" +
+	"\bapprover\x18\x01 \x01(\tR\bapprover\x12\x12\n" +
+	"\x04role\x18\x02 \x01(\tR\x04role\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x03R\aversion\x12=\n" +
+	"\fapprove_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vapproveTime\"\xb9\x02\n" +
+	"\rAuditDelivery\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x18\n" +
+	"\achannel\x18\x02 \x01(\tR\achannel\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x03R\aversion\x12\x16\n" +
+	"\x06status\x18\x04 \x01(\tR\x06status\x12\x1a\n" +
+	"\battempts\x18\x05 \x01(\x05R\battempts\x12\x18\n" +
+	"\aoutcome\x18\x06 \x01(\tR\aoutcome\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\a \x01(\tR\tmessageId\x12.\n" +
+	"\x13provider_message_id\x18\b \x01(\tR\x11providerMessageId\x12=\n" +
+	"\abounces\x18\t \x03(\v2#.breachline.registry.v1.AuditBounceR\abounces\"~\n" +
+	"\vAuditBounce\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x1e\n" +
+	"\n" +
+	"diagnostic\x18\x02 \x01(\tR\n" +
+	"diagnostic\x12;\n" +
+	"\vrecord_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"recordTime\"\xad\x01\n" +
 	"\x17AuditSubprocessorChange\x12B\n" +
 	"\x06change\x18\x01 \x01(\v2*.breachline.registry.v1.SubprocessorChangeR\x06change\x12N\n" +
 	"\bcustomer\x18\x02 \x01(\v22.breachline.registry.v1.SubprocessorChangeCustomerR\bcustomer\"\xe5\x05\n" +
@@ -418,43 +853,54 @@ func file_breachline_registry_v1_audit_proto_rawDescGZIP() []byte {
 	return file_breachline_registry_v1_audit_proto_rawDescData
 }
 
-var file_breachline_registry_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_breachline_registry_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_breachline_registry_v1_audit_proto_goTypes = []any{
 	(*ExportCustomerAuditRequest)(nil),  // 0: breachline.registry.v1.ExportCustomerAuditRequest
 	(*AuditIncident)(nil),               // 1: breachline.registry.v1.AuditIncident
-	(*AuditSubprocessorChange)(nil),     // 2: breachline.registry.v1.AuditSubprocessorChange
-	(*ExportCustomerAuditResponse)(nil), // 3: breachline.registry.v1.ExportCustomerAuditResponse
-	(*timestamppb.Timestamp)(nil),       // 4: google.protobuf.Timestamp
-	(*SubprocessorChange)(nil),          // 5: breachline.registry.v1.SubprocessorChange
-	(*SubprocessorChangeCustomer)(nil),  // 6: breachline.registry.v1.SubprocessorChangeCustomer
-	(*Customer)(nil),                    // 7: breachline.registry.v1.Customer
-	(*DataSubjectRequest)(nil),          // 8: breachline.registry.v1.DataSubjectRequest
-	(*DataReturnRequest)(nil),           // 9: breachline.registry.v1.DataReturnRequest
-	(*RemovalRequest)(nil),              // 10: breachline.registry.v1.RemovalRequest
+	(*AuditCampaign)(nil),               // 2: breachline.registry.v1.AuditCampaign
+	(*AuditApproval)(nil),               // 3: breachline.registry.v1.AuditApproval
+	(*AuditDelivery)(nil),               // 4: breachline.registry.v1.AuditDelivery
+	(*AuditBounce)(nil),                 // 5: breachline.registry.v1.AuditBounce
+	(*AuditSubprocessorChange)(nil),     // 6: breachline.registry.v1.AuditSubprocessorChange
+	(*ExportCustomerAuditResponse)(nil), // 7: breachline.registry.v1.ExportCustomerAuditResponse
+	(*timestamppb.Timestamp)(nil),       // 8: google.protobuf.Timestamp
+	(*SubprocessorChange)(nil),          // 9: breachline.registry.v1.SubprocessorChange
+	(*SubprocessorChangeCustomer)(nil),  // 10: breachline.registry.v1.SubprocessorChangeCustomer
+	(*Customer)(nil),                    // 11: breachline.registry.v1.Customer
+	(*DataSubjectRequest)(nil),          // 12: breachline.registry.v1.DataSubjectRequest
+	(*DataReturnRequest)(nil),           // 13: breachline.registry.v1.DataReturnRequest
+	(*RemovalRequest)(nil),              // 14: breachline.registry.v1.RemovalRequest
 }
 var file_breachline_registry_v1_audit_proto_depIdxs = []int32{
-	4,  // 0: breachline.registry.v1.ExportCustomerAuditRequest.start_time:type_name -> google.protobuf.Timestamp
-	4,  // 1: breachline.registry.v1.ExportCustomerAuditRequest.end_time:type_name -> google.protobuf.Timestamp
-	4,  // 2: breachline.registry.v1.AuditIncident.create_time:type_name -> google.protobuf.Timestamp
-	4,  // 3: breachline.registry.v1.AuditIncident.update_time:type_name -> google.protobuf.Timestamp
-	5,  // 4: breachline.registry.v1.AuditSubprocessorChange.change:type_name -> breachline.registry.v1.SubprocessorChange
-	6,  // 5: breachline.registry.v1.AuditSubprocessorChange.customer:type_name -> breachline.registry.v1.SubprocessorChangeCustomer
-	7,  // 6: breachline.registry.v1.ExportCustomerAuditResponse.customer:type_name -> breachline.registry.v1.Customer
-	4,  // 7: breachline.registry.v1.ExportCustomerAuditResponse.start_time:type_name -> google.protobuf.Timestamp
-	4,  // 8: breachline.registry.v1.ExportCustomerAuditResponse.end_time:type_name -> google.protobuf.Timestamp
-	4,  // 9: breachline.registry.v1.ExportCustomerAuditResponse.generate_time:type_name -> google.protobuf.Timestamp
-	8,  // 10: breachline.registry.v1.ExportCustomerAuditResponse.data_subject_requests:type_name -> breachline.registry.v1.DataSubjectRequest
-	9,  // 11: breachline.registry.v1.ExportCustomerAuditResponse.data_return_requests:type_name -> breachline.registry.v1.DataReturnRequest
-	10, // 12: breachline.registry.v1.ExportCustomerAuditResponse.removal_requests:type_name -> breachline.registry.v1.RemovalRequest
-	1,  // 13: breachline.registry.v1.ExportCustomerAuditResponse.incidents:type_name -> breachline.registry.v1.AuditIncident
-	2,  // 14: breachline.registry.v1.ExportCustomerAuditResponse.subprocessor_changes:type_name -> breachline.registry.v1.AuditSubprocessorChange
-	0,  // 15: breachline.registry.v1.AuditService.ExportCustomerAudit:input_type -> breachline.registry.v1.ExportCustomerAuditRequest
-	3,  // 16: breachline.registry.v1.AuditService.ExportCustomerAudit:output_type -> breachline.registry.v1.ExportCustomerAuditResponse
-	16, // [16:17] is the sub-list for method output_type
-	15, // [15:16] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	8,  // 0: breachline.registry.v1.ExportCustomerAuditRequest.start_time:type_name -> google.protobuf.Timestamp
+	8,  // 1: breachline.registry.v1.ExportCustomerAuditRequest.end_time:type_name -> google.protobuf.Timestamp
+	8,  // 2: breachline.registry.v1.AuditIncident.create_time:type_name -> google.protobuf.Timestamp
+	8,  // 3: breachline.registry.v1.AuditIncident.update_time:type_name -> google.protobuf.Timestamp
+	2,  // 4: breachline.registry.v1.AuditIncident.campaigns:type_name -> breachline.registry.v1.AuditCampaign
+	8,  // 5: breachline.registry.v1.AuditCampaign.create_time:type_name -> google.protobuf.Timestamp
+	3,  // 6: breachline.registry.v1.AuditCampaign.approvals:type_name -> breachline.registry.v1.AuditApproval
+	4,  // 7: breachline.registry.v1.AuditCampaign.deliveries:type_name -> breachline.registry.v1.AuditDelivery
+	8,  // 8: breachline.registry.v1.AuditApproval.approve_time:type_name -> google.protobuf.Timestamp
+	5,  // 9: breachline.registry.v1.AuditDelivery.bounces:type_name -> breachline.registry.v1.AuditBounce
+	8,  // 10: breachline.registry.v1.AuditBounce.record_time:type_name -> google.protobuf.Timestamp
+	9,  // 11: breachline.registry.v1.AuditSubprocessorChange.change:type_name -> breachline.registry.v1.SubprocessorChange
+	10, // 12: breachline.registry.v1.AuditSubprocessorChange.customer:type_name -> breachline.registry.v1.SubprocessorChangeCustomer
+	11, // 13: breachline.registry.v1.ExportCustomerAuditResponse.customer:type_name -> breachline.registry.v1.Customer
+	8,  // 14: breachline.registry.v1.ExportCustomerAuditResponse.start_time:type_name -> google.protobuf.Timestamp
+	8,  // 15: breachline.registry.v1.ExportCustomerAuditResponse.end_time:type_name -> google.protobuf.Timestamp
+	8,  // 16: breachline.registry.v1.ExportCustomerAuditResponse.generate_time:type_name -> google.protobuf.Timestamp
+	12, // 17: breachline.registry.v1.ExportCustomerAuditResponse.data_subject_requests:type_name -> breachline.registry.v1.DataSubjectRequest
+	13, // 18: breachline.registry.v1.ExportCustomerAuditResponse.data_return_requests:type_name -> breachline.registry.v1.DataReturnRequest
+	14, // 19: breachline.registry.v1.ExportCustomerAuditResponse.removal_requests:type_name -> breachline.registry.v1.RemovalRequest
+	1,  // 20: breachline.registry.v1.ExportCustomerAuditResponse.incidents:type_name -> breachline.registry.v1.AuditIncident
+	6,  // 21: breachline.registry.v1.ExportCustomerAuditResponse.subprocessor_changes:type_name -> breachline.registry.v1.AuditSubprocessorChange
+	0,  // 22: breachline.registry.v1.AuditService.ExportCustomerAudit:input_type -> breachline.registry.v1.ExportCustomerAuditRequest
+	7,  // 23: breachline.registry.v1.AuditService.ExportCustomerAudit:output_type -> breachline.registry.v1.ExportCustomerAuditResponse
+	23, // [23:24] is the sub-list for method output_type
+	22, // [22:23] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_breachline_registry_v1_audit_proto_init() }
@@ -473,7 +919,7 @@ func file_breachline_registry_v1_audit_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_breachline_registry_v1_audit_proto_rawDesc), len(file_breachline_registry_v1_audit_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -32,7 +32,8 @@ type AuditServiceClient interface {
 	// ExportCustomerAudit returns, for one customer and a period, the
 	// customer record, its data subject requests, data return/deletion
 	// requests, sensitive-data removal requests and its incidents (from
-	// intake). Each list holds the items opened within the period.
+	// intake) with the notices sent to the customer about them (from
+	// dispatch). Each list holds the items opened within the period.
 	ExportCustomerAudit(ctx context.Context, in *ExportCustomerAuditRequest, opts ...grpc.CallOption) (*ExportCustomerAuditResponse, error)
 }
 
@@ -64,7 +65,8 @@ type AuditServiceServer interface {
 	// ExportCustomerAudit returns, for one customer and a period, the
 	// customer record, its data subject requests, data return/deletion
 	// requests, sensitive-data removal requests and its incidents (from
-	// intake). Each list holds the items opened within the period.
+	// intake) with the notices sent to the customer about them (from
+	// dispatch). Each list holds the items opened within the period.
 	ExportCustomerAudit(context.Context, *ExportCustomerAuditRequest) (*ExportCustomerAuditResponse, error)
 	mustEmbedUnimplementedAuditServiceServer()
 }
