@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"mime"
 	"net"
 	"net/textproto"
 	"sync"
@@ -14,13 +15,20 @@ import (
 )
 
 // mailbox is a real SMTP server (emersion/go-smtp) on loopback that keeps
-// the headers of every message it accepted. dispatch derives each message's
-// Message-ID from what it delivers (campaign, version, recipient), so a
-// Message-ID accepted twice is a notice sent twice.
+// the header and body of every message it accepted. dispatch derives each
+// message's Message-ID from what it delivers (campaign, version,
+// recipient), so a Message-ID accepted twice is a notice sent twice.
 type mailbox struct {
-	addr string
-	mu   sync.Mutex
-	msgs []textproto.MIMEHeader
+	addr   string
+	mu     sync.Mutex
+	msgs   []textproto.MIMEHeader
+	bodies []string // bodies[i] is the body of msgs[i]
+}
+
+// mail is one accepted message.
+type mail struct {
+	header textproto.MIMEHeader
+	body   string
 }
 
 func startMailbox(t testing.TB) *mailbox {
@@ -70,11 +78,13 @@ func (x *mailSession) Data(r io.Reader) error {
 	if err != nil && len(h) == 0 {
 		return err
 	}
-	if _, err := io.Copy(io.Discard, br); err != nil {
+	body, err := io.ReadAll(br)
+	if err != nil {
 		return err
 	}
 	x.m.mu.Lock()
 	x.m.msgs = append(x.m.msgs, h)
+	x.m.bodies = append(x.m.bodies, string(body))
 	x.m.mu.Unlock()
 	return nil
 }
@@ -89,4 +99,26 @@ func (m *mailbox) headers() []textproto.MIMEHeader {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return append([]textproto.MIMEHeader(nil), m.msgs...)
+}
+
+// messages returns a copy of every accepted message.
+func (m *mailbox) messages() []mail {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]mail, len(m.msgs))
+	for i, h := range m.msgs {
+		out[i] = mail{header: h, body: m.bodies[i]}
+	}
+	return out
+}
+
+// subject is the message's Subject, decoded.
+func (m mail) subject() string { return decodeSubject(m.header.Get("Subject")) }
+
+// decodeSubject decodes a Subject header (dispatch Q-encodes it).
+func decodeSubject(raw string) string {
+	if s, err := new(mime.WordDecoder).DecodeHeader(raw); err == nil {
+		return s
+	}
+	return raw
 }

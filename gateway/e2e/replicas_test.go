@@ -3,7 +3,6 @@ package e2e_test
 import (
 	"context"
 	"fmt"
-	"mime"
 	"slices"
 	"strings"
 	"testing"
@@ -224,13 +223,7 @@ func TestReplicasIntakeClassification(t *testing.T) {
 	// has its own Message-ID, accepted once, and every incident got the
 	// same number of alerts (one per member).
 	const alertPrefix = "[Breachline] Possible data security breach: "
-	var dec mime.WordDecoder
-	subject := func(raw string) string {
-		if s, err := dec.DecodeHeader(raw); err == nil {
-			return s
-		}
-		return raw
-	}
+	subject := decodeSubject
 	eventually(t, 60*time.Second, func(context.Context) error {
 		perIncident := map[string]int{}
 		for id, n := range mail.byMessageID(func(s string) bool { return strings.HasPrefix(subject(s), alertPrefix) }) {

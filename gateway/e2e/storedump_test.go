@@ -22,21 +22,9 @@ func dumpOnFailure(t *testing.T, s stack, collections ...string) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		client, err := mongo.Connect(options.Client().ApplyURI(s.mongoURI()))
-		if err != nil {
-			t.Logf("store dump: %v", err)
-			return
-		}
-		defer func() { _ = client.Disconnect(ctx) }()
 		for _, name := range collections {
-			db, coll, _ := strings.Cut(name, ".")
-			cur, err := client.Database(db).Collection(coll).Find(ctx, bson.D{})
+			docs, err := storeDocs(ctx, s, name)
 			if err != nil {
-				t.Logf("store dump %s: %v", name, err)
-				continue
-			}
-			var docs []bson.M
-			if err := cur.All(ctx, &docs); err != nil {
 				t.Logf("store dump %s: %v", name, err)
 				continue
 			}
@@ -47,4 +35,24 @@ func dumpOnFailure(t *testing.T, s stack, collections ...string) {
 			t.Logf("--- %s (%d) ---%s", name, len(docs), b.String())
 		}
 	})
+}
+
+// storeDocs reads every document of the collection name
+// ("database.collection") from the stack's store.
+func storeDocs(ctx context.Context, s stack, name string) ([]bson.M, error) {
+	client, err := mongo.Connect(options.Client().ApplyURI(s.mongoURI()))
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = client.Disconnect(ctx) }()
+	db, coll, _ := strings.Cut(name, ".")
+	cur, err := client.Database(db).Collection(coll).Find(ctx, bson.D{})
+	if err != nil {
+		return nil, err
+	}
+	var docs []bson.M
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, err
+	}
+	return docs, nil
 }

@@ -97,7 +97,7 @@ func (s *Service) ForwardDataSubjectRequests(owner string) func(ctx context.Cont
 			return false, nil
 		}
 		now := s.now()
-		d, attempts, ok, err := s.store.ClaimDSRForward(ctx, owner, now, dsrRelayLease)
+		d, attempts, ok, err := s.store.ClaimDSRForward(ctx, owner, now, s.relayLease)
 		if err != nil || !ok {
 			return false, err
 		}
@@ -144,7 +144,7 @@ func (s *Service) RemindDueDataSubjectRequests(owner string, window time.Duratio
 			return false, nil
 		}
 		now := s.now()
-		d, attempts, ok, err := s.store.ClaimDSRReminder(ctx, owner, now, now.Add(window), dsrRelayLease)
+		d, attempts, ok, err := s.store.ClaimDSRReminder(ctx, owner, now, now.Add(window), s.relayLease)
 		if err != nil || !ok {
 			return false, err
 		}

@@ -30,7 +30,6 @@ const (
 	dsrChangeRetries    = maxUpdateRetries
 	dsrForwardKind      = "data-subject-request"
 	dsrReminderKind     = "data-subject-request-reminder"
-	dsrRelayLease       = time.Minute
 	dsrRelayRetry       = time.Second
 	dsrRelayMaxWait     = 5 * time.Minute
 	defaultReminderDays = 7

@@ -35,7 +35,6 @@ func WithNotifier(n Notifier) Option {
 
 // Removal-notice worker tuning.
 const (
-	removalNoticeLease   = time.Minute
 	removalNoticeKind    = "sensitive-data-removal"
 	removalNoticeRetry   = time.Second
 	removalNoticeMaxWait = 5 * time.Minute
@@ -102,7 +101,7 @@ func (s *Service) NotifyRemovalCustomers(owner string) func(ctx context.Context)
 			return false, nil
 		}
 		now := s.now()
-		r, attempts, ok, err := s.store.ClaimRemovalNotice(ctx, owner, now, removalNoticeLease)
+		r, attempts, ok, err := s.store.ClaimRemovalNotice(ctx, owner, now, s.relayLease)
 		if err != nil || !ok {
 			return false, err
 		}

@@ -676,7 +676,6 @@ func later(a, b time.Time) time.Time {
 
 // Change-notice worker tuning.
 const (
-	changeNoticeLease   = time.Minute
 	changeNoticeKind    = "subprocessor-change"
 	changeNoticeRetry   = time.Second
 	changeNoticeMaxWait = 5 * time.Minute
@@ -763,7 +762,7 @@ func (s *Service) NotifyChangeCustomers(owner string) func(ctx context.Context) 
 		if ok {
 			return true, s.joinOpenChanges(ctx, cu)
 		}
-		e, attempts, ok, err := s.store.ClaimChangeNotice(ctx, owner, now, changeNoticeLease)
+		e, attempts, ok, err := s.store.ClaimChangeNotice(ctx, owner, now, s.relayLease)
 		if err != nil || !ok {
 			return false, err
 		}
