@@ -5,16 +5,15 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/breachline/breachline/pkg/auth"
+	"github.com/breachline/breachline/pkg/ratelimit"
 )
 
 // RateLimit bounds how fast one caller may call a server: a token bucket
@@ -34,28 +33,8 @@ type RateLimit struct {
 	Burst int
 }
 
-// limiters holds one token bucket per subject. golang.org/x/time/rate is the
-// bucket (its reservation says exactly how long until the next token, which
-// becomes RetryInfo); this type only keeps the map bounded.
-type limiters struct {
-	limit rate.Limit
-	burst int
-	// idle is how long an unused bucket takes to refill completely; after
-	// that it is indistinguishable from a new one and is dropped.
-	idle time.Duration
-
-	mu        sync.Mutex
-	buckets   map[string]*bucket
-	lastSweep time.Time
-}
-
-type bucket struct {
-	lim      *rate.Limiter
-	lastSeen time.Time
-}
-
 // newLimiters returns nil when rl sets no limit.
-func newLimiters(rl RateLimit) *limiters {
+func newLimiters(rl RateLimit) *ratelimit.Keyed {
 	if rl.RPS <= 0 {
 		return nil
 	}
@@ -63,38 +42,7 @@ func newLimiters(rl RateLimit) *limiters {
 	if burst < 1 {
 		burst = int(math.Max(1, math.Ceil(2*rl.RPS)))
 	}
-	idle := time.Duration(float64(burst) / rl.RPS * float64(time.Second))
-	return &limiters{
-		limit: rate.Limit(rl.RPS), burst: burst, idle: max(idle, time.Minute),
-		buckets: map[string]*bucket{}, lastSweep: time.Now(),
-	}
-}
-
-// reserve takes a token from key's bucket, or reports how long the caller
-// must wait for one (without taking it).
-func (l *limiters) reserve(key string, now time.Time) time.Duration {
-	l.mu.Lock()
-	if now.Sub(l.lastSweep) > l.idle {
-		for k, b := range l.buckets {
-			if now.Sub(b.lastSeen) > l.idle {
-				delete(l.buckets, k)
-			}
-		}
-		l.lastSweep = now
-	}
-	b, ok := l.buckets[key]
-	if !ok {
-		b = &bucket{lim: rate.NewLimiter(l.limit, l.burst)}
-		l.buckets[key] = b
-	}
-	b.lastSeen = now
-	l.mu.Unlock()
-	r := b.lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return d
-	}
-	return 0
+	return ratelimit.NewKeyed(rl.RPS, burst)
 }
 
 // admit charges the caller in ctx one call, or returns RESOURCE_EXHAUSTED.
@@ -107,14 +55,14 @@ func (s *Server) admit(ctx context.Context) error {
 	if !ok || id.IsService() {
 		return nil
 	}
-	wait := s.limits.reserve(id.Subject, time.Now())
+	wait := s.limits.Reserve(id.Subject, time.Now())
 	if wait <= 0 {
 		return nil
 	}
 	return withDetails(codes.ResourceExhausted,
 		fmt.Sprintf("rate limit exceeded; retry after %s", wait.Round(time.Millisecond)),
 		&errdetails.ErrorInfo{Reason: "RATE_LIMITED", Domain: ErrorDomain, Metadata: map[string]string{
-			"limit_rps": strconv.FormatFloat(float64(s.limits.limit), 'f', -1, 64), "burst": strconv.Itoa(s.limits.burst),
+			"limit_rps": strconv.FormatFloat(s.limits.Rate(), 'f', -1, 64), "burst": strconv.Itoa(s.limits.Burst()),
 		}},
 		&errdetails.RetryInfo{RetryDelay: durationpb.New(wait)})
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/breachline/breachline/pkg/auth"
 	"github.com/breachline/breachline/pkg/authz"
+	"github.com/breachline/breachline/pkg/ratelimit"
 )
 
 // Options configure a Server.
@@ -78,7 +79,7 @@ type Server struct {
 	validator   RequestValidator
 	quietHealth bool
 	quiet       map[string]bool
-	limits      *limiters
+	limits      *ratelimit.Keyed
 	healthAddr  string
 	healthOnly  *grpc.Server
 }

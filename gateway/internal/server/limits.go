@@ -8,11 +8,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rs/cors"
-	"golang.org/x/time/rate"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -22,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/breachline/breachline/pkg/auth"
+	"github.com/breachline/breachline/pkg/ratelimit"
 )
 
 // errorDomain is the google.rpc.ErrorInfo domain of the errors the gateway
@@ -46,7 +45,7 @@ func writeStatus(w http.ResponseWriter, httpCode int, st *status.Status) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(httpCode)
-	_, _ = w.Write(b)
+	_, _ = w.Write(b) //nolint:gosec // protojson of a google.rpc.Status, served as application/json, not HTML
 }
 
 // withDetails returns a status with an ErrorInfo (reason, metadata) and
@@ -114,63 +113,11 @@ func withCORS(origins []string, next http.Handler) http.Handler {
 	})
 }
 
-// limiters holds one token bucket per caller key. golang.org/x/time/rate is
-// the token bucket: its Reservation tells exactly how long until the next
-// token, which becomes Retry-After and google.rpc.RetryInfo, and it is
-// safe for concurrent use, so this type only has to keep the map bounded.
-type limiters struct {
-	limit rate.Limit
-	burst int
-	// idle is how long an unused bucket takes to refill completely; after
-	// that it is indistinguishable from a new one and is dropped.
-	idle time.Duration
-
-	mu        sync.Mutex
-	buckets   map[string]*bucket
-	lastSweep time.Time
-}
-
-type bucket struct {
-	lim      *rate.Limiter
-	lastSeen time.Time
-}
-
-func newLimiters(rps float64, burst int) *limiters {
+func newLimiters(rps float64, burst int) *ratelimit.Keyed {
 	if burst < 1 {
 		burst = int(math.Max(1, math.Ceil(rps)))
 	}
-	idle := time.Duration(float64(burst) / rps * float64(time.Second))
-	return &limiters{
-		limit: rate.Limit(rps), burst: burst, idle: max(idle, time.Minute),
-		buckets: map[string]*bucket{}, lastSweep: time.Now(),
-	}
-}
-
-// reserve takes a token from key's bucket, or reports how long the caller
-// must wait for one (without taking it).
-func (l *limiters) reserve(key string, now time.Time) (wait time.Duration) {
-	l.mu.Lock()
-	if now.Sub(l.lastSweep) > l.idle {
-		for k, b := range l.buckets {
-			if now.Sub(b.lastSeen) > l.idle {
-				delete(l.buckets, k)
-			}
-		}
-		l.lastSweep = now
-	}
-	b, ok := l.buckets[key]
-	if !ok {
-		b = &bucket{lim: rate.NewLimiter(l.limit, l.burst)}
-		l.buckets[key] = b
-	}
-	b.lastSeen = now
-	l.mu.Unlock()
-	r := b.lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return d
-	}
-	return 0
+	return ratelimit.NewKeyed(rps, burst)
 }
 
 // rateLimitKey names the caller a request counts against: the
@@ -210,7 +157,7 @@ func withRateLimit(rps float64, burst int, authn auth.Authenticator, next http.H
 			next.ServeHTTP(w, r)
 			return
 		}
-		wait := l.reserve(rateLimitKey(r.Context(), authn, r), time.Now())
+		wait := l.Reserve(rateLimitKey(r.Context(), authn, r), time.Now())
 		if wait <= 0 {
 			next.ServeHTTP(w, r)
 			return
@@ -218,7 +165,7 @@ func withRateLimit(rps float64, burst int, authn auth.Authenticator, next http.H
 		secs := int64(math.Ceil(wait.Seconds()))
 		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 		st := withDetails(codes.ResourceExhausted, fmt.Sprintf("rate limit exceeded; retry after %s", wait.Round(time.Millisecond)),
-			"RATE_LIMITED", map[string]string{"limit_rps": strconv.FormatFloat(rps, 'f', -1, 64), "burst": strconv.Itoa(l.burst)},
+			"RATE_LIMITED", map[string]string{"limit_rps": strconv.FormatFloat(rps, 'f', -1, 64), "burst": strconv.Itoa(l.Burst())},
 			&errdetails.RetryInfo{RetryDelay: durationpb.New(wait)})
 		writeStatus(w, http.StatusTooManyRequests, st)
 	})

@@ -1,11 +1,58 @@
 package main_test
 
 import (
+	"context"
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"testing"
+	"time"
 
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/breachline/breachline/pkg/mongotest"
+	"github.com/breachline/breachline/pkg/mongox"
 	"github.com/breachline/breachline/services/dispatch/internal/domain"
+	"github.com/breachline/breachline/services/dispatch/internal/smtptest"
+	"github.com/breachline/breachline/services/dispatch/internal/store"
 )
+
+// killRig is what the process-level tests share: the dispatch binary, a
+// real SMTP server, and a fresh database (uri, db) on the embedded store
+// with the service over it, for setting up campaigns in-process.
+type killRig struct {
+	bin     string
+	mail    *smtptest.Server
+	uri, db string
+	svc     *domain.Service
+}
+
+// newKillRig builds the dispatch binary and prepares the rig.
+func newKillRig(t *testing.T) killRig {
+	t.Helper()
+	r := killRig{bin: filepath.Join(t.TempDir(), "dispatch")}
+	build := exec.CommandContext(t.Context(), "go", "build", "-o", r.bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	r.mail = smtptest.Start(t)
+	r.uri, r.db = mongotest.URI(t), mongotest.DBName(t)
+	client, err := mongo.Connect(options.Client().ApplyURI(r.uri))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = client.Database(r.db).Drop(context.Background())
+		_ = client.Disconnect(context.Background())
+	})
+	db := client.Database(r.db)
+	if err := mongox.EnsureIndexes(t.Context(), db, store.Indexes()); err != nil {
+		t.Fatal(err)
+	}
+	r.svc = domain.NewService(store.New(db), time.Now)
+	return r
+}
 
 // approvedCampaign drafts an individuals campaign with n recipients and the
 // quorum's approvals, and returns its id and version.

@@ -1,12 +1,10 @@
 package main_test
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
@@ -14,14 +12,7 @@ import (
 
 	dispatchv1 "github.com/breachline/breachline/pkg/gen/breachline/dispatch/v1"
 	"github.com/breachline/breachline/pkg/grpcx"
-	"github.com/breachline/breachline/pkg/mongotest"
-	"github.com/breachline/breachline/pkg/mongox"
 	"github.com/breachline/breachline/services/dispatch/internal/domain"
-	"github.com/breachline/breachline/services/dispatch/internal/smtptest"
-	"github.com/breachline/breachline/services/dispatch/internal/store"
-
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // Engine settings of the process under test; the duplicate bound follows
@@ -43,27 +34,8 @@ func TestSIGKILLDuringCampaign(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("DISPATCH_KILL_RECIPIENTS")); err == nil && v > 0 {
 		n = v
 	}
-	bin := filepath.Join(t.TempDir(), "dispatch")
-	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	mail := smtptest.Start(t)
-	uri := mongotest.URI(t)
-	dbName := mongotest.DBName(t)
-	client, err := mongo.Connect(options.Client().ApplyURI(uri))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = client.Database(dbName).Drop(context.Background())
-		_ = client.Disconnect(context.Background())
-	})
-	db := client.Database(dbName)
-	if err := mongox.EnsureIndexes(t.Context(), db, store.Indexes()); err != nil {
-		t.Fatal(err)
-	}
-	svc := domain.NewService(store.New(db), time.Now)
+	rig := newKillRig(t)
+	bin, mail, uri, dbName, svc := rig.bin, rig.mail, rig.uri, rig.db, rig.svc
 	id, version := approvedCampaign(t, svc, n)
 
 	lis, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")

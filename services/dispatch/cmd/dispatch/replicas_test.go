@@ -1,28 +1,19 @@
 package main_test
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
 	dispatchv1 "github.com/breachline/breachline/pkg/gen/breachline/dispatch/v1"
 	"github.com/breachline/breachline/pkg/grpcx"
-	"github.com/breachline/breachline/pkg/mongotest"
-	"github.com/breachline/breachline/pkg/mongox"
 	"github.com/breachline/breachline/services/dispatch/internal/domain"
-	"github.com/breachline/breachline/services/dispatch/internal/smtptest"
-	"github.com/breachline/breachline/services/dispatch/internal/store"
 )
 
 // Settings of the replicas under test. The duplicate bound of the outbox
@@ -53,26 +44,8 @@ const (
 // replicas checked them at once.
 func TestReplicasShareWorkAndSurviveAKill(t *testing.T) {
 	t.Parallel()
-	bin := filepath.Join(t.TempDir(), "dispatch")
-	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	mail := smtptest.Start(t)
-	uri, dbName := mongotest.URI(t), mongotest.DBName(t)
-	client, err := mongo.Connect(options.Client().ApplyURI(uri))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = client.Database(dbName).Drop(context.Background())
-		_ = client.Disconnect(context.Background())
-	})
-	db := client.Database(dbName)
-	if err := mongox.EnsureIndexes(t.Context(), db, store.Indexes()); err != nil {
-		t.Fatal(err)
-	}
-	svc := domain.NewService(store.New(db), time.Now)
+	rig := newKillRig(t)
+	bin, mail, uri, dbName, svc := rig.bin, rig.mail, rig.uri, rig.db, rig.svc
 	campaignID, version := approvedCampaign(t, svc, replicaRecipients)
 	var near []domain.Obligation
 	for i := range replicaDeadlines {
@@ -88,6 +61,7 @@ func TestReplicasShareWorkAndSurviveAKill(t *testing.T) {
 	lis := make([]net.Listener, 3)
 	addrs := make([]string, 3)
 	for i := range lis {
+		var err error
 		if lis[i], err = (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0"); err != nil {
 			t.Fatal(err)
 		}
