@@ -84,7 +84,10 @@ var benchProducts = []string{"admin", "teacher", "parent", "student", "analytics
 //   - registry.check_noop_per_s and registry.check_noop_p99_ms: the same two
 //     loops against a handler that answers at once, on the same chain: the
 //     ceiling and the floor gRPC, the interceptors, the client loop and the
-//     machine's other load leave.
+//     machine's other load leave;
+//   - registry.check_bare_grpc_p99_ms: the open loop against that no-op
+//     handler on a bare grpc.NewServer (no interceptors, no telemetry): the
+//     floor of grpc-go and the load generator alone on this machine.
 //
 // It does the whole workload once whatever b.N is.
 func BenchmarkCheckSubprocessor(b *testing.B) {
@@ -109,6 +112,7 @@ func BenchmarkCheckSubprocessor(b *testing.B) {
 	p99, fromSchedule, achieved := pacedLatency(b, clients)
 	noopRate, _ := checkLoad(b, noop)
 	noopP99, _, _ := pacedLatency(b, noop)
+	bareP99, _, _ := pacedLatency(b, serveBare(b))
 	b.StopTimer()
 	stop()
 	n := <-writes
@@ -121,6 +125,7 @@ func BenchmarkCheckSubprocessor(b *testing.B) {
 	fmt.Fprintf(os.Stdout, "bench: registry.check_p99_ms_saturated %.2f ms\n", saturatedP99)
 	fmt.Fprintf(os.Stdout, "bench: registry.check_noop_per_s %.0f 1/s\n", noopRate)
 	fmt.Fprintf(os.Stdout, "bench: registry.check_noop_p99_ms %.2f ms\n", noopP99)
+	fmt.Fprintf(os.Stdout, "bench: registry.check_bare_grpc_p99_ms %.2f ms\n", bareP99)
 	if n == 0 {
 		b.Fatal("no registry change happened during the run")
 	}
@@ -215,6 +220,22 @@ func (noopChecks) CheckSubprocessor(context.Context, *registryv1.CheckSubprocess
 	return &registryv1.CheckSubprocessorResponse{Allowed: true, Reason: reasonAllowed, Message: "Vendor 1 may process admin data", RegistryVersion: 7}, nil
 }
 
+// serveBare serves noopChecks on a bare grpc-go server (no interceptors,
+// no stats handler) on loopback TCP and returns clients on checkConns
+// connections.
+func serveBare(b *testing.B) []registryv1.SubprocessorServiceClient {
+	b.Helper()
+	srv := grpc.NewServer()
+	registryv1.RegisterSubprocessorServiceServer(srv, noopChecks{})
+	lis, err := (&net.ListenConfig{}).Listen(b.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatalf("listen: %v", err)
+	}
+	go func() { _ = srv.Serve(lis) }()
+	b.Cleanup(srv.Stop)
+	return dialClients(b, lis.Addr().String())
+}
+
 // serveRegistry serves what register registers on loopback TCP with the
 // platform's interceptor chain and returns clients on checkConns
 // connections.
@@ -233,26 +254,30 @@ func serveRegistry(b *testing.B, v grpcx.RequestValidator, register func(grpc.Se
 		defer close(served)
 		_ = srv.ServeListener(ctx, lis)
 	}()
-	var conns []*grpc.ClientConn
+	b.Cleanup(func() {
+		cancel()
+		<-served
+	})
+	return dialClients(b, lis.Addr().String())
+}
+
+// dialClients returns clients of addr on checkConns connections, closed
+// when the benchmark ends (before the server stops: cleanups run last
+// first).
+func dialClients(b *testing.B, addr string) []registryv1.SubprocessorServiceClient {
+	b.Helper()
 	clients := make([]registryv1.SubprocessorServiceClient, 0, checkConns)
 	for range checkConns {
 		// A bare client: the load generator shares the two cores with the
 		// server, so it should cost as little as it can (an internal
 		// service's own grpcx client runs on its own machine).
-		conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
 			b.Fatalf("dial: %v", err)
 		}
-		conns = append(conns, conn)
+		b.Cleanup(func() { _ = conn.Close() })
 		clients = append(clients, registryv1.NewSubprocessorServiceClient(conn))
 	}
-	b.Cleanup(func() {
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		cancel()
-		<-served
-	})
 	return clients
 }
 
