@@ -110,13 +110,9 @@ func contactsFromDocs(ds []contactDoc) []domain.Contact {
 // CreateCustomer implements domain.CustomerStore.
 func (s *Store) CreateCustomer(ctx context.Context, c domain.Customer, idem domain.Idempotency) (domain.Customer, error) {
 	doc := customerToDoc(c, idem)
-	var prev customerDoc
-	replayed, err := insertOnce(ctx, s.customers, doc, c.ID, idem, &prev)
+	doc, err := insertOnce(ctx, s.customers, doc, c.ID, idem)
 	if err != nil {
 		return domain.Customer{}, err
-	}
-	if replayed {
-		doc = prev
 	}
 	if err := s.recordFirstVersion(ctx, doc); err != nil {
 		return domain.Customer{}, err
@@ -270,11 +266,7 @@ func (s *Store) finishStaleClaim(ctx context.Context, claimID string, from int64
 }
 
 func (s *Store) getCustomerDoc(ctx context.Context, id string) (customerDoc, error) {
-	var doc customerDoc
-	if err := s.customers.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&doc); err != nil {
-		return customerDoc{}, mongox.NotFound(err, "customer "+id)
-	}
-	return doc, nil
+	return findByID[customerDoc](ctx, s.customers, id, "customer")
 }
 
 // CustomerHistory returns the recorded versions of customer id, oldest

@@ -138,22 +138,18 @@ func (s *Store) CreateDataReturnRequest(ctx context.Context, r domain.DataReturn
 	doc := returnToDoc(r)
 	doc.RequestKey = requestKey(idem, r.ID)
 	doc.Fingerprint = idem.Fingerprint
-	var prev returnDoc
-	replayed, err := insertOnce(ctx, s.returns, doc, r.ID, idem, &prev)
-	switch {
-	case err != nil:
+	doc, err := insertOnce(ctx, s.returns, doc, r.ID, idem)
+	if err != nil {
 		return domain.DataReturnRequest{}, err
-	case replayed:
-		return prev.toDomain(), nil
 	}
 	return doc.toDomain(), nil
 }
 
 // GetDataReturnRequest implements domain.DataReturnStore.
 func (s *Store) GetDataReturnRequest(ctx context.Context, id string) (domain.DataReturnRequest, error) {
-	var doc returnDoc
-	if err := s.returns.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&doc); err != nil {
-		return domain.DataReturnRequest{}, mongox.NotFound(err, "data return request "+id)
+	doc, err := findByID[returnDoc](ctx, s.returns, id, "data return request")
+	if err != nil {
+		return domain.DataReturnRequest{}, err
 	}
 	return doc.toDomain(), nil
 }

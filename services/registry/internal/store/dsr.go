@@ -230,22 +230,18 @@ func (s *Store) CreateDataSubjectRequest(ctx context.Context, d domain.DataSubje
 	doc := dsrToDoc(d)
 	doc.RequestKey = requestKey(idem, d.ID)
 	doc.Fingerprint = idem.Fingerprint
-	var prev dsrDoc
-	replayed, err := insertOnce(ctx, s.dsrs, doc, d.ID, idem, &prev)
-	switch {
-	case err != nil:
+	doc, err := insertOnce(ctx, s.dsrs, doc, d.ID, idem)
+	if err != nil {
 		return domain.DataSubjectRequest{}, err
-	case replayed:
-		return prev.toDomain(), nil
 	}
 	return doc.toDomain(), nil
 }
 
 // GetDataSubjectRequest implements domain.DataSubjectRequestStore.
 func (s *Store) GetDataSubjectRequest(ctx context.Context, id string) (domain.DataSubjectRequest, error) {
-	var doc dsrDoc
-	if err := s.dsrs.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&doc); err != nil {
-		return domain.DataSubjectRequest{}, mongox.NotFound(err, "data subject request "+id)
+	doc, err := findByID[dsrDoc](ctx, s.dsrs, id, "data subject request")
+	if err != nil {
+		return domain.DataSubjectRequest{}, err
 	}
 	return doc.toDomain(), nil
 }

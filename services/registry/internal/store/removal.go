@@ -141,22 +141,18 @@ func (s *Store) CreateRemovalRequest(ctx context.Context, r domain.RemovalReques
 	doc := removalToDoc(r)
 	doc.RequestKey = requestKey(idem, r.ID)
 	doc.Fingerprint = idem.Fingerprint
-	var prev removalDoc
-	replayed, err := insertOnce(ctx, s.removals, doc, r.ID, idem, &prev)
-	switch {
-	case err != nil:
+	doc, err := insertOnce(ctx, s.removals, doc, r.ID, idem)
+	if err != nil {
 		return domain.RemovalRequest{}, err
-	case replayed:
-		return prev.toDomain(), nil
 	}
 	return doc.toDomain(), nil
 }
 
 // GetRemovalRequest implements domain.RemovalRequestStore.
 func (s *Store) GetRemovalRequest(ctx context.Context, id string) (domain.RemovalRequest, error) {
-	var doc removalDoc
-	if err := s.removals.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&doc); err != nil {
-		return domain.RemovalRequest{}, mongox.NotFound(err, "removal request "+id)
+	doc, err := findByID[removalDoc](ctx, s.removals, id, "removal request")
+	if err != nil {
+		return domain.RemovalRequest{}, err
 	}
 	return doc.toDomain(), nil
 }

@@ -192,17 +192,19 @@ func requestKey(idem domain.Idempotency, id string) string {
 	return "id:" + id
 }
 
-// insertOnce inserts doc (whose _id is id, request_key from idem) and resolves a duplicate-key
-// failure: a document made by the same request (same key and fingerprint) is
-// decoded into replay and reported with true; a key reused with other input
-// is domain.RequestReusedError; anything else is ErrAlreadyExists.
-func insertOnce(ctx context.Context, coll *mongo.Collection, doc any, id string, idem domain.Idempotency, replay any) (bool, error) {
+// insertOnce inserts doc (whose _id is id, request_key from idem) and
+// returns the stored document: doc, or on a duplicate-key failure the
+// document the same request (same key and fingerprint) made earlier. A key
+// reused with other input is domain.RequestReusedError; any other duplicate
+// is ErrAlreadyExists.
+func insertOnce[D any](ctx context.Context, coll *mongo.Collection, doc D, id string, idem domain.Idempotency) (D, error) {
 	_, err := coll.InsertOne(ctx, doc)
 	if err == nil {
-		return false, nil
+		return doc, nil
 	}
+	var zero D
 	if !mongox.IsDuplicateKey(err) {
-		return false, fmt.Errorf("insert into %s: %w", coll.Name(), err)
+		return zero, fmt.Errorf("insert into %s: %w", coll.Name(), err)
 	}
 	if idem.Key != "" {
 		var raw bson.Raw
@@ -210,17 +212,28 @@ func insertOnce(ctx context.Context, coll *mongo.Collection, doc any, id string,
 		switch {
 		case err == nil:
 			if fp, _ := raw.Lookup("fingerprint").StringValueOK(); fp != idem.Fingerprint {
-				return false, domain.RequestReusedError()
+				return zero, domain.RequestReusedError()
 			}
-			if err := bson.Unmarshal(raw, replay); err != nil {
-				return false, fmt.Errorf("decode %s: %w", coll.Name(), err)
+			var prev D
+			if err := bson.Unmarshal(raw, &prev); err != nil {
+				return zero, fmt.Errorf("decode %s: %w", coll.Name(), err)
 			}
-			return true, nil
+			return prev, nil
 		case !errors.Is(err, mongo.ErrNoDocuments):
-			return false, fmt.Errorf("find request in %s: %w", coll.Name(), err)
+			return zero, fmt.Errorf("find request in %s: %w", coll.Name(), err)
 		}
 	}
-	return false, apperr.ErrAlreadyExists
+	return zero, apperr.ErrAlreadyExists
+}
+
+// findByID reads the document with _id id from coll; a missing one is
+// NOT_FOUND naming what ("customer", "subprocessor", ...) and id.
+func findByID[D any](ctx context.Context, coll *mongo.Collection, id, what string) (D, error) {
+	var doc D
+	if err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&doc); err != nil {
+		return doc, mongox.NotFound(err, what+" "+id)
+	}
+	return doc, nil
 }
 
 // utc returns t in UTC; the driver decodes BSON dates in local time

@@ -110,13 +110,9 @@ func (s *Store) CreateSubprocessor(ctx context.Context, sp domain.Subprocessor, 
 		RequestKey:     requestKey(idem, sp.ID),
 		Fingerprint:    idem.Fingerprint,
 	}
-	var prev subprocessorDoc
-	replayed, err := insertOnce(ctx, s.subprocs, doc, sp.ID, idem, &prev)
+	doc, err := insertOnce(ctx, s.subprocs, doc, sp.ID, idem)
 	if err != nil {
 		return domain.Subprocessor{}, err
-	}
-	if replayed {
-		doc = prev
 	}
 	// A retry also finishes a history write its first attempt did not.
 	if doc.HistoryPending {
@@ -175,9 +171,9 @@ func (s *Store) SyncSubprocessorHistory(ctx context.Context, before time.Time) (
 
 // GetSubprocessor implements domain.SubprocessorStore.
 func (s *Store) GetSubprocessor(ctx context.Context, id string) (domain.Subprocessor, error) {
-	var doc subprocessorDoc
-	if err := s.subprocs.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&doc); err != nil {
-		return domain.Subprocessor{}, mongox.NotFound(err, "subprocessor "+id)
+	doc, err := findByID[subprocessorDoc](ctx, s.subprocs, id, "subprocessor")
+	if err != nil {
+		return domain.Subprocessor{}, err
 	}
 	return doc.toDomain(), nil
 }

@@ -126,22 +126,18 @@ func (s *Store) CreateSubprocessorChange(ctx context.Context, c domain.Subproces
 		RequestKey:      requestKey(idem, c.ID),
 		Fingerprint:     idem.Fingerprint,
 	}
-	var prev changeDoc
-	replayed, err := insertOnce(ctx, s.changes, doc, c.ID, idem, &prev)
-	switch {
-	case err != nil:
+	doc, err := insertOnce(ctx, s.changes, doc, c.ID, idem)
+	if err != nil {
 		return domain.SubprocessorChange{}, err
-	case replayed:
-		return prev.toDomain(), nil
 	}
 	return doc.toDomain(), nil
 }
 
 // GetSubprocessorChange implements domain.SubprocessorChangeStore.
 func (s *Store) GetSubprocessorChange(ctx context.Context, id string) (domain.SubprocessorChange, error) {
-	var doc changeDoc
-	if err := s.changes.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&doc); err != nil {
-		return domain.SubprocessorChange{}, mongox.NotFound(err, "subprocessor change "+id)
+	doc, err := findByID[changeDoc](ctx, s.changes, id, "subprocessor change")
+	if err != nil {
+		return domain.SubprocessorChange{}, err
 	}
 	return doc.toDomain(), nil
 }
@@ -416,13 +412,9 @@ func (s *Store) CreateObjection(ctx context.Context, o domain.Objection, idem do
 		ObjectTime: o.ObjectTime, ObjectedBy: o.ObjectedBy,
 		RequestKey: requestKey(idem, id), Fingerprint: idem.Fingerprint,
 	}
-	var prev objectionDoc
-	replayed, err := insertOnce(ctx, s.objections, doc, id, idem, &prev)
+	doc, err := insertOnce(ctx, s.objections, doc, id, idem)
 	if err != nil {
 		return domain.Objection{}, err
-	}
-	if replayed {
-		doc = prev
 	}
 	return domain.Objection{
 		ChangeID: doc.ChangeID, CustomerID: doc.CustomerID, Reason: doc.Reason,
@@ -438,13 +430,9 @@ func (s *Store) CreateResolution(ctx context.Context, r domain.Resolution, idem 
 		ResolveTime: r.ResolveTime, ResolvedBy: r.ResolvedBy,
 		RequestKey: requestKey(idem, id), Fingerprint: idem.Fingerprint,
 	}
-	var prev resolutionDoc
-	replayed, err := insertOnce(ctx, s.resolutions, doc, id, idem, &prev)
+	doc, err := insertOnce(ctx, s.resolutions, doc, id, idem)
 	if err != nil {
 		return domain.Resolution{}, err
-	}
-	if replayed {
-		doc = prev
 	}
 	return domain.Resolution{
 		ChangeID: doc.ChangeID, CustomerID: doc.CustomerID, Outcome: domain.ObjectionOutcome(doc.Outcome),
