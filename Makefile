@@ -1,6 +1,7 @@
 # Breachline — build, run and check everything. `make help` lists the targets.
 # Every tool is pinned and installed into .bin/ by this Makefile; a fresh
-# clone needs only Go (and npm for the googleapis protos during `generate`).
+# clone needs only Go (and npm for the googleapis protos in the proto targets:
+# generate, checkgenerate, lint, buf-lint, breaking).
 SHELL := /usr/bin/env bash -o errexit -o nounset -o pipefail
 .SHELLFLAGS := -c
 .DEFAULT_GOAL := help
@@ -80,9 +81,16 @@ buf-lint: tools protodeps ## buf lint (STANDARD) and buf format check.
 	buf lint proto
 	buf format -d --exit-code proto
 
+# The googleapis imports live only in the ignored cache, not in git, so the
+# tree compared against (any git ref) is unpacked beside a copy of them.
+BREAKING_AGAINST ?= main
 .PHONY: breaking
-breaking: tools protodeps ## buf breaking against the main branch.
-	buf breaking proto --against '.git#branch=main,subdir=proto'
+breaking: tools protodeps ## buf breaking against BREAKING_AGAINST (a git ref; default main).
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	git archive $(BREAKING_AGAINST) buf.yaml proto | tar -x -C "$$tmp"; \
+	mkdir -p "$$tmp/.cache" && cp -R $(CACHE)/googleapis "$$tmp/.cache/"; \
+	echo "buf breaking proto --against $(BREAKING_AGAINST)"; \
+	buf breaking proto --against "$$tmp/proto"
 
 .PHONY: generate
 generate: tools protodeps ## Regenerate Go, grpc-gateway and OpenAPI code from the protos.
