@@ -174,6 +174,38 @@ func TestBreachFlowEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("case=rest-reproduce-assessment", func(t *testing.T) {
+		code, r := httpDo(t, http.MethodPost, base+"/v1/assessments/"+assessmentID+":reproduce", map[string]any{})
+		again, _ := r["assessment"].(map[string]any)
+		if code != http.StatusOK || r["identical"] != true || r["differences"] != nil && len(r["differences"].([]any)) != 0 ||
+			again["assessmentId"] != assessmentID || len(again["obligations"].([]any)) != len(a.GetObligations()) {
+			t.Fatalf("POST :reproduce: %d %v", code, r)
+		}
+		if code, r := httpDo(t, http.MethodPost, base+"/v1/assessments/not-an-id:reproduce", map[string]any{}); code != http.StatusBadRequest ||
+			!slices.Contains(violationFields(r), "assessment_id") {
+			t.Fatalf("POST :reproduce with a malformed id: %d %v, want 400 with a violation on assessment_id", code, r)
+		}
+		if code, r := httpDo(t, http.MethodPost, base+"/v1/assessments/asm_0123456789abcdef01234567:reproduce", map[string]any{}); code != http.StatusNotFound {
+			t.Fatalf("POST :reproduce with an unknown id: %d %v, want 404", code, r)
+		}
+	})
+
+	t.Run("case=rest-rule-dates-and-sources", func(t *testing.T) {
+		code, p := httpDo(t, http.MethodGet, base+"/v1/rulePacks/org-policy", nil)
+		pack, _ := p["rulePack"].(map[string]any)
+		rules, _ := pack["rules"].([]any)
+		if code != http.StatusOK || len(rules) == 0 {
+			t.Fatalf("GET rulePacks/org-policy: %d %v", code, p)
+		}
+		for _, r := range rules {
+			rule := r.(map[string]any)
+			sources, _ := rule["sources"].([]any)
+			if rule["citation"] == "" || rule["effectiveDate"] == nil || len(sources) == 0 {
+				t.Errorf("rule %v lacks a citation, effective date or source", rule["ruleId"])
+			}
+		}
+	})
+
 	t.Run("case=rest-working-an-incident", func(t *testing.T) {
 		url := base + "/v1/incidents/" + incidentID
 		_, got := httpDo(t, http.MethodGet, url, nil)
@@ -415,9 +447,20 @@ func notifyCount(a *classificationv1.Assessment) int {
 // checkObligations asserts the three regimes the foundation must cover.
 func checkObligations(t *testing.T, a *classificationv1.Assessment, discovered time.Time) {
 	t.Helper()
-	var gdpr, texasAG, execs bool
+	var gdpr, texasAG, execs, insurer bool
 	for _, o := range a.GetObligations() {
 		switch {
+		case o.GetAudience() == classificationv1.Audience_AUDIENCE_INSURER:
+			// org-policy 2026.2 (in force from 2026-11-22): the playbooks'
+			// internal target, 24 h after discovery.
+			insurer = true
+			if want := discovered.Add(24 * time.Hour); !o.GetDeadline().AsTime().Equal(want) || o.GetRulePackVersion() != "2026.2" {
+				t.Errorf("insurer deadline = %v (org-policy %s), want %v from 2026.2", o.GetDeadline().AsTime(), o.GetRulePackVersion(), want)
+			}
+		case o.GetAudience() == classificationv1.Audience_AUDIENCE_LAW_ENFORCEMENT:
+			if want := discovered.Add(48 * time.Hour); !o.GetDeadline().AsTime().Equal(want) {
+				t.Errorf("%s deadline = %v, want %v", o.GetObligationId(), o.GetDeadline().AsTime(), want)
+			}
 		case o.GetAudience() == classificationv1.Audience_AUDIENCE_SUPERVISORY_AUTHORITY:
 			gdpr = true
 			if want := discovered.Add(72 * time.Hour); !o.GetDeadline().AsTime().Equal(want) {
@@ -432,8 +475,8 @@ func checkObligations(t *testing.T, a *classificationv1.Assessment, discovered t
 			execs = true
 		}
 	}
-	if !gdpr || !texasAG || !execs {
-		t.Fatalf("obligations missing: gdpr=%v texas-ag=%v executive-management=%v in %v", gdpr, texasAG, execs, a.GetObligations())
+	if !gdpr || !texasAG || !execs || !insurer {
+		t.Fatalf("obligations missing: gdpr=%v texas-ag=%v executive-management=%v insurer=%v in %v", gdpr, texasAG, execs, insurer, a.GetObligations())
 	}
 }
 

@@ -82,7 +82,7 @@ func TestSIEMReportsButReadsNothing(t *testing.T) {
 func TestAuditorOnlyReads(t *testing.T) {
 	t.Parallel()
 	p := authz.Default()
-	reads := []string{"Get", "List", "Verify", "Export", "Check", "Preview"}
+	reads := []string{"Get", "List", "Verify", "Export", "Check", "Preview", "Reproduce"}
 	for _, m := range rpcs() {
 		name := m[strings.LastIndex(m, "/")+1:]
 		allowed, _ := p.Allows([]string{authz.RoleAuditor}, m)

@@ -77,14 +77,15 @@ var methods = map[string]Permission{
 	"/breachline.intake.v1.ResponseService/GetResponseMetrics":           "response.read",
 
 	// classification
-	"/breachline.classification.v1.ClassificationService/AssessIncident":     "assessments.run",
-	"/breachline.classification.v1.ClassificationService/GetAssessment":      "assessments.read",
-	"/breachline.classification.v1.ClassificationService/ListAssessments":    "assessments.read",
-	"/breachline.classification.v1.ClassificationService/AssessHypothetical": "assessments.simulate",
-	"/breachline.classification.v1.ClassificationService/ListRulePacks":      "rulepacks.read",
-	"/breachline.classification.v1.ClassificationService/GetRulePack":        "rulepacks.read",
-	"/breachline.classification.v1.ScannerService/ScanContent":               "scanner.scan",
-	"/breachline.classification.v1.ScannerService/ClassifyDataset":           "scanner.scan",
+	"/breachline.classification.v1.ClassificationService/AssessIncident":      "assessments.run",
+	"/breachline.classification.v1.ClassificationService/GetAssessment":       "assessments.read",
+	"/breachline.classification.v1.ClassificationService/ListAssessments":     "assessments.read",
+	"/breachline.classification.v1.ClassificationService/ReproduceAssessment": "assessments.read",
+	"/breachline.classification.v1.ClassificationService/AssessHypothetical":  "assessments.simulate",
+	"/breachline.classification.v1.ClassificationService/ListRulePacks":       "rulepacks.read",
+	"/breachline.classification.v1.ClassificationService/GetRulePack":         "rulepacks.read",
+	"/breachline.classification.v1.ScannerService/ScanContent":                "scanner.scan",
+	"/breachline.classification.v1.ScannerService/ClassifyDataset":            "scanner.scan",
 
 	// registry: customers
 	"/breachline.registry.v1.CustomerService/CreateCustomer":           "customers.create",

@@ -69,11 +69,15 @@ type Store interface {
 	RetryCampaigns(ctx context.Context, id, owner, lastError string, next time.Time) error
 }
 
-// Engine turns facts and contractual terms into a decision using the rule
-// packs in force at now. It must be deterministic: the same input, packs and
-// now give the same decision.
+// Engine turns facts and contractual terms into a decision. It must be
+// deterministic: the same input and pack versions give the same decision.
 type Engine interface {
+	// Assess decides with the rule pack versions in force at now.
 	Assess(in Input, now time.Time) (Decision, error)
+	// Reproduce decides with exactly the pack versions in refs, as stored
+	// on an assessment. A version that is not loaded is an error wrapping
+	// apperr.ErrFailedPrecondition that names it.
+	Reproduce(in Input, refs []RulePackRef) (Decision, error)
 }
 
 // Customers reads customers' contractual notification terms from the

@@ -485,3 +485,61 @@ func TestGDPRScope_isEEAAndSwitzerland(t *testing.T) {
 		}
 	}
 }
+
+// TestOrgPolicy_internalTargets pins the organisation's own duties in both
+// policy versions: 2026.1 (stored assessments name it) gives the insurer and
+// law enforcement no deadline; 2026.2, in force from 2026-11-22, gives them
+// the playbooks' internal targets, 24 h and 48 h after discovery.
+func TestOrgPolicy_internalTargets(t *testing.T) {
+	t.Parallel()
+	e := engine(t)
+	late := time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)
+	type duty struct {
+		deadline time.Time // zero: no deadline
+		text     string    // substring of deadline_text
+	}
+	tests := []struct {
+		name       string
+		discovered time.Time
+		now        time.Time
+		version    string
+		want       map[string]duty
+	}{
+		{
+			name: "version=2026.1/case=the policy sets no period", discovered: discovered, now: discovered.Add(time.Hour), version: "2026.1",
+			want: map[string]duty{
+				"org-policy.executive-management": {deadline: discovered, text: "immediately"},
+				"org-policy.insurer":              {text: "the policy sets no period"},
+				"org-policy.law-enforcement-fbi":  {text: "the policy sets no period"},
+				"org-policy.law-enforcement-sapd": {text: "the policy sets no period"},
+				"org-policy.hosting-provider":     {text: "the policy sets no period"},
+			},
+		},
+		{
+			name: "version=2026.2/case=internal targets from the playbooks", discovered: late, now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC), version: "2026.2",
+			want: map[string]duty{
+				"org-policy.executive-management": {deadline: late, text: "immediately"},
+				"org-policy.insurer":              {deadline: late.Add(24 * time.Hour), text: "24 h is this organisation's internal target (playbook notify_insurer), not a legal period"},
+				"org-policy.law-enforcement-fbi":  {deadline: late.Add(48 * time.Hour), text: "48 h is this organisation's internal target (playbook notify_law_enforcement), not a legal period"},
+				"org-policy.law-enforcement-sapd": {deadline: late.Add(48 * time.Hour), text: "48 h is this organisation's internal target (playbook notify_law_enforcement), not a legal period"},
+				"org-policy.hosting-provider":     {text: "the policy sets no period"},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			d, err := e.Assess(in(domain.Facts{DataElements: nameSSN, Affected: aff("US-TX", 300), DiscoveredAt: tt.discovered}), tt.now)
+			if err != nil {
+				t.Fatalf("Assess: %v", err)
+			}
+			for id, w := range tt.want {
+				o := obligation(t, d, id)
+				if !o.Notify || o.RulePackVersion != tt.version || !o.Deadline.Equal(w.deadline) || !strings.Contains(o.DeadlineText, w.text) {
+					t.Errorf("%s: notify=%v version=%s deadline=%v text=%q; want notify, version %s, deadline %v, text containing %q",
+						id, o.Notify, o.RulePackVersion, o.Deadline, o.DeadlineText, tt.version, w.deadline, w.text)
+				}
+			}
+		})
+	}
+}

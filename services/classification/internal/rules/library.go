@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/breachline/breachline/pkg/apperr"
 	"github.com/breachline/breachline/services/classification/internal/domain"
 )
 
@@ -185,13 +186,15 @@ func (l *Library) Current(now time.Time) []*Pack {
 }
 
 // Exact returns the packs named by refs (as stored on an assessment), so a
-// decision can be reproduced with the versions it used.
+// decision can be reproduced with the versions it used. A version that is
+// not loaded is an error wrapping apperr.ErrFailedPrecondition.
 func (l *Library) Exact(refs []domain.RulePackRef) ([]*Pack, error) {
 	out := make([]*Pack, 0, len(refs))
 	for _, ref := range refs {
 		i := slices.IndexFunc(l.versions[ref.Pack], func(p *Pack) bool { return p.Version == ref.Version })
 		if i < 0 {
-			return nil, fmt.Errorf("rule pack %s version %s is not in this build", ref.Pack, ref.Version)
+			return nil, fmt.Errorf("rule pack %s version %s is not loaded (neither embedded in this build nor in RULE_PACKS_DIR): %w",
+				ref.Pack, ref.Version, apperr.ErrFailedPrecondition)
 		}
 		out = append(out, l.versions[ref.Pack][i])
 	}

@@ -13,8 +13,10 @@ import (
 )
 
 // TestPacks_everyRuleIsCitedDatedAndSourced is the lawyer's checklist: every
-// pack has an effective date and sources, every rule a citation, and all 54
-// US jurisdictions have an individual-notice rule.
+// pack has an effective date and sources; every rule of every pack version
+// carries a citation, an effective date and at least one source (its own or
+// its pack's, as GetRulePack shows them); and all 54 US jurisdictions have
+// an individual-notice rule.
 func TestPacks_everyRuleIsCitedDatedAndSourced(t *testing.T) {
 	t.Parallel()
 	lib, err := Embedded()
@@ -29,9 +31,24 @@ func TestPacks_everyRuleIsCitedDatedAndSourced(t *testing.T) {
 		if !*p.Verified && len(p.Notes) == 0 {
 			t.Errorf("pack %s is unverified without notes", p)
 		}
-		for _, r := range p.Rules {
+		for i := range p.Rules {
+			r := &p.Rules[i]
 			if strings.TrimSpace(r.Citation) == "" {
 				t.Errorf("pack %s rule %s has no citation", p, r.ID)
+			}
+			if d := p.RuleEffectiveDate(r); d == "" {
+				t.Errorf("pack %s rule %s has no effective date", p, r.ID)
+			} else if _, err := time.Parse(time.DateOnly, d); err != nil {
+				t.Errorf("pack %s rule %s effective date %q: %v", p, r.ID, d, err)
+			}
+			srcs := p.RuleSources(r)
+			if len(srcs) == 0 {
+				t.Errorf("pack %s rule %s has no source", p, r.ID)
+			}
+			for _, s := range srcs {
+				if s.URL == "" && s.Document == "" {
+					t.Errorf("pack %s rule %s has an empty source", p, r.ID)
+				}
 			}
 			if r.Audience == domain.AudienceIndividuals && strings.HasPrefix(p.Jurisdiction, "US-") {
 				covered[p.Jurisdiction] = true

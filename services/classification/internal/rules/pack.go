@@ -152,6 +152,19 @@ type Rule struct {
 	// started.
 	EffectiveFrom  string `json:"effective_from,omitempty"`
 	EffectiveUntil string `json:"effective_until,omitempty"`
+	// EffectiveDate (YYYY-MM-DD) is when the law or policy text this rule
+	// rests on took effect, when it differs from the pack's effective_date
+	// (e.g. a policy clause unchanged since an older edition); empty means
+	// the pack's. It is a record for reviewers, not a gate: it may not be
+	// after the pack's effective_date (a duty that starts later needs
+	// effective_from). See Pack.RuleEffectiveDate.
+	EffectiveDate string `json:"effective_date,omitempty"`
+	// Sources are what this rule rests on, when more precise than the
+	// pack's sources; empty means the pack's. See Pack.RuleSources.
+	Sources []Source `json:"sources,omitempty"`
+	// SourceDate is when this rule's own sources were last checked; empty
+	// means the pack's source_date.
+	SourceDate string `json:"source_date,omitempty"`
 	// Verified false marks a rule resting on an unverified fact; Notes say which.
 	Verified *bool    `json:"verified,omitempty"`
 	Notes    []string `json:"notes,omitempty"`
@@ -384,17 +397,7 @@ func (p *Pack) validate() error {
 	if len(p.Sources) == 0 {
 		ps.add("sources", "at least one source is required")
 	}
-	for i, s := range p.Sources {
-		field := fmt.Sprintf("sources[%d]", i)
-		switch {
-		case (s.URL == "") == (s.Document == ""):
-			ps.add(field, "must have exactly one of url or document")
-		case s.URL != "":
-			if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-				ps.add(field+".url", "must be an http(s) URL, not %q", s.URL)
-			}
-		}
-	}
+	checkSources(&ps, "sources", p.Sources)
 	switch {
 	case p.Verified == nil:
 		ps.add("verified", "is required (true, or false with notes on what is unverified)")
@@ -432,6 +435,22 @@ func (p *Pack) validate() error {
 	p.checkObligationWindows(&ps)
 	p.checkDeadlineRefs(&ps)
 	return errors.Join(ps...)
+}
+
+// checkSources requires each source to be exactly one of an http(s) URL or
+// a document name.
+func checkSources(ps *problems, path string, sources []Source) {
+	for i, s := range sources {
+		field := fmt.Sprintf("%s[%d]", path, i)
+		switch {
+		case (s.URL == "") == (s.Document == ""):
+			ps.add(field, "must have exactly one of url or document")
+		case s.URL != "":
+			if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				ps.add(field+".url", "must be an http(s) URL, not %q", s.URL)
+			}
+		}
+	}
 }
 
 func (p *Pack) validateDefinition(ps *problems, path string, d *Definition) {
@@ -494,6 +513,10 @@ func (p *Pack) validateRule(ps *problems, path string, r *Rule) {
 	if !r.from.IsZero() && !r.until.IsZero() && !r.from.Before(r.until) {
 		ps.add(path+".effective_until", "must be after effective_from")
 	}
+	if d := parseDate(ps, path+".effective_date", r.EffectiveDate, false); !d.IsZero() && !p.effective.IsZero() && d.After(p.effective) {
+		ps.add(path+".effective_date", "%s is after the pack's effective_date %s; a duty that starts later needs effective_from", r.EffectiveDate, p.EffectiveDate)
+	}
+	checkSources(ps, path+".sources", r.Sources)
 	if r.Verified != nil && !*r.Verified && len(r.Notes) == 0 {
 		ps.add(path+".notes", "are required when verified is false")
 	}
@@ -623,6 +646,29 @@ func (p *Pack) checkDeadlineRefs(ps *problems) {
 
 func (r *Rule) inForce(t time.Time) bool {
 	return (r.from.IsZero() || !t.Before(r.from)) && (r.until.IsZero() || t.Before(r.until))
+}
+
+// RuleEffectiveDate is the date (YYYY-MM-DD) from which r, in this pack
+// version, applies: the rule's own effective_date, else the pack's.
+func (p *Pack) RuleEffectiveDate(r *Rule) string {
+	return firstSet(r.EffectiveDate, p.EffectiveDate)
+}
+
+// RuleSources are the sources r rests on: its own, else the pack's.
+func (p *Pack) RuleSources(r *Rule) []Source {
+	if len(r.Sources) > 0 {
+		return r.Sources
+	}
+	return p.Sources
+}
+
+// RuleSourceDate is when r's sources were last checked: its own
+// source_date when it has its own sources or date, else the pack's.
+func (p *Pack) RuleSourceDate(r *Rule) string {
+	if r.SourceDate != "" || len(r.Sources) > 0 {
+		return r.SourceDate
+	}
+	return p.SourceDate
 }
 
 // Origin is where the pack was loaded from: OriginEmbedded or

@@ -55,6 +55,15 @@ func TestParsePack_rejectsInvalidPacks(t *testing.T) {
 		{"case=missing citation", func(s string) string { return strings.Replace(s, "    citation: Test Code § 2\n", "", 1) }, "rules[0].citation: is required"},
 		{"case=missing effective date", func(s string) string { return strings.Replace(s, `effective_date: "2024-01-01"`, "", 1) }, "effective_date: is required"},
 		{"case=bad effective date", func(s string) string { return strings.Replace(s, `"2024-01-01"`, `"01/01/2024"`, 1) }, "effective_date: must be a date YYYY-MM-DD"},
+		{"case=bad rule effective date", func(s string) string {
+			return strings.Replace(s, "    citation: Test Code § 2\n", "    citation: Test Code § 2\n    effective_date: \"2024-13-01\"\n", 1)
+		}, `test.yaml: rules[0].effective_date: must be a date YYYY-MM-DD, not "2024-13-01"`},
+		{"case=rule effective after its pack", func(s string) string {
+			return strings.Replace(s, "    citation: Test Code § 2\n", "    citation: Test Code § 2\n    effective_date: \"2025-01-01\"\n", 1)
+		}, "rules[0].effective_date: 2025-01-01 is after the pack's effective_date 2024-01-01"},
+		{"case=bad rule source", func(s string) string {
+			return strings.Replace(s, "    citation: Test Code § 2\n", "    citation: Test Code § 2\n    sources: [{url: \"ftp://example.org/x\"}]\n", 1)
+		}, `rules[0].sources[0].url: must be an http(s) URL, not "ftp://example.org/x"`},
 		{"case=no sources", func(s string) string {
 			return strings.Replace(s, "sources:\n  - url: https://example.org/statute\n", "", 1)
 		}, "sources: at least one source is required"},
@@ -92,6 +101,38 @@ func TestParsePack_rejectsInvalidPacks(t *testing.T) {
 				t.Fatalf("ParsePack error = %v, want one containing %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestPack_ruleDateAndSourcesFallBackToThePack(t *testing.T) {
+	t.Parallel()
+	own := strings.Replace(validPack+`  - id: regulator
+    title: Notify the regulator
+    audience: regulator
+    citation: Test Code § 3
+    effective_date: "2020-07-01"
+    source_date: "2023-05-01"
+    sources:
+      - document: amendment.txt
+    scope: {jurisdictions: [US-TX]}
+    deadline: {text: promptly}
+`, "verified: true", "verified: true\nsource_date: \"2024-02-01\"", 1)
+	p, err := ParsePack("test.yaml", []byte(own))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inherits, overrides := &p.Rules[0], &p.Rules[1]
+	if got := p.RuleEffectiveDate(inherits); got != "2024-01-01" {
+		t.Errorf("inherited effective date = %q, want the pack's 2024-01-01", got)
+	}
+	if got := p.RuleSources(inherits); len(got) != 1 || got[0].URL != "https://example.org/statute" || p.RuleSourceDate(inherits) != "2024-02-01" {
+		t.Errorf("inherited sources = %+v (checked %q), want the pack's", got, p.RuleSourceDate(inherits))
+	}
+	if got := p.RuleEffectiveDate(overrides); got != "2020-07-01" {
+		t.Errorf("own effective date = %q, want 2020-07-01", got)
+	}
+	if got := p.RuleSources(overrides); len(got) != 1 || got[0].Document != "amendment.txt" || p.RuleSourceDate(overrides) != "2023-05-01" {
+		t.Errorf("own sources = %+v (checked %q), want amendment.txt checked 2023-05-01", got, p.RuleSourceDate(overrides))
 	}
 }
 

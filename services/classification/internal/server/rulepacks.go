@@ -83,9 +83,7 @@ func (s *Server) GetRulePack(_ context.Context, req *classificationv1.GetRulePac
 		return nil, fmt.Errorf("rule pack %q version %q: %w", req.GetPackId(), req.GetVersion(), apperr.ErrNotFound)
 	}
 	out := &classificationv1.RulePack{Summary: summary(p, lib, now), Notes: p.Notes}
-	for _, src := range p.Sources {
-		out.Sources = append(out.Sources, &classificationv1.RulePackSource{Url: src.URL, Document: src.Document, Title: src.Title})
-	}
+	out.Sources = sourcesToProto(p.Sources)
 	for _, d := range p.Definitions {
 		pd := &classificationv1.RulePackDefinition{
 			DefinitionId: d.ID, Description: d.Description, Citation: d.Citation, Exceptions: d.Exceptions,
@@ -105,13 +103,15 @@ func (s *Server) GetRulePack(_ context.Context, req *classificationv1.GetRulePac
 		}
 		out.Definitions = append(out.Definitions, pd)
 	}
-	for _, r := range p.Rules {
+	for i := range p.Rules {
+		r := &p.Rules[i]
 		pr := &classificationv1.RulePackRule{
 			RuleId: r.ID, Obligation: r.Obligation, Title: r.Title, Audience: protoconv.AudienceToProto(r.Audience),
 			Recipient: r.Recipient, Citation: r.Citation, EffectiveFrom: r.EffectiveFrom, EffectiveUntil: r.EffectiveUntil,
 			Verified: r.Verified == nil || *r.Verified, Notes: r.Notes, ScopeJurisdictions: r.Scope.Jurisdictions,
 			Requires: r.Requires, DeadlineFrom: r.Deadline.From, DeadlineWithin: r.Deadline.Within, DeadlineText: r.Deadline.Text,
 			RequiredContent: r.Content, When: append(slices.Clone(r.When), r.AppliesIf...), ManualReview: r.Review,
+			EffectiveDate: p.RuleEffectiveDate(r), Sources: sourcesToProto(p.RuleSources(r)), SourceDate: p.RuleSourceDate(r),
 		}
 		for _, t := range r.Thresholds {
 			pr.Thresholds = append(pr.Thresholds, fmt.Sprintf("%s %d (%s)", t.Op, t.Value, t.Text))
@@ -119,6 +119,14 @@ func (s *Server) GetRulePack(_ context.Context, req *classificationv1.GetRulePac
 		out.Rules = append(out.Rules, pr)
 	}
 	return &classificationv1.GetRulePackResponse{RulePack: out}, nil
+}
+
+func sourcesToProto(srcs []rules.Source) []*classificationv1.RulePackSource {
+	out := make([]*classificationv1.RulePackSource, 0, len(srcs))
+	for _, src := range srcs {
+		out = append(out, &classificationv1.RulePackSource{Url: src.URL, Document: src.Document, Title: src.Title})
+	}
+	return out
 }
 
 func summary(p *rules.Pack, lib *rules.Library, now time.Time) *classificationv1.RulePackSummary {

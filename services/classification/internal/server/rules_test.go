@@ -160,11 +160,15 @@ func TestListRulePacks(t *testing.T) {
 		}
 	}
 	ids := map[string]*classificationv1.RulePackSummary{}
+	versions := map[string][]string{}
 	for _, p := range all {
 		ids[p.GetPackId()] = p
+		versions[p.GetPackId()] = append(versions[p.GetPackId()], p.GetVersion())
 	}
-	if len(all) != len(ids) || len(ids) < 54+9 {
-		t.Errorf("listed %d versions of %d packs, want every pack once (54 US + 9 others)", len(all), len(ids))
+	// org-policy has two versions (2026.2 from 2026-11-22); every other pack one.
+	if len(all) != len(ids)+1 || len(ids) < 54+9 || !slices.Equal(versions["org-policy"], []string{"2026.1", "2026.2"}) {
+		t.Errorf("listed %d versions of %d packs (org-policy %v), want every pack once and org-policy twice (54 US + 9 others)",
+			len(all), len(ids), versions["org-policy"])
 	}
 	tx := ids["us-tx"]
 	if tx == nil || !tx.GetInForce() || tx.GetRuleCount() != 3 || tx.GetSourceCount() != 3 || tx.GetEffectiveDate() != "2023-09-01" || tx.GetOrigin() != "embedded" {
@@ -188,7 +192,58 @@ func TestGetRulePack(t *testing.T) {
 		!slices.Equal(r.GetWhen(), []string{"sec_registrant", "materiality_determined"}) || len(p.GetNotes()) == 0 {
 		t.Errorf("sec-8k = %v", p)
 	}
+	for _, r := range p.GetRules() {
+		if r.GetEffectiveDate() != p.GetSummary().GetEffectiveDate() || len(r.GetSources()) != len(p.GetSources()) {
+			t.Errorf("sec-8k rule %s: effective date %q, %d sources; want the pack's %q and %d", r.GetRuleId(),
+				r.GetEffectiveDate(), len(r.GetSources()), p.GetSummary().GetEffectiveDate(), len(p.GetSources()))
+		}
+	}
 	if _, err := c.GetRulePack(t.Context(), &classificationv1.GetRulePackRequest{PackId: "us-tx", Version: "1999.1"}); status.Code(err) != codes.NotFound {
 		t.Errorf("unknown version = %v, want NOT_FOUND", err)
+	}
+}
+
+func TestGetRulePack_ruleDatesAndSources(t *testing.T) {
+	t.Parallel()
+	c := serve(t, newStore(t), realEngine(t))
+	resp, err := c.GetRulePack(t.Context(), &classificationv1.GetRulePackRequest{PackId: "org-policy", Version: "2026.2"})
+	if err != nil {
+		t.Fatalf("GetRulePack: %v", err)
+	}
+	rules := map[string]*classificationv1.RulePackRule{}
+	for _, r := range resp.GetRulePack().GetRules() {
+		rules[r.GetRuleId()] = r
+	}
+	tests := []struct {
+		rule, effective, within string
+		documents               []string
+	}{
+		{"executive-management", "2016-01-01", "0", []string{"breach-response-policy-hosted-saas.txt"}},
+		{"response-team", "2020-03-09", "0", []string{"breach-notification-procedure-nonprofit.txt"}},
+		{"insurer", "2026-11-22", "24h", []string{"breach-response-policy-hosted-saas.txt", "services/intake/internal/domain/playbooks/pi-breach-electronic.yaml"}},
+		{"law-enforcement-fbi", "2026-11-22", "48h", []string{"breach-response-policy-hosted-saas.txt", "services/intake/internal/domain/playbooks/pi-breach-electronic.yaml"}},
+		{"hosting-provider", "2016-01-01", "", []string{"breach-response-policy-hosted-saas.txt"}},
+	}
+	for _, tt := range tests {
+		r := rules[tt.rule]
+		var docs []string
+		for _, s := range r.GetSources() {
+			docs = append(docs, s.GetDocument())
+		}
+		if r.GetEffectiveDate() != tt.effective || r.GetDeadlineWithin() != tt.within || !slices.Equal(docs, tt.documents) || r.GetCitation() == "" {
+			t.Errorf("org-policy 2026.2 rule %s: effective %q within %q sources %v citation %q; want %q, %q, %v",
+				tt.rule, r.GetEffectiveDate(), r.GetDeadlineWithin(), docs, r.GetCitation(), tt.effective, tt.within, tt.documents)
+		}
+	}
+
+	// A generated state pack: the rules carry the reference dataset's URLs.
+	ak, err := c.GetRulePack(t.Context(), &classificationv1.GetRulePackRequest{PackId: "us-ak"})
+	if err != nil {
+		t.Fatalf("GetRulePack us-ak: %v", err)
+	}
+	for _, r := range ak.GetRulePack().GetRules() {
+		if r.GetEffectiveDate() != "2026-01-01" || len(r.GetSources()) != 3 || r.GetSources()[0].GetUrl() != "https://dwt.com/alaska" || r.GetSourceDate() == "" {
+			t.Errorf("us-ak rule %s: effective %q sources %v source_date %q", r.GetRuleId(), r.GetEffectiveDate(), r.GetSources(), r.GetSourceDate())
+		}
 	}
 }

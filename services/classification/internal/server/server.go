@@ -71,6 +71,25 @@ func (s *Server) ListAssessments(ctx context.Context, req *classificationv1.List
 	return resp, nil
 }
 
+// ReproduceAssessment decides a stored assessment again with the pack
+// versions it names and compares the result with the stored decision.
+func (s *Server) ReproduceAssessment(ctx context.Context, req *classificationv1.ReproduceAssessmentRequest) (*classificationv1.ReproduceAssessmentResponse, error) {
+	r, err := s.svc.Reproduce(ctx, req.GetAssessmentId())
+	if err != nil {
+		return nil, err
+	}
+	resp := &classificationv1.ReproduceAssessmentResponse{
+		Assessment: protoconv.AssessmentToProto(r.Assessment),
+		Identical:  r.Identical(),
+	}
+	for _, d := range r.Differences {
+		resp.Differences = append(resp.Differences, &classificationv1.AssessmentDifference{
+			ObligationId: d.ObligationID, Field: d.Field, Stored: d.Stored, Reproduced: d.Reproduced,
+		})
+	}
+	return resp, nil
+}
+
 func assessRequestFromProto(req *classificationv1.AssessIncidentRequest) domain.AssessRequest {
 	return domain.AssessRequest{
 		RequestID:  req.GetRequestId(),

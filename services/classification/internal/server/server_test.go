@@ -39,6 +39,11 @@ func (f engineFunc) Assess(in domain.Input, at time.Time) (domain.Decision, erro
 	return f(in.Facts, at)
 }
 
+// Reproduce decides as the stand-in does now: it has no versions.
+func (f engineFunc) Reproduce(in domain.Input, _ []domain.RulePackRef) (domain.Decision, error) {
+	return f(in.Facts, time.Time{})
+}
+
 func realEngine(t *testing.T) domain.Engine {
 	t.Helper()
 	return rulesEngine(t)

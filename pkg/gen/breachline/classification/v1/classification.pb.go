@@ -1064,6 +1064,197 @@ func (x *AssessHypotheticalResponse) GetAssessment() *Assessment {
 	return nil
 }
 
+// ReproduceAssessmentRequest names the stored assessment to decide again.
+type ReproduceAssessmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The assessment id.
+	AssessmentId  string `protobuf:"bytes,1,opt,name=assessment_id,json=assessmentId,proto3" json:"assessment_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReproduceAssessmentRequest) Reset() {
+	*x = ReproduceAssessmentRequest{}
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReproduceAssessmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReproduceAssessmentRequest) ProtoMessage() {}
+
+func (x *ReproduceAssessmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReproduceAssessmentRequest.ProtoReflect.Descriptor instead.
+func (*ReproduceAssessmentRequest) Descriptor() ([]byte, []int) {
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ReproduceAssessmentRequest) GetAssessmentId() string {
+	if x != nil {
+		return x.AssessmentId
+	}
+	return ""
+}
+
+// AssessmentDifference is one field in which the re-run decision differs
+// from the stored one.
+type AssessmentDifference struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The obligation that differs; empty for a field of the assessment itself
+	// (personal_information, exceptions, findings, rule_packs).
+	ObligationId string `protobuf:"bytes,1,opt,name=obligation_id,json=obligationId,proto3" json:"obligation_id,omitempty"`
+	// The field that differs, by its proto name (e.g. "deadline", "notify",
+	// "reason"); "obligation" when the obligation exists in only one of the
+	// two decisions.
+	Field string `protobuf:"bytes,2,opt,name=field,proto3" json:"field,omitempty"`
+	// The stored value, as text ("absent" when the obligation is missing).
+	Stored string `protobuf:"bytes,3,opt,name=stored,proto3" json:"stored,omitempty"`
+	// The re-run value, as text ("absent" when the obligation is missing).
+	Reproduced    string `protobuf:"bytes,4,opt,name=reproduced,proto3" json:"reproduced,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssessmentDifference) Reset() {
+	*x = AssessmentDifference{}
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssessmentDifference) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssessmentDifference) ProtoMessage() {}
+
+func (x *AssessmentDifference) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssessmentDifference.ProtoReflect.Descriptor instead.
+func (*AssessmentDifference) Descriptor() ([]byte, []int) {
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *AssessmentDifference) GetObligationId() string {
+	if x != nil {
+		return x.ObligationId
+	}
+	return ""
+}
+
+func (x *AssessmentDifference) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *AssessmentDifference) GetStored() string {
+	if x != nil {
+		return x.Stored
+	}
+	return ""
+}
+
+func (x *AssessmentDifference) GetReproduced() string {
+	if x != nil {
+		return x.Reproduced
+	}
+	return ""
+}
+
+// ReproduceAssessmentResponse is the re-run decision and how it compares
+// with the stored one.
+type ReproduceAssessmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The decision made again from the stored facts and customer terms with
+	// the stored rule pack versions. It carries the stored assessment_id,
+	// incident_id and create_time; nothing is written.
+	Assessment *Assessment `protobuf:"bytes,1,opt,name=assessment,proto3" json:"assessment,omitempty"`
+	// Whether the re-run decision equals the stored one in every field.
+	Identical bool `protobuf:"varint,2,opt,name=identical,proto3" json:"identical,omitempty"`
+	// Where the decisions differ, when not identical: per obligation (in
+	// obligation_id order) and field.
+	Differences   []*AssessmentDifference `protobuf:"bytes,3,rep,name=differences,proto3" json:"differences,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReproduceAssessmentResponse) Reset() {
+	*x = ReproduceAssessmentResponse{}
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReproduceAssessmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReproduceAssessmentResponse) ProtoMessage() {}
+
+func (x *ReproduceAssessmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReproduceAssessmentResponse.ProtoReflect.Descriptor instead.
+func (*ReproduceAssessmentResponse) Descriptor() ([]byte, []int) {
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ReproduceAssessmentResponse) GetAssessment() *Assessment {
+	if x != nil {
+		return x.Assessment
+	}
+	return nil
+}
+
+func (x *ReproduceAssessmentResponse) GetIdentical() bool {
+	if x != nil {
+		return x.Identical
+	}
+	return false
+}
+
+func (x *ReproduceAssessmentResponse) GetDifferences() []*AssessmentDifference {
+	if x != nil {
+		return x.Differences
+	}
+	return nil
+}
+
 // RulePackSummary describes one version of a rule pack.
 type RulePackSummary struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1095,7 +1286,7 @@ type RulePackSummary struct {
 
 func (x *RulePackSummary) Reset() {
 	*x = RulePackSummary{}
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[12]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1107,7 +1298,7 @@ func (x *RulePackSummary) String() string {
 func (*RulePackSummary) ProtoMessage() {}
 
 func (x *RulePackSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[12]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1120,7 +1311,7 @@ func (x *RulePackSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RulePackSummary.ProtoReflect.Descriptor instead.
 func (*RulePackSummary) Descriptor() ([]byte, []int) {
-	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{12}
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RulePackSummary) GetPackId() string {
@@ -1215,7 +1406,7 @@ type RulePackSource struct {
 
 func (x *RulePackSource) Reset() {
 	*x = RulePackSource{}
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[13]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1227,7 +1418,7 @@ func (x *RulePackSource) String() string {
 func (*RulePackSource) ProtoMessage() {}
 
 func (x *RulePackSource) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[13]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1240,7 +1431,7 @@ func (x *RulePackSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RulePackSource.ProtoReflect.Descriptor instead.
 func (*RulePackSource) Descriptor() ([]byte, []int) {
-	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{13}
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RulePackSource) GetUrl() string {
@@ -1287,7 +1478,7 @@ type RulePackDefinition struct {
 
 func (x *RulePackDefinition) Reset() {
 	*x = RulePackDefinition{}
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[14]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1299,7 +1490,7 @@ func (x *RulePackDefinition) String() string {
 func (*RulePackDefinition) ProtoMessage() {}
 
 func (x *RulePackDefinition) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[14]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1312,7 +1503,7 @@ func (x *RulePackDefinition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RulePackDefinition.ProtoReflect.Descriptor instead.
 func (*RulePackDefinition) Descriptor() ([]byte, []int) {
-	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{14}
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RulePackDefinition) GetDefinitionId() string {
@@ -1405,14 +1596,26 @@ type RulePackRule struct {
 	// Fact the rule needs, e.g. "role=controller", "sec_registrant".
 	When []string `protobuf:"bytes,18,rep,name=when,proto3" json:"when,omitempty"`
 	// Why a person must review it, when a fact is unverified.
-	ManualReview  string `protobuf:"bytes,19,opt,name=manual_review,json=manualReview,proto3" json:"manual_review,omitempty"`
+	ManualReview string `protobuf:"bytes,19,opt,name=manual_review,json=manualReview,proto3" json:"manual_review,omitempty"`
+	// The date (YYYY-MM-DD) from which this rule, in this pack version,
+	// applies: the rule's own effective date (when the law or policy clause it
+	// rests on took effect) when the pack gives one, else the pack version's
+	// effective_date. Discovery-date bounds are effective_from/effective_until.
+	EffectiveDate string `protobuf:"bytes,20,opt,name=effective_date,json=effectiveDate,proto3" json:"effective_date,omitempty"`
+	// What the rule rests on: the rule's own sources when the pack gives them,
+	// else the pack's (for the generated US state packs, the reference
+	// dataset's source URLs of the state's row).
+	Sources []*RulePackSource `protobuf:"bytes,21,rep,name=sources,proto3" json:"sources,omitempty"`
+	// When those sources were last checked, as the pack states it (free text;
+	// empty when not stated).
+	SourceDate    string `protobuf:"bytes,22,opt,name=source_date,json=sourceDate,proto3" json:"source_date,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RulePackRule) Reset() {
 	*x = RulePackRule{}
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[15]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1424,7 +1627,7 @@ func (x *RulePackRule) String() string {
 func (*RulePackRule) ProtoMessage() {}
 
 func (x *RulePackRule) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[15]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1437,7 +1640,7 @@ func (x *RulePackRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RulePackRule.ProtoReflect.Descriptor instead.
 func (*RulePackRule) Descriptor() ([]byte, []int) {
-	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{15}
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RulePackRule) GetRuleId() string {
@@ -1573,6 +1776,27 @@ func (x *RulePackRule) GetManualReview() string {
 	return ""
 }
 
+func (x *RulePackRule) GetEffectiveDate() string {
+	if x != nil {
+		return x.EffectiveDate
+	}
+	return ""
+}
+
+func (x *RulePackRule) GetSources() []*RulePackSource {
+	if x != nil {
+		return x.Sources
+	}
+	return nil
+}
+
+func (x *RulePackRule) GetSourceDate() string {
+	if x != nil {
+		return x.SourceDate
+	}
+	return ""
+}
+
 // RulePack is one version of a rule pack in structured form.
 type RulePack struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1592,7 +1816,7 @@ type RulePack struct {
 
 func (x *RulePack) Reset() {
 	*x = RulePack{}
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[16]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1604,7 +1828,7 @@ func (x *RulePack) String() string {
 func (*RulePack) ProtoMessage() {}
 
 func (x *RulePack) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[16]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1617,7 +1841,7 @@ func (x *RulePack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RulePack.ProtoReflect.Descriptor instead.
 func (*RulePack) Descriptor() ([]byte, []int) {
-	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{16}
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RulePack) GetSummary() *RulePackSummary {
@@ -1668,7 +1892,7 @@ type ListRulePacksRequest struct {
 
 func (x *ListRulePacksRequest) Reset() {
 	*x = ListRulePacksRequest{}
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[17]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1680,7 +1904,7 @@ func (x *ListRulePacksRequest) String() string {
 func (*ListRulePacksRequest) ProtoMessage() {}
 
 func (x *ListRulePacksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[17]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1693,7 +1917,7 @@ func (x *ListRulePacksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRulePacksRequest.ProtoReflect.Descriptor instead.
 func (*ListRulePacksRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{17}
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListRulePacksRequest) GetPageSize() int32 {
@@ -1723,7 +1947,7 @@ type ListRulePacksResponse struct {
 
 func (x *ListRulePacksResponse) Reset() {
 	*x = ListRulePacksResponse{}
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[18]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1735,7 +1959,7 @@ func (x *ListRulePacksResponse) String() string {
 func (*ListRulePacksResponse) ProtoMessage() {}
 
 func (x *ListRulePacksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[18]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1748,7 +1972,7 @@ func (x *ListRulePacksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRulePacksResponse.ProtoReflect.Descriptor instead.
 func (*ListRulePacksResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{18}
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListRulePacksResponse) GetRulePacks() []*RulePackSummary {
@@ -1778,7 +2002,7 @@ type GetRulePackRequest struct {
 
 func (x *GetRulePackRequest) Reset() {
 	*x = GetRulePackRequest{}
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[19]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1790,7 +2014,7 @@ func (x *GetRulePackRequest) String() string {
 func (*GetRulePackRequest) ProtoMessage() {}
 
 func (x *GetRulePackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[19]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1803,7 +2027,7 @@ func (x *GetRulePackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRulePackRequest.ProtoReflect.Descriptor instead.
 func (*GetRulePackRequest) Descriptor() ([]byte, []int) {
-	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{19}
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetRulePackRequest) GetPackId() string {
@@ -1831,7 +2055,7 @@ type GetRulePackResponse struct {
 
 func (x *GetRulePackResponse) Reset() {
 	*x = GetRulePackResponse{}
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[20]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1843,7 +2067,7 @@ func (x *GetRulePackResponse) String() string {
 func (*GetRulePackResponse) ProtoMessage() {}
 
 func (x *GetRulePackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_breachline_classification_v1_classification_proto_msgTypes[20]
+	mi := &file_breachline_classification_v1_classification_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1856,7 +2080,7 @@ func (x *GetRulePackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRulePackResponse.ProtoReflect.Descriptor instead.
 func (*GetRulePackResponse) Descriptor() ([]byte, []int) {
-	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{20}
+	return file_breachline_classification_v1_classification_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetRulePackResponse) GetRulePack() *RulePack {
@@ -1958,7 +2182,22 @@ const file_breachline_classification_v1_classification_proto_rawDesc = "" +
 	"\x1aAssessHypotheticalResponse\x12H\n" +
 	"\n" +
 	"assessment\x18\x01 \x01(\v2(.breachline.classification.v1.AssessmentR\n" +
-	"assessment\"\xd7\x02\n" +
+	"assessment\"F\n" +
+	"\x1aReproduceAssessmentRequest\x12(\n" +
+	"\rassessment_id\x18\x01 \x01(\tB\x03\xe0A\x02R\fassessmentId\"\x89\x01\n" +
+	"\x14AssessmentDifference\x12#\n" +
+	"\robligation_id\x18\x01 \x01(\tR\fobligationId\x12\x14\n" +
+	"\x05field\x18\x02 \x01(\tR\x05field\x12\x16\n" +
+	"\x06stored\x18\x03 \x01(\tR\x06stored\x12\x1e\n" +
+	"\n" +
+	"reproduced\x18\x04 \x01(\tR\n" +
+	"reproduced\"\xdb\x01\n" +
+	"\x1bReproduceAssessmentResponse\x12H\n" +
+	"\n" +
+	"assessment\x18\x01 \x01(\v2(.breachline.classification.v1.AssessmentR\n" +
+	"assessment\x12\x1c\n" +
+	"\tidentical\x18\x02 \x01(\bR\tidentical\x12T\n" +
+	"\vdifferences\x18\x03 \x03(\v22.breachline.classification.v1.AssessmentDifferenceR\vdifferences\"\xd7\x02\n" +
 	"\x0fRulePackSummary\x12\x17\n" +
 	"\apack_id\x18\x01 \x01(\tR\x06packId\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x14\n" +
@@ -1987,7 +2226,7 @@ const file_breachline_classification_v1_classification_proto_rawDesc = "" +
 	"\x06all_of\x18\x06 \x03(\tR\x05allOf\x12\x1e\n" +
 	"\n" +
 	"exceptions\x18\a \x03(\tR\n" +
-	"exceptions\"\xa1\x05\n" +
+	"exceptions\"\xb1\x06\n" +
 	"\fRulePackRule\x12\x17\n" +
 	"\arule_id\x18\x01 \x01(\tR\x06ruleId\x12\x1e\n" +
 	"\n" +
@@ -2012,7 +2251,11 @@ const file_breachline_classification_v1_classification_proto_rawDesc = "" +
 	"\rdeadline_text\x18\x10 \x01(\tR\fdeadlineText\x12)\n" +
 	"\x10required_content\x18\x11 \x03(\tR\x0frequiredContent\x12\x12\n" +
 	"\x04when\x18\x12 \x03(\tR\x04when\x12#\n" +
-	"\rmanual_review\x18\x13 \x01(\tR\fmanualReview\"\xc7\x02\n" +
+	"\rmanual_review\x18\x13 \x01(\tR\fmanualReview\x12%\n" +
+	"\x0eeffective_date\x18\x14 \x01(\tR\reffectiveDate\x12F\n" +
+	"\asources\x18\x15 \x03(\v2,.breachline.classification.v1.RulePackSourceR\asources\x12\x1f\n" +
+	"\vsource_date\x18\x16 \x01(\tR\n" +
+	"sourceDate\"\xc7\x02\n" +
 	"\bRulePack\x12G\n" +
 	"\asummary\x18\x01 \x01(\v2-.breachline.classification.v1.RulePackSummaryR\asummary\x12F\n" +
 	"\asources\x18\x02 \x03(\v2,.breachline.classification.v1.RulePackSourceR\asources\x12\x14\n" +
@@ -2045,12 +2288,13 @@ const file_breachline_classification_v1_classification_proto_rawDesc = "" +
 	"\x0eAUDIENCE_MEDIA\x10\t\x12!\n" +
 	"\x1dAUDIENCE_EXECUTIVE_MANAGEMENT\x10\n" +
 	"\x12\x1a\n" +
-	"\x16AUDIENCE_RESPONSE_TEAM\x10\v2\xc4\a\n" +
+	"\x16AUDIENCE_RESPONSE_TEAM\x10\v2\x87\t\n" +
 	"\x15ClassificationService\x12\x97\x01\n" +
 	"\x0eAssessIncident\x123.breachline.classification.v1.AssessIncidentRequest\x1a4.breachline.classification.v1.AssessIncidentResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/assessments\x12\xa1\x01\n" +
 	"\rGetAssessment\x122.breachline.classification.v1.GetAssessmentRequest\x1a3.breachline.classification.v1.GetAssessmentResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/assessments/{assessment_id}\x12\x97\x01\n" +
 	"\x0fListAssessments\x124.breachline.classification.v1.ListAssessmentsRequest\x1a5.breachline.classification.v1.ListAssessmentsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/assessments\x12\xaa\x01\n" +
-	"\x12AssessHypothetical\x127.breachline.classification.v1.AssessHypotheticalRequest\x1a8.breachline.classification.v1.AssessHypotheticalResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/assessments:whatIf\x12\x8f\x01\n" +
+	"\x12AssessHypothetical\x127.breachline.classification.v1.AssessHypotheticalRequest\x1a8.breachline.classification.v1.AssessHypotheticalResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/assessments:whatIf\x12\xc0\x01\n" +
+	"\x13ReproduceAssessment\x128.breachline.classification.v1.ReproduceAssessmentRequest\x1a9.breachline.classification.v1.ReproduceAssessmentResponse\"4\x82\xd3\xe4\x93\x02.:\x01*\")/v1/assessments/{assessment_id}:reproduce\x12\x8f\x01\n" +
 	"\rListRulePacks\x122.breachline.classification.v1.ListRulePacksRequest\x1a3.breachline.classification.v1.ListRulePacksResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/rulePacks\x12\x93\x01\n" +
 	"\vGetRulePack\x120.breachline.classification.v1.GetRulePackRequest\x1a1.breachline.classification.v1.GetRulePackResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/rulePacks/{pack_id}B\xa1\x02\n" +
 	" com.breachline.classification.v1B\x13ClassificationProtoP\x01ZVgithub.com/breachline/breachline/pkg/gen/breachline/classification/v1;classificationv1\xa2\x02\x03BCX\xaa\x02\x1cBreachline.Classification.V1\xca\x02\x1cBreachline\\Classification\\V1\xe2\x02(Breachline\\Classification\\V1\\GPBMetadata\xea\x02\x1eBreachline::Classification::V1b\x06proto3"
@@ -2068,75 +2312,83 @@ func file_breachline_classification_v1_classification_proto_rawDescGZIP() []byte
 }
 
 var file_breachline_classification_v1_classification_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_breachline_classification_v1_classification_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_breachline_classification_v1_classification_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_breachline_classification_v1_classification_proto_goTypes = []any{
-	(Audience)(0),                      // 0: breachline.classification.v1.Audience
-	(*Obligation)(nil),                 // 1: breachline.classification.v1.Obligation
-	(*CustomerTerms)(nil),              // 2: breachline.classification.v1.CustomerTerms
-	(*RulePackRef)(nil),                // 3: breachline.classification.v1.RulePackRef
-	(*Assessment)(nil),                 // 4: breachline.classification.v1.Assessment
-	(*AssessIncidentRequest)(nil),      // 5: breachline.classification.v1.AssessIncidentRequest
-	(*GetAssessmentRequest)(nil),       // 6: breachline.classification.v1.GetAssessmentRequest
-	(*ListAssessmentsRequest)(nil),     // 7: breachline.classification.v1.ListAssessmentsRequest
-	(*ListAssessmentsResponse)(nil),    // 8: breachline.classification.v1.ListAssessmentsResponse
-	(*AssessIncidentResponse)(nil),     // 9: breachline.classification.v1.AssessIncidentResponse
-	(*GetAssessmentResponse)(nil),      // 10: breachline.classification.v1.GetAssessmentResponse
-	(*AssessHypotheticalRequest)(nil),  // 11: breachline.classification.v1.AssessHypotheticalRequest
-	(*AssessHypotheticalResponse)(nil), // 12: breachline.classification.v1.AssessHypotheticalResponse
-	(*RulePackSummary)(nil),            // 13: breachline.classification.v1.RulePackSummary
-	(*RulePackSource)(nil),             // 14: breachline.classification.v1.RulePackSource
-	(*RulePackDefinition)(nil),         // 15: breachline.classification.v1.RulePackDefinition
-	(*RulePackRule)(nil),               // 16: breachline.classification.v1.RulePackRule
-	(*RulePack)(nil),                   // 17: breachline.classification.v1.RulePack
-	(*ListRulePacksRequest)(nil),       // 18: breachline.classification.v1.ListRulePacksRequest
-	(*ListRulePacksResponse)(nil),      // 19: breachline.classification.v1.ListRulePacksResponse
-	(*GetRulePackRequest)(nil),         // 20: breachline.classification.v1.GetRulePackRequest
-	(*GetRulePackResponse)(nil),        // 21: breachline.classification.v1.GetRulePackResponse
-	(*timestamppb.Timestamp)(nil),      // 22: google.protobuf.Timestamp
-	(*v1.BreachFacts)(nil),             // 23: breachline.common.v1.BreachFacts
-	(v1.DataElement)(0),                // 24: breachline.common.v1.DataElement
+	(Audience)(0),                       // 0: breachline.classification.v1.Audience
+	(*Obligation)(nil),                  // 1: breachline.classification.v1.Obligation
+	(*CustomerTerms)(nil),               // 2: breachline.classification.v1.CustomerTerms
+	(*RulePackRef)(nil),                 // 3: breachline.classification.v1.RulePackRef
+	(*Assessment)(nil),                  // 4: breachline.classification.v1.Assessment
+	(*AssessIncidentRequest)(nil),       // 5: breachline.classification.v1.AssessIncidentRequest
+	(*GetAssessmentRequest)(nil),        // 6: breachline.classification.v1.GetAssessmentRequest
+	(*ListAssessmentsRequest)(nil),      // 7: breachline.classification.v1.ListAssessmentsRequest
+	(*ListAssessmentsResponse)(nil),     // 8: breachline.classification.v1.ListAssessmentsResponse
+	(*AssessIncidentResponse)(nil),      // 9: breachline.classification.v1.AssessIncidentResponse
+	(*GetAssessmentResponse)(nil),       // 10: breachline.classification.v1.GetAssessmentResponse
+	(*AssessHypotheticalRequest)(nil),   // 11: breachline.classification.v1.AssessHypotheticalRequest
+	(*AssessHypotheticalResponse)(nil),  // 12: breachline.classification.v1.AssessHypotheticalResponse
+	(*ReproduceAssessmentRequest)(nil),  // 13: breachline.classification.v1.ReproduceAssessmentRequest
+	(*AssessmentDifference)(nil),        // 14: breachline.classification.v1.AssessmentDifference
+	(*ReproduceAssessmentResponse)(nil), // 15: breachline.classification.v1.ReproduceAssessmentResponse
+	(*RulePackSummary)(nil),             // 16: breachline.classification.v1.RulePackSummary
+	(*RulePackSource)(nil),              // 17: breachline.classification.v1.RulePackSource
+	(*RulePackDefinition)(nil),          // 18: breachline.classification.v1.RulePackDefinition
+	(*RulePackRule)(nil),                // 19: breachline.classification.v1.RulePackRule
+	(*RulePack)(nil),                    // 20: breachline.classification.v1.RulePack
+	(*ListRulePacksRequest)(nil),        // 21: breachline.classification.v1.ListRulePacksRequest
+	(*ListRulePacksResponse)(nil),       // 22: breachline.classification.v1.ListRulePacksResponse
+	(*GetRulePackRequest)(nil),          // 23: breachline.classification.v1.GetRulePackRequest
+	(*GetRulePackResponse)(nil),         // 24: breachline.classification.v1.GetRulePackResponse
+	(*timestamppb.Timestamp)(nil),       // 25: google.protobuf.Timestamp
+	(*v1.BreachFacts)(nil),              // 26: breachline.common.v1.BreachFacts
+	(v1.DataElement)(0),                 // 27: breachline.common.v1.DataElement
 }
 var file_breachline_classification_v1_classification_proto_depIdxs = []int32{
 	0,  // 0: breachline.classification.v1.Obligation.audience:type_name -> breachline.classification.v1.Audience
-	22, // 1: breachline.classification.v1.Obligation.deadline:type_name -> google.protobuf.Timestamp
-	22, // 2: breachline.classification.v1.Obligation.paused_since:type_name -> google.protobuf.Timestamp
-	23, // 3: breachline.classification.v1.Assessment.facts:type_name -> breachline.common.v1.BreachFacts
+	25, // 1: breachline.classification.v1.Obligation.deadline:type_name -> google.protobuf.Timestamp
+	25, // 2: breachline.classification.v1.Obligation.paused_since:type_name -> google.protobuf.Timestamp
+	26, // 3: breachline.classification.v1.Assessment.facts:type_name -> breachline.common.v1.BreachFacts
 	1,  // 4: breachline.classification.v1.Assessment.obligations:type_name -> breachline.classification.v1.Obligation
 	3,  // 5: breachline.classification.v1.Assessment.rule_packs:type_name -> breachline.classification.v1.RulePackRef
-	22, // 6: breachline.classification.v1.Assessment.create_time:type_name -> google.protobuf.Timestamp
+	25, // 6: breachline.classification.v1.Assessment.create_time:type_name -> google.protobuf.Timestamp
 	2,  // 7: breachline.classification.v1.Assessment.customer_terms:type_name -> breachline.classification.v1.CustomerTerms
-	23, // 8: breachline.classification.v1.AssessIncidentRequest.facts:type_name -> breachline.common.v1.BreachFacts
+	26, // 8: breachline.classification.v1.AssessIncidentRequest.facts:type_name -> breachline.common.v1.BreachFacts
 	4,  // 9: breachline.classification.v1.ListAssessmentsResponse.assessments:type_name -> breachline.classification.v1.Assessment
 	4,  // 10: breachline.classification.v1.AssessIncidentResponse.assessment:type_name -> breachline.classification.v1.Assessment
 	4,  // 11: breachline.classification.v1.GetAssessmentResponse.assessment:type_name -> breachline.classification.v1.Assessment
-	23, // 12: breachline.classification.v1.AssessHypotheticalRequest.facts:type_name -> breachline.common.v1.BreachFacts
+	26, // 12: breachline.classification.v1.AssessHypotheticalRequest.facts:type_name -> breachline.common.v1.BreachFacts
 	4,  // 13: breachline.classification.v1.AssessHypotheticalResponse.assessment:type_name -> breachline.classification.v1.Assessment
-	24, // 14: breachline.classification.v1.RulePackDefinition.with_name:type_name -> breachline.common.v1.DataElement
-	24, // 15: breachline.classification.v1.RulePackDefinition.alone:type_name -> breachline.common.v1.DataElement
-	0,  // 16: breachline.classification.v1.RulePackRule.audience:type_name -> breachline.classification.v1.Audience
-	13, // 17: breachline.classification.v1.RulePack.summary:type_name -> breachline.classification.v1.RulePackSummary
-	14, // 18: breachline.classification.v1.RulePack.sources:type_name -> breachline.classification.v1.RulePackSource
-	15, // 19: breachline.classification.v1.RulePack.definitions:type_name -> breachline.classification.v1.RulePackDefinition
-	16, // 20: breachline.classification.v1.RulePack.rules:type_name -> breachline.classification.v1.RulePackRule
-	13, // 21: breachline.classification.v1.ListRulePacksResponse.rule_packs:type_name -> breachline.classification.v1.RulePackSummary
-	17, // 22: breachline.classification.v1.GetRulePackResponse.rule_pack:type_name -> breachline.classification.v1.RulePack
-	5,  // 23: breachline.classification.v1.ClassificationService.AssessIncident:input_type -> breachline.classification.v1.AssessIncidentRequest
-	6,  // 24: breachline.classification.v1.ClassificationService.GetAssessment:input_type -> breachline.classification.v1.GetAssessmentRequest
-	7,  // 25: breachline.classification.v1.ClassificationService.ListAssessments:input_type -> breachline.classification.v1.ListAssessmentsRequest
-	11, // 26: breachline.classification.v1.ClassificationService.AssessHypothetical:input_type -> breachline.classification.v1.AssessHypotheticalRequest
-	18, // 27: breachline.classification.v1.ClassificationService.ListRulePacks:input_type -> breachline.classification.v1.ListRulePacksRequest
-	20, // 28: breachline.classification.v1.ClassificationService.GetRulePack:input_type -> breachline.classification.v1.GetRulePackRequest
-	9,  // 29: breachline.classification.v1.ClassificationService.AssessIncident:output_type -> breachline.classification.v1.AssessIncidentResponse
-	10, // 30: breachline.classification.v1.ClassificationService.GetAssessment:output_type -> breachline.classification.v1.GetAssessmentResponse
-	8,  // 31: breachline.classification.v1.ClassificationService.ListAssessments:output_type -> breachline.classification.v1.ListAssessmentsResponse
-	12, // 32: breachline.classification.v1.ClassificationService.AssessHypothetical:output_type -> breachline.classification.v1.AssessHypotheticalResponse
-	19, // 33: breachline.classification.v1.ClassificationService.ListRulePacks:output_type -> breachline.classification.v1.ListRulePacksResponse
-	21, // 34: breachline.classification.v1.ClassificationService.GetRulePack:output_type -> breachline.classification.v1.GetRulePackResponse
-	29, // [29:35] is the sub-list for method output_type
-	23, // [23:29] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	4,  // 14: breachline.classification.v1.ReproduceAssessmentResponse.assessment:type_name -> breachline.classification.v1.Assessment
+	14, // 15: breachline.classification.v1.ReproduceAssessmentResponse.differences:type_name -> breachline.classification.v1.AssessmentDifference
+	27, // 16: breachline.classification.v1.RulePackDefinition.with_name:type_name -> breachline.common.v1.DataElement
+	27, // 17: breachline.classification.v1.RulePackDefinition.alone:type_name -> breachline.common.v1.DataElement
+	0,  // 18: breachline.classification.v1.RulePackRule.audience:type_name -> breachline.classification.v1.Audience
+	17, // 19: breachline.classification.v1.RulePackRule.sources:type_name -> breachline.classification.v1.RulePackSource
+	16, // 20: breachline.classification.v1.RulePack.summary:type_name -> breachline.classification.v1.RulePackSummary
+	17, // 21: breachline.classification.v1.RulePack.sources:type_name -> breachline.classification.v1.RulePackSource
+	18, // 22: breachline.classification.v1.RulePack.definitions:type_name -> breachline.classification.v1.RulePackDefinition
+	19, // 23: breachline.classification.v1.RulePack.rules:type_name -> breachline.classification.v1.RulePackRule
+	16, // 24: breachline.classification.v1.ListRulePacksResponse.rule_packs:type_name -> breachline.classification.v1.RulePackSummary
+	20, // 25: breachline.classification.v1.GetRulePackResponse.rule_pack:type_name -> breachline.classification.v1.RulePack
+	5,  // 26: breachline.classification.v1.ClassificationService.AssessIncident:input_type -> breachline.classification.v1.AssessIncidentRequest
+	6,  // 27: breachline.classification.v1.ClassificationService.GetAssessment:input_type -> breachline.classification.v1.GetAssessmentRequest
+	7,  // 28: breachline.classification.v1.ClassificationService.ListAssessments:input_type -> breachline.classification.v1.ListAssessmentsRequest
+	11, // 29: breachline.classification.v1.ClassificationService.AssessHypothetical:input_type -> breachline.classification.v1.AssessHypotheticalRequest
+	13, // 30: breachline.classification.v1.ClassificationService.ReproduceAssessment:input_type -> breachline.classification.v1.ReproduceAssessmentRequest
+	21, // 31: breachline.classification.v1.ClassificationService.ListRulePacks:input_type -> breachline.classification.v1.ListRulePacksRequest
+	23, // 32: breachline.classification.v1.ClassificationService.GetRulePack:input_type -> breachline.classification.v1.GetRulePackRequest
+	9,  // 33: breachline.classification.v1.ClassificationService.AssessIncident:output_type -> breachline.classification.v1.AssessIncidentResponse
+	10, // 34: breachline.classification.v1.ClassificationService.GetAssessment:output_type -> breachline.classification.v1.GetAssessmentResponse
+	8,  // 35: breachline.classification.v1.ClassificationService.ListAssessments:output_type -> breachline.classification.v1.ListAssessmentsResponse
+	12, // 36: breachline.classification.v1.ClassificationService.AssessHypothetical:output_type -> breachline.classification.v1.AssessHypotheticalResponse
+	15, // 37: breachline.classification.v1.ClassificationService.ReproduceAssessment:output_type -> breachline.classification.v1.ReproduceAssessmentResponse
+	22, // 38: breachline.classification.v1.ClassificationService.ListRulePacks:output_type -> breachline.classification.v1.ListRulePacksResponse
+	24, // 39: breachline.classification.v1.ClassificationService.GetRulePack:output_type -> breachline.classification.v1.GetRulePackResponse
+	33, // [33:40] is the sub-list for method output_type
+	26, // [26:33] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_breachline_classification_v1_classification_proto_init() }
@@ -2150,7 +2402,7 @@ func file_breachline_classification_v1_classification_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_breachline_classification_v1_classification_proto_rawDesc), len(file_breachline_classification_v1_classification_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   21,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

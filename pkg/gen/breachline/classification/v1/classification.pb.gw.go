@@ -163,6 +163,51 @@ func local_request_ClassificationService_AssessHypothetical_0(ctx context.Contex
 	return msg, metadata, err
 }
 
+func request_ClassificationService_ReproduceAssessment_0(ctx context.Context, marshaler runtime.Marshaler, client ClassificationServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ReproduceAssessmentRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["assessment_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "assessment_id")
+	}
+	protoReq.AssessmentId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "assessment_id", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ReproduceAssessment(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_ClassificationService_ReproduceAssessment_0(ctx context.Context, marshaler runtime.Marshaler, server ClassificationServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ReproduceAssessmentRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["assessment_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "assessment_id")
+	}
+	protoReq.AssessmentId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "assessment_id", err)
+	}
+	msg, err := server.ReproduceAssessment(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 var filter_ClassificationService_ListRulePacks_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
 func request_ClassificationService_ListRulePacks_0(ctx context.Context, marshaler runtime.Marshaler, client ClassificationServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
@@ -337,6 +382,26 @@ func RegisterClassificationServiceHandlerServer(ctx context.Context, mux *runtim
 		}
 		forward_ClassificationService_AssessHypothetical_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_ClassificationService_ReproduceAssessment_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/breachline.classification.v1.ClassificationService/ReproduceAssessment", runtime.WithHTTPPathPattern("/v1/assessments/{assessment_id}:reproduce"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_ClassificationService_ReproduceAssessment_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_ClassificationService_ReproduceAssessment_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_ClassificationService_ListRulePacks_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -485,6 +550,23 @@ func RegisterClassificationServiceHandlerClient(ctx context.Context, mux *runtim
 		}
 		forward_ClassificationService_AssessHypothetical_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_ClassificationService_ReproduceAssessment_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/breachline.classification.v1.ClassificationService/ReproduceAssessment", runtime.WithHTTPPathPattern("/v1/assessments/{assessment_id}:reproduce"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_ClassificationService_ReproduceAssessment_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_ClassificationService_ReproduceAssessment_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_ClassificationService_ListRulePacks_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -523,19 +605,21 @@ func RegisterClassificationServiceHandlerClient(ctx context.Context, mux *runtim
 }
 
 var (
-	pattern_ClassificationService_AssessIncident_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "assessments"}, ""))
-	pattern_ClassificationService_GetAssessment_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "assessments", "assessment_id"}, ""))
-	pattern_ClassificationService_ListAssessments_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "assessments"}, ""))
-	pattern_ClassificationService_AssessHypothetical_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "assessments"}, "whatIf"))
-	pattern_ClassificationService_ListRulePacks_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "rulePacks"}, ""))
-	pattern_ClassificationService_GetRulePack_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "rulePacks", "pack_id"}, ""))
+	pattern_ClassificationService_AssessIncident_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "assessments"}, ""))
+	pattern_ClassificationService_GetAssessment_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "assessments", "assessment_id"}, ""))
+	pattern_ClassificationService_ListAssessments_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "assessments"}, ""))
+	pattern_ClassificationService_AssessHypothetical_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "assessments"}, "whatIf"))
+	pattern_ClassificationService_ReproduceAssessment_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "assessments", "assessment_id"}, "reproduce"))
+	pattern_ClassificationService_ListRulePacks_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "rulePacks"}, ""))
+	pattern_ClassificationService_GetRulePack_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "rulePacks", "pack_id"}, ""))
 )
 
 var (
-	forward_ClassificationService_AssessIncident_0     = runtime.ForwardResponseMessage
-	forward_ClassificationService_GetAssessment_0      = runtime.ForwardResponseMessage
-	forward_ClassificationService_ListAssessments_0    = runtime.ForwardResponseMessage
-	forward_ClassificationService_AssessHypothetical_0 = runtime.ForwardResponseMessage
-	forward_ClassificationService_ListRulePacks_0      = runtime.ForwardResponseMessage
-	forward_ClassificationService_GetRulePack_0        = runtime.ForwardResponseMessage
+	forward_ClassificationService_AssessIncident_0      = runtime.ForwardResponseMessage
+	forward_ClassificationService_GetAssessment_0       = runtime.ForwardResponseMessage
+	forward_ClassificationService_ListAssessments_0     = runtime.ForwardResponseMessage
+	forward_ClassificationService_AssessHypothetical_0  = runtime.ForwardResponseMessage
+	forward_ClassificationService_ReproduceAssessment_0 = runtime.ForwardResponseMessage
+	forward_ClassificationService_ListRulePacks_0       = runtime.ForwardResponseMessage
+	forward_ClassificationService_GetRulePack_0         = runtime.ForwardResponseMessage
 )

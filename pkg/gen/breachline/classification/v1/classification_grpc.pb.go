@@ -19,12 +19,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ClassificationService_AssessIncident_FullMethodName     = "/breachline.classification.v1.ClassificationService/AssessIncident"
-	ClassificationService_GetAssessment_FullMethodName      = "/breachline.classification.v1.ClassificationService/GetAssessment"
-	ClassificationService_ListAssessments_FullMethodName    = "/breachline.classification.v1.ClassificationService/ListAssessments"
-	ClassificationService_AssessHypothetical_FullMethodName = "/breachline.classification.v1.ClassificationService/AssessHypothetical"
-	ClassificationService_ListRulePacks_FullMethodName      = "/breachline.classification.v1.ClassificationService/ListRulePacks"
-	ClassificationService_GetRulePack_FullMethodName        = "/breachline.classification.v1.ClassificationService/GetRulePack"
+	ClassificationService_AssessIncident_FullMethodName      = "/breachline.classification.v1.ClassificationService/AssessIncident"
+	ClassificationService_GetAssessment_FullMethodName       = "/breachline.classification.v1.ClassificationService/GetAssessment"
+	ClassificationService_ListAssessments_FullMethodName     = "/breachline.classification.v1.ClassificationService/ListAssessments"
+	ClassificationService_AssessHypothetical_FullMethodName  = "/breachline.classification.v1.ClassificationService/AssessHypothetical"
+	ClassificationService_ReproduceAssessment_FullMethodName = "/breachline.classification.v1.ClassificationService/ReproduceAssessment"
+	ClassificationService_ListRulePacks_FullMethodName       = "/breachline.classification.v1.ClassificationService/ListRulePacks"
+	ClassificationService_GetRulePack_FullMethodName         = "/breachline.classification.v1.ClassificationService/GetRulePack"
 )
 
 // ClassificationServiceClient is the client API for ClassificationService service.
@@ -46,6 +47,12 @@ type ClassificationServiceClient interface {
 	// engine and the same registry look-ups as AssessIncident, but stores
 	// nothing and starts no side effects.
 	AssessHypothetical(ctx context.Context, in *AssessHypotheticalRequest, opts ...grpc.CallOption) (*AssessHypotheticalResponse, error)
+	// ReproduceAssessment decides a stored assessment again: the same facts
+	// and customer terms it stored, with exactly the rule pack versions it
+	// names (not the versions in force now), and compares the result with
+	// the stored decision. It stores nothing. A named version that is no
+	// longer loaded fails with FAILED_PRECONDITION naming it.
+	ReproduceAssessment(ctx context.Context, in *ReproduceAssessmentRequest, opts ...grpc.CallOption) (*ReproduceAssessmentResponse, error)
 	// ListRulePacks lists every version of every rule pack in the active set,
 	// ordered by pack id then effective date, a page at a time.
 	ListRulePacks(ctx context.Context, in *ListRulePacksRequest, opts ...grpc.CallOption) (*ListRulePacksResponse, error)
@@ -102,6 +109,16 @@ func (c *classificationServiceClient) AssessHypothetical(ctx context.Context, in
 	return out, nil
 }
 
+func (c *classificationServiceClient) ReproduceAssessment(ctx context.Context, in *ReproduceAssessmentRequest, opts ...grpc.CallOption) (*ReproduceAssessmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReproduceAssessmentResponse)
+	err := c.cc.Invoke(ctx, ClassificationService_ReproduceAssessment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *classificationServiceClient) ListRulePacks(ctx context.Context, in *ListRulePacksRequest, opts ...grpc.CallOption) (*ListRulePacksResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListRulePacksResponse)
@@ -141,6 +158,12 @@ type ClassificationServiceServer interface {
 	// engine and the same registry look-ups as AssessIncident, but stores
 	// nothing and starts no side effects.
 	AssessHypothetical(context.Context, *AssessHypotheticalRequest) (*AssessHypotheticalResponse, error)
+	// ReproduceAssessment decides a stored assessment again: the same facts
+	// and customer terms it stored, with exactly the rule pack versions it
+	// names (not the versions in force now), and compares the result with
+	// the stored decision. It stores nothing. A named version that is no
+	// longer loaded fails with FAILED_PRECONDITION naming it.
+	ReproduceAssessment(context.Context, *ReproduceAssessmentRequest) (*ReproduceAssessmentResponse, error)
 	// ListRulePacks lists every version of every rule pack in the active set,
 	// ordered by pack id then effective date, a page at a time.
 	ListRulePacks(context.Context, *ListRulePacksRequest) (*ListRulePacksResponse, error)
@@ -168,6 +191,9 @@ func (UnimplementedClassificationServiceServer) ListAssessments(context.Context,
 }
 func (UnimplementedClassificationServiceServer) AssessHypothetical(context.Context, *AssessHypotheticalRequest) (*AssessHypotheticalResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AssessHypothetical not implemented")
+}
+func (UnimplementedClassificationServiceServer) ReproduceAssessment(context.Context, *ReproduceAssessmentRequest) (*ReproduceAssessmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReproduceAssessment not implemented")
 }
 func (UnimplementedClassificationServiceServer) ListRulePacks(context.Context, *ListRulePacksRequest) (*ListRulePacksResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListRulePacks not implemented")
@@ -268,6 +294,24 @@ func _ClassificationService_AssessHypothetical_Handler(srv interface{}, ctx cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ClassificationService_ReproduceAssessment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReproduceAssessmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClassificationServiceServer).ReproduceAssessment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClassificationService_ReproduceAssessment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClassificationServiceServer).ReproduceAssessment(ctx, req.(*ReproduceAssessmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ClassificationService_ListRulePacks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListRulePacksRequest)
 	if err := dec(in); err != nil {
@@ -326,6 +370,10 @@ var ClassificationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AssessHypothetical",
 			Handler:    _ClassificationService_AssessHypothetical_Handler,
+		},
+		{
+			MethodName: "ReproduceAssessment",
+			Handler:    _ClassificationService_ReproduceAssessment_Handler,
 		},
 		{
 			MethodName: "ListRulePacks",
