@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -20,11 +21,11 @@ type span struct {
 	start, end int
 }
 
-// loadCorpus reads testdata/corpus.txt: one case a line, "\n" escapes a
-// newline, and [[type:value]] marks an expected finding.
-func loadCorpus(t *testing.T) []labelled {
+// loadCorpus reads a corpus file such as testdata/corpus.txt: one case a
+// line, "\n" escapes a newline, and [[type:value]] marks an expected finding.
+func loadCorpus(t *testing.T, path string) []labelled {
 	t.Helper()
-	f, err := os.Open("testdata/corpus.txt")
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,12 +75,32 @@ func loadCorpus(t *testing.T) []labelled {
 
 func overlaps(a, b span) bool { return a.t == b.t && a.start < b.end && b.start < a.end }
 
-// TestCorpusAccuracy measures precision and recall per type on the
-// labelled corpus and fails below 0.95 for any type.
+// TestCorpusAccuracy measures precision and recall per type on each
+// labelled corpus (testdata/corpus*.txt: the scanner authors' own and the
+// blind holdout) and fails below 0.95 for any type in any file.
 func TestCorpusAccuracy(t *testing.T) {
 	t.Parallel()
+	files, err := filepath.Glob("testdata/corpus*.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no testdata/corpus*.txt files")
+	}
+	for _, path := range files {
+		t.Run("file="+filepath.Base(path), func(t *testing.T) {
+			t.Parallel()
+			corpusAccuracy(t, path)
+		})
+	}
+}
+
+// corpusAccuracy checks one corpus file and logs its per-type table.
+func corpusAccuracy(t *testing.T, path string) {
+	t.Helper()
 	s := New()
-	cases := loadCorpus(t)
+	cases := loadCorpus(t, path)
+	file := filepath.Base(path)
 	var tp, fp, fn [numTypes]int
 	for _, c := range cases {
 		got := s.Scan([]byte(c.text)).Findings
@@ -96,13 +117,13 @@ func TestCorpusAccuracy(t *testing.T) {
 				tp[w.t]++
 			} else {
 				fn[w.t]++
-				t.Logf("line %d: missed %s %q in %q", c.line, w.t, c.text[w.start:w.end], c.text)
+				t.Logf("%s:%d: missed %s %q in %q", file, c.line, w.t, c.text[w.start:w.end], c.text)
 			}
 		}
 		for i, g := range got {
 			if !matched[i] {
 				fp[g.Type]++
-				t.Logf("line %d: false %s at %d-%d %q in %q", c.line, g.Type, g.Start, g.End, g.Masked, c.text)
+				t.Logf("%s:%d: false %s at %d-%d %q in %q", file, c.line, g.Type, g.Start, g.End, g.Masked, c.text)
 			}
 		}
 	}
@@ -116,9 +137,9 @@ func TestCorpusAccuracy(t *testing.T) {
 			failed = true
 		}
 	}
-	t.Logf("accuracy on %d cases:\n%s", len(cases), sb.String())
+	t.Logf("accuracy on %s, %d cases:\n%s", file, len(cases), sb.String())
 	if failed {
-		t.Errorf("precision or recall below 0.95 for some type (table above)")
+		t.Errorf("%s: precision or recall below 0.95 for some type (table above)", file)
 	}
 }
 
