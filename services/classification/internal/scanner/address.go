@@ -109,10 +109,42 @@ func (st *scan) address(i, e int) (int, bool) {
 	if k2 != 0 {
 		conf = 0.95
 	}
-	if weak && k2 == 0 && !csz && unitEnd == suffixEnd && !addressEnd(b, end) {
+	if weak && k2 == 0 && !csz && unitEnd == suffixEnd && !addressEnd(b, end) && e-i < 3 {
 		return 0, false // "3 Google Drive folders", "9 Supreme Court justices"
 	}
 	st.emit(StreetAddress, i, end, conf, h)
+	return end, true
+}
+
+// poBox recognises a post-office box whose number is b[i:e] ("PO Box
+// 1256", "P.O. Box 77, Columbus, OH 43211") and returns where it ends.
+func (st *scan) poBox(i, e int) (int, bool) {
+	b := st.b
+	if i < 7 || b[i-1] != ' ' || lower(b[i-4]) != 'b' || lower(b[i-3]) != 'o' || lower(b[i-2]) != 'x' || b[i-5] != ' ' {
+		return 0, false
+	}
+	p := i - 5
+	s := -1
+	for _, pre := range []string{"PO", "P.O.", "P. O.", "Post Office", "po", "p.o."} {
+		if p >= len(pre) && string(b[p-len(pre):p]) == pre && (p == len(pre) || !isAlnum(b[p-len(pre)-1])) {
+			s = p - len(pre)
+			break
+		}
+	}
+	if s < 0 {
+		return 0, false
+	}
+	end := e
+	conf := float32(0.85)
+	if e2, ok := st.cityStateZip(e); ok {
+		end, conf = e2, 0.93
+	}
+	hs := st.context(s)
+	k, h, _ := st.nearest(hs, kAddress, s)
+	if k != 0 {
+		conf = 0.95
+	}
+	st.emit(StreetAddress, s, end, conf, h)
 	return end, true
 }
 

@@ -23,7 +23,7 @@ const benchSize = 64 << 20
 // does its own timing, so it works with -benchtime 1x.
 //
 // Throughput is per core: the goroutine is locked to its thread and timed
-// with the thread's CPU clock (best of five rounds), so other processes on
+// with the thread's CPU clock (best of nine rounds), so other processes on
 // a shared machine do not distort it; the wall-clock figure is printed too.
 func BenchmarkScan(b *testing.B) {
 	buf := mixedText(benchSize, 1)
@@ -35,7 +35,7 @@ func BenchmarkScan(b *testing.B) {
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	const rounds = 5
+	const rounds = 9
 	scanCPU, countCPU, scanWall := time.Duration(1<<62), time.Duration(1<<62), time.Duration(1<<62)
 	sink := 0
 	for range rounds {

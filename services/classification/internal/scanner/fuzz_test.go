@@ -17,6 +17,7 @@ func FuzzScan(f *testing.F) {
 		"postgres://u:p@h.example.com 742 Evergreen Terrace, Springfield, IL 62704",
 		"id,ssn,dob\n1,536221947,19850314\n",
 		"+1 (415) 555-2671 +44 20 7946 0958 5 March 1987 born",
+		"Fingerprint template: FP-00123456, latent fingerprints, scans of face geometry, iris_scan, dnaProfile",
 		"@@@::==----- 9", "",
 	} {
 		f.Add([]byte(seed))

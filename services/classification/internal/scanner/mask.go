@@ -1,6 +1,10 @@
 package scanner
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
 
 // maxMasked bounds a masked rendering; longer values keep their end.
 const maxMasked = 48
@@ -30,12 +34,19 @@ func mask(t Type, v []byte) string {
 		}
 		return "********"
 	case PersonName:
+		// Keep each word's initial; any other letter, ASCII or not,
+		// becomes one '*'.
 		out := make([]byte, 0, len(v))
-		for i, c := range v {
-			if isLetter(c) && i > 0 && isLetter(v[i-1]) {
-				c = '*'
+		prev := false
+		for _, r := range string(v) {
+			l := unicode.IsLetter(r)
+			switch {
+			case l && prev:
+				out = append(out, '*')
+			default:
+				out = utf8.AppendRune(out, r)
 			}
-			out = append(out, c)
+			prev = l
 		}
 		return truncMasked(out)
 	case Email:
@@ -81,32 +92,4 @@ func truncMasked(out []byte) string {
 		return "…" + string(out[len(out)-maxMasked:])
 	}
 	return string(out)
-}
-
-// firstNames are common given names (US Social Security Administration
-// lists), used to recognise a name next to other personal information.
-func firstNames() map[string]bool {
-	const list = `james john robert michael william david richard joseph thomas charles christopher daniel matthew
-anthony mark donald steven paul andrew joshua kenneth kevin brian george timothy ronald edward jason jeffrey ryan
-jacob gary nicholas eric jonathan stephen larry justin scott brandon benjamin samuel gregory alexander frank patrick
-raymond jack dennis jerry tyler aaron jose adam nathan henry douglas zachary peter kyle ethan walter noah jeremy
-christian keith roger terry gerald harold sean austin carl arthur lawrence dylan jesse jordan bryan billy joe bruce
-gabriel logan albert willie alan juan wayne elijah randy roy vincent ralph eugene russell bobby mason philip louis
-carlos luis miguel diego liam oliver lucas mateo leo owen caleb hunter evan ian luke wyatt isaac levi hugo omar
-mary patricia jennifer linda elizabeth barbara susan jessica sarah karen lisa nancy betty margaret sandra ashley
-kimberly emily donna michelle carol amanda dorothy melissa deborah stephanie rebecca sharon laura cynthia kathleen
-amy angela shirley anna brenda pamela emma nicole helen samantha katherine christine debra rachel carolyn janet
-catherine maria heather diane ruth julie olivia joyce virginia victoria kelly lauren christina joan evelyn judith
-megan andrea cheryl hannah jacqueline martha gloria teresa ann sara madison frances kathryn janice jean abigail
-alice judy sophia grace denise amber doris marilyn danielle beverly isabella theresa diana natalie brittany
-charlotte marie kayla alexis lori jane ava mia harper ella chloe zoe lily aria nora riley layla camila penelope
-luna elena sofia valentina lucia ana rosa carmen priya wei li mohammed muhammad ahmed fatima aisha yuki hiroshi
-kenji raj amit anita sanjay deepa ivan olga dmitri sven lars ingrid klaus hans pierre marie jean claire sophie
-lukas anna jonas mia finn emil felix max paula giulia marco luca francesca alessandro jan piotr katarzyna tom tim
-sam ben dan rob mike bob bill jim jon steve chris nick alex kate liz beth meg sue jen jess becky`
-	m := map[string]bool{}
-	for _, f := range strings.Fields(list) {
-		m[f] = true
-	}
-	return m
 }

@@ -226,6 +226,9 @@ func (st *scan) assign(a int) int {
 		ks--
 	}
 	cls := classifyKey(b[ks : k+1])
+	if cls == keyNone && k+1-ks == 5 {
+		cls = st.envValueKey(ks, k+1)
+	}
 	if cls == keyNone {
 		return a + 1
 	}
@@ -354,6 +357,11 @@ func mixed(v []byte) bool {
 func (st *scan) dash(i int) int {
 	b := st.b
 	const begin = "-----BEGIN "
+	if i+2 < len(b) && i > 0 && b[i-1] == ' ' && (b[i+1] == 'p' || b[i+1] == 'u') {
+		if r, ok := st.cliPassword(i); ok {
+			return r
+		}
+	}
 	if i+len(begin) > len(b) || b[i+1] != '-' || !bytes.HasPrefix(b[i:], []byte(begin)) {
 		return i + 1
 	}
@@ -417,11 +425,10 @@ func queryParam(b []byte) bool {
 }
 
 // code reports values that are program text rather than a literal: a call
-// ("getenv('X')") or a dotted identifier ("process.env.DB_PASSWORD").
+// or an index ("getenv('X')", "os.environ[") or a dotted identifier
+// ("process.env.DB_PASSWORD"). A '(' inside a random string
+// ("django-insecure-*+t2O(E^1…") does not make it code.
 func code(v []byte) bool {
-	if bytes.IndexByte(v, '(') >= 0 {
-		return true
-	}
 	dots := 0
 	for i, c := range v {
 		switch {
@@ -430,10 +437,93 @@ func code(v []byte) bool {
 				return false
 			}
 			dots++
+		case c == '(' || c == '[':
+			return i > 0 && v[i-1] != '.'
 		case isLetter(c) || c == '_':
 		default:
 			return false
 		}
 	}
 	return dots > 0
+}
+
+// cliPassword recognises a password given on a command line: "mysql -u root
+// -pSECRET", "sshpass -p 'SECRET' ssh …", "curl -u user:SECRET …". b[i] is
+// the '-' of the flag.
+func (st *scan) cliPassword(i int) (int, bool) {
+	b := st.b
+	ls := i
+	for ls > 0 && b[ls-1] != '\n' && i-ls < 256 {
+		ls--
+	}
+	line := b[ls:i]
+	flag := b[i+1]
+	v := i + 2
+	var user bool
+	switch {
+	case flag == 'p' && isWordByte(b[v]) && bytes.Contains(line, []byte("mysql")):
+	case flag == 'p' && b[v] == ' ' && bytes.Contains(line, []byte("sshpass")):
+		v++
+	case flag == 'u' && b[v] == ' ' && bytes.Contains(line, []byte("curl")):
+		v++
+		user = true
+	default:
+		return 0, false
+	}
+	var quote byte
+	if v < len(b) && (b[v] == '\'' || b[v] == '"') {
+		quote = b[v]
+		v++
+	}
+	e := v
+	for e < len(b) && e-v < 256 && b[e] != '\n' && (quote != 0 && b[e] != quote || quote == 0 && b[e] != ' ' && b[e] != '\t') {
+		e++
+	}
+	if user {
+		c := bytes.IndexByte(b[v:e], ':')
+		if c <= 0 {
+			return 0, false
+		}
+		v += c + 1
+	}
+	val := b[v:e]
+	if len(val) < 3 || placeholder(val) {
+		return 0, false
+	}
+	st.emit(Credentials, v, e, 0.9, nil)
+	return e, true
+}
+
+// envValueKey classifies the "value" key of a name/value pair by the name
+// on the line above, as in a Kubernetes env list:
+//
+//   - name: DATADOG_API_KEY
+//     value: "d25e0a04…"
+func (st *scan) envValueKey(ks, ke int) keyClass {
+	b := st.b
+	if lower(b[ks]) != 'v' || !bytes.EqualFold(b[ks:ke], []byte("value")) {
+		return keyNone
+	}
+	ls := ks
+	for ls > 0 && b[ls-1] != '\n' && ks-ls < 64 {
+		ls--
+	}
+	if ls == 0 || b[ls-1] != '\n' {
+		return keyNone
+	}
+	pe := ls - 1
+	ps := pe
+	for ps > 0 && b[ps-1] != '\n' && pe-ps < 128 {
+		ps--
+	}
+	prev := b[ps:pe]
+	i := bytes.Index(prev, []byte("name:"))
+	if i < 0 {
+		return keyNone
+	}
+	name := bytes.Trim(prev[i+len("name:"):], " \t\"'\r")
+	if len(name) == 0 || len(name) > 48 {
+		return keyNone
+	}
+	return classifyKey(name)
 }

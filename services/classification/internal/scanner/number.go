@@ -56,6 +56,11 @@ func (st *scan) number(i int) int {
 		default:
 			fast = true
 		}
+		if fast && i >= 7 && b[i-1] == ' ' && (b[i-2] == 'x' || b[i-2] == 'X') {
+			if r, ok := st.poBox(i, j); ok {
+				return r
+			}
+		}
 		if fast {
 			if j > st.done {
 				st.done = j
@@ -136,6 +141,9 @@ func (st *scan) number(i int) int {
 	}
 	if g.n == 1 {
 		if r, ok := st.monthDate(i, end, g); ok {
+			return r
+		}
+		if r, ok := st.poBox(i, end); ok {
 			return r
 		}
 		if end < n && b[end] == ' ' && end-i <= 6 && b[i] != '0' {
@@ -279,8 +287,9 @@ func (st *scan) classify(g *groups, a, z int) (int, bool) {
 		switch {
 		case paren && m == 3 && S(1) == ')':
 			ok = S(2) == '-' || S(2) == ' ' || S(2) == '.'
-		case m == 4 && S(2) == '(':
-			ok = S(3) == '-' || S(3) == ' ' || S(3) == ')'
+		case m == 4 && S(1) == '(':
+			// "1 (888) 561-6971"
+			ok = S(2) == ')' && (S(3) == '-' || S(3) == ' ' || S(3) == '.')
 		default:
 			ok = uniform("-. ")
 		}
@@ -315,12 +324,28 @@ func (st *scan) classify(g *groups, a, z int) (int, bool) {
 				return ts, true
 			}
 			if (validDate(y, mo, dy) || (L(2) == 2 && validDate(1900+y%100, mo, dy))) && st.mayDOB(start) {
-				hs := st.context(start)
+				// The birth word labels the date: near it, not somewhere
+				// earlier in the sentence ("Birthday party supplies on
+				// sale through 06/30/2024").
+				hs := within(st.context(start), start, idGap)
 				if k, h, _ := st.nearest(hs, kDOB, start); k != 0 {
 					st.emit(DateOfBirth, start, end, 0.92, h)
 				}
 			}
 			return end, true
+		}
+	}
+
+	// A cheque's MICR line: ⑆routing⑆ account⑈ (E-13B transit and on-us
+	// symbols, U+2446 and U+2448).
+	if m == 1 && end+3 <= len(b) && b[end] == 0xE2 && b[end+1] == 0x91 {
+		switch {
+		case b[end+2] == 0x86 && D == 9 && validABA(d):
+			st.emit(RoutingNumber, start, end, 0.95, nil)
+			return end + 3, true
+		case b[end+2] == 0x88 && D >= 6 && D <= 17:
+			st.emit(BankAccount, start, end, 0.9, nil)
+			return end + 3, true
 		}
 	}
 
@@ -334,6 +359,19 @@ func (st *scan) classify(g *groups, a, z int) (int, bool) {
 			hs := within(st.context(start), start, idGap)
 			if k, h, _ := st.nearest(hs, kPhone, start); k != 0 {
 				st.emit(Phone, start, end, 0.82, h)
+				return end, true
+			}
+		}
+		// Licence numbers printed in groups: "NY DL 701 697 686", "PA DL #
+		// 18 167 397", "Michigan R 158 990 127 951" (the letter included).
+		if D >= 7 && D <= 13 && uniform(" ") {
+			s := start
+			if s >= 2 && isUpper(b[s-2]) && b[s-1] == ' ' && (s == 2 || !isAlnum(b[s-3])) {
+				s -= 2
+			}
+			hs := within(st.context(s), s, idGap)
+			if k, h, _ := st.nearest(hs, kDL, s); k != 0 {
+				st.emit(DriversLicense, s, end, 0.8, h)
 				return end, true
 			}
 		}
@@ -565,9 +603,27 @@ func fourDigits(b []byte) bool {
 }
 
 // mayDOB is a cheap pre-check before looking for date-of-birth context:
-// every such word has a 'b' ("dob", "birth", "born"), or the column says so.
+// every English such word has a 'b' ("dob", "birth", "born"); the French,
+// Spanish, Italian and Dutch ones are looked for whole; or the column says
+// so.
 func (st *scan) mayDOB(p int) bool {
 	lo := max(p-ctxWindow, 0)
 	w := st.b[lo:p]
-	return bytes.IndexByte(w, 'b') >= 0 || bytes.IndexByte(w, 'B') >= 0 || st.colKinds(p)&kDOB != 0
+	if bytes.IndexByte(w, 'b') >= 0 || bytes.IndexByte(w, 'B') >= 0 || st.colKinds(p)&kDOB != 0 {
+		return true
+	}
+	// "naissance", "nacimiento", "nascita", "geboortedatum" (its 'b' is
+	// found above).
+	for k := bytes.IndexByte(w, 'n'); k >= 0 && k+7 <= len(w); {
+		switch string(w[k : k+4]) {
+		case "nais", "naci", "nasc":
+			return true
+		}
+		j := bytes.IndexByte(w[k+1:], 'n')
+		if j < 0 {
+			break
+		}
+		k += j + 1
+	}
+	return false
 }

@@ -5,7 +5,7 @@
 //
 // The scanner is built for throughput: one pass over the bytes with a
 // byte-class table that skips everything that cannot start a candidate
-// (digits, '@', '=', ':' and "-----" start one), validators that run only
+// (digits, '@', '=', ':', '<' and "-----" start one), validators that run only
 // on located candidates, and context words recognised lazily, only around
 // candidates that need them. Go regexp is not used.
 //
@@ -15,6 +15,7 @@ package scanner
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"sort"
 )
 
@@ -123,6 +124,8 @@ type Scanner struct {
 	names map[string]bool
 	// suffixes are street suffixes, lower case ('s' strong, 'w' weak).
 	suffixes map[string]byte
+	// bio finds biometric phrases (biometric.go).
+	bio *bioFilter
 }
 
 // byte classes of the main loop
@@ -132,11 +135,12 @@ const (
 	clsAt
 	clsAssign
 	clsDash
+	clsLt
 )
 
 // New returns a Scanner.
 func New() *Scanner {
-	s := &Scanner{kw: newTrie(), names: firstNames(), suffixes: streetSuffixSet()}
+	s := &Scanner{kw: newTrie(), names: firstNames(), suffixes: streetSuffixSet(), bio: newBioFilter()}
 	for c := '0'; c <= '9'; c++ {
 		s.class[c] = clsDigit
 	}
@@ -144,6 +148,7 @@ func New() *Scanner {
 	s.class['='] = clsAssign
 	s.class[':'] = clsAssign
 	s.class['-'] = clsDash
+	s.class['<'] = clsLt
 	return s
 }
 
@@ -152,6 +157,8 @@ func (s *Scanner) Scan(b []byte) Result {
 	st := scan{s: s, b: b}
 	st.csvHeader()
 	st.run()
+	st.csvPasswords()
+	st.biometric()
 	st.names()
 	return st.result()
 }
@@ -184,6 +191,8 @@ type scan struct {
 	header []kind
 	hdrSep byte
 	hdrEnd int
+	// ntab is the table the last name was looked for in (names.go).
+	ntab nameTable
 }
 
 func (st *scan) run() {
@@ -193,19 +202,25 @@ func (st *scan) run() {
 	i := 0
 	for i < n {
 		// The hot loop: skip bytes that cannot start a candidate, eight at
-		// a time while none of them is in '-'..'@' (which holds every
-		// candidate byte: '-', digits, ':', '=', '@').
+		// a time, jumping straight to the first byte that may (the SWAR
+		// mask is exact per byte: see candidates).
 		for {
-			for i+8 <= n && !mayHaveCandidate(binary.LittleEndian.Uint64(b[i:])) {
+			for i+8 <= n {
+				if m := candidates(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+					i += bits.TrailingZeros64(m) >> 3
+					break
+				}
 				i += 8
 			}
-			lim := min(i+8, n)
-			for i < lim && class[b[i]] == clsNone {
-				i++
+			if i+8 > n {
+				for i < n && class[b[i]] == clsNone {
+					i++
+				}
 			}
-			if i < lim || i >= n {
+			if i >= n || class[b[i]] != clsNone {
 				break
 			}
+			i++ // one of the rare ';', '>' or '?'
 		}
 		if i >= n {
 			break
@@ -223,20 +238,29 @@ func (st *scan) run() {
 			i = st.assign(i)
 		case clsDash:
 			i = st.dash(i)
+		case clsLt:
+			i = st.lt(i)
 		}
 	}
 }
 
-// mayHaveCandidate reports whether any of the eight bytes in x is in
-// 0x2D..0x40 (a SWAR range test; bytes >= 0x80 never match).
-func mayHaveCandidate(x uint64) bool {
+// candidates returns a mask with the high bit set in every byte of x that
+// may start a candidate: 0x30..0x40 (digits, ':', ';', '<', '=', '>', '?',
+// '@') or '-'. The tests are SWAR without carries between bytes, so the
+// mask is exact per byte; '.' and '/', common in prose and paths, never
+// set it, and bytes >= 0x80 never do.
+func candidates(x uint64) uint64 {
 	const (
 		l = 0x0101010101010101
 		h = 0x8080808080808080
-		m = 0x2C // exclusive lower bound
+		m = 0x2F // exclusive lower bound
 		n = 0x41 // exclusive upper bound
 	)
-	return (l*(127+n)-(x&(l*127)))&^x&((x&(l*127))+l*(127-m))&h != 0
+	x7 := x & (l * 127)
+	inRange := (l*(127+n) - x7) &^ x & (x7 + l*(127-m)) & h
+	d := (x ^ (l * '-')) & (l * 127)
+	dash := ^(d + l*127) &^ x & h // a zero 7-bit byte with its high bit clear: '-'
+	return inRange | dash
 }
 
 // isWordByte reports whether c belongs to an identifier-like token.
@@ -415,14 +439,107 @@ func (st *scan) nearest(hs []hit, want kind, p int) (kind, []hit, bool) {
 			}
 			return k & want, hs[i : i+1], neg
 		}
-		if k&kNeg != 0 {
+		if k&kNeg != 0 && st.labels(hs[i].end, p) {
 			neg = true
 		}
 	}
-	if k := st.colKinds(p) & want; k != 0 {
+	if k := (st.colKinds(p) | st.parentKinds(p)) & want; k != 0 {
 		return k, nil, neg
 	}
 	return 0, nil, neg
+}
+
+// labels reports whether a word ending at e labels the value at p: only
+// separators and at most one short label word ("number", "no", "id")
+// lie between. "Order #4532…" is an order number; in "order paid with
+// 2720…" the order word says nothing about the number.
+func (st *scan) labels(e, p int) bool {
+	b := st.b
+	words := 0
+	for q := e; q < p; q++ {
+		if !isLetter(b[q]) {
+			continue
+		}
+		ws := q
+		for q < p && isLetter(b[q]) {
+			q++
+		}
+		words++
+		if words > 1 || q-ws > 6 {
+			return false
+		}
+	}
+	return true
+}
+
+// parentKinds is the context an indented value inherits from the key above
+// it in YAML-like text: "passport:\n  number: 035175220" (the parent's
+// words). It applies only to a value on an indented "key: value" line.
+func (st *scan) parentKinds(p int) kind {
+	b := st.b
+	// Cheap rejection first: the value must follow "key:" directly.
+	k := p - 1
+	if k >= 0 && (b[k] == '"' || b[k] == '\'') {
+		k--
+	}
+	if k >= 0 && b[k] == ' ' {
+		k--
+	}
+	if k < 0 || b[k] != ':' {
+		return 0
+	}
+	ls := p
+	for ls > 0 && b[ls-1] != '\n' && p-ls < 64 {
+		ls--
+	}
+	if ls == 0 || b[ls-1] != '\n' || (b[ls] != ' ' && b[ls] != '\t') {
+		return 0
+	}
+	ind := ls
+	for ind < p && (b[ind] == ' ' || b[ind] == '\t' || b[ind] == '-') {
+		ind++
+	}
+	k = ind
+	for k < p && (isAlnum(b[k]) || b[k] == '_') {
+		k++
+	}
+	if k == ind || k >= p || b[k] != ':' {
+		return 0
+	}
+	// The nearest line above that is less indented is the parent.
+	pe := ls - 1
+	for range 4 {
+		ps := pe
+		for ps > 0 && b[ps-1] != '\n' && pe-ps < 128 {
+			ps--
+		}
+		pi := ps
+		for pi < pe && (b[pi] == ' ' || b[pi] == '\t') {
+			pi++
+		}
+		if pi-ps < ind-ls && pi < pe {
+			return st.lineKinds(b[pi:pe]) &^ kNeg
+		}
+		if ps == 0 {
+			return 0
+		}
+		pe = ps - 1
+	}
+	return 0
+}
+
+// lineKinds is the union of the kinds of the context words in line.
+func (st *scan) lineKinds(line []byte) kind {
+	var k kind
+	for q := 0; q < len(line); q++ {
+		if wordStart(line, q) {
+			if node, end := st.s.kw.match(line, q); node != 0 {
+				k |= st.s.kw.kinds[node]
+				q = end - 1
+			}
+		}
+	}
+	return k
 }
 
 // idGap is how close a context word must be to a value that only context

@@ -33,6 +33,9 @@ func (st *scan) word(i int) int {
 	if r, ok := st.secretToken(ws, we); ok {
 		return r
 	}
+	if r, ok := st.afterSecretWord(ws, we); ok {
+		return r
+	}
 	if len(tok) >= 4 && isUpper(tok[0]) && isUpper(tok[1]) && isDigit(tok[2]) && isDigit(tok[3]) {
 		if r, ok := st.iban(ws, we); ok {
 			return r
@@ -117,9 +120,15 @@ func (st *scan) iban(ws, we int) (int, bool) {
 	c := buf[:0]
 	end := we
 	if we-ws == 4 {
+		// Groups are taken up to the country's length, so a word after the
+		// IBAN ("… 7969 BIC COBADEFF") is not read as its last group.
+		want, known := ibanLengths[[2]byte{b[ws], b[ws+1]}]
+		if !known {
+			return 0, false
+		}
 		c = append(c, b[ws:we]...)
 		k := we
-		for k+1 < len(b) && b[k] == ' ' && len(c) < 34 {
+		for k+1 < len(b) && b[k] == ' ' && len(c) < int(want) {
 			g := k + 1
 			for g < len(b) && g-k <= 5 && (isDigit(b[g]) || isUpper(b[g])) {
 				g++
@@ -195,7 +204,9 @@ func (st *scan) idToken(ws, we, i int) {
 			compact = append(compact, c)
 		}
 	}
-	if other > 0 || digits < 3 {
+	// Fewer than three digits: only a long upper-case id can be a passport
+	// or licence number ("KMWC7LJTP", "WDLGXP496XNV").
+	if other > 0 || digits == 0 || (digits < 3 && (len(compact) < 8 || lowerHex > 0)) {
 		return
 	}
 	if len(compact) == 11 && lowerHex == 0 && validMBI(compact) {
@@ -260,13 +271,15 @@ func idKind(k kind, c []byte, digits, upper int) (Type, float32) {
 		return Passport, 0.88
 	case k&kPassport != 0 && len(c) >= 6 && len(c) <= 9 && digits >= 3:
 		return Passport, 0.8 // other national formats: "C01X00T47"
-	case k&kDL != 0 && len(c) >= 5 && len(c) <= 16 && digits >= 4:
+	case k&kPassport != 0 && len(c) >= 8 && len(c) <= 9 && digits >= 1:
+		return Passport, 0.75 // German and similar: "KMWC7LJTP"
+	case k&kDL != 0 && len(c) >= 5 && len(c) <= 16 && (digits >= 4 || (digits >= 2 && len(c) >= 10)):
 		return DriversLicense, 0.82
 	case k&kMRN != 0 && len(c) >= 5 && len(c) <= 16 && digits >= 4:
 		return MedicalRecord, 0.85
 	case k&kInsurance != 0 && len(c) >= 6 && len(c) <= 20 && digits >= 4:
 		return HealthInsurance, 0.82
-	case k&kBiometric != 0 && len(c) >= 6:
+	case k&kBiometric != 0 && len(c) >= 6 && digits >= 3:
 		return Biometric, 0.8
 	}
 	_ = upper
@@ -328,4 +341,59 @@ func (st *scan) passwordEnd(ps, we int) int {
 		pe--
 	}
 	return pe
+}
+
+// afterSecretWord recognises a random token given in prose right after a
+// secret word ("… and secret AZG8dDy4CYvi…", "token Xk2…") and the
+// token path of a Slack incoming-webhook URL. b[ws:we] contains a digit.
+func (st *scan) afterSecretWord(ws, we int) (int, bool) {
+	b := st.b
+	const slack = "hooks.slack.com/services/"
+	if ws >= len(slack) && b[ws-1] == '/' && bytes.Equal(b[ws-len(slack):ws], []byte(slack)) {
+		s := ws - len(slack)
+		for _, scheme := range []string{"https://", "http://"} {
+			if s >= len(scheme) && bytes.Equal(b[s-len(scheme):s], []byte(scheme)) {
+				s -= len(scheme)
+				break
+			}
+		}
+		e := ws
+		for e < len(b) && (isAlnum(b[e]) || b[e] == '/' || b[e] == '_' || b[e] == '-') {
+			e++
+		}
+		st.emit(Secret, s, e, 0.97, nil)
+		return e, true
+	}
+	if ws < 2 || b[ws-1] != ' ' || we-ws < 20 {
+		return 0, false
+	}
+	// The whole token, with the base64 bytes a word stops at.
+	e := we
+	for e < len(b) && e-ws < 256 && (isAlnum(b[e]) || b[e] == '/' || b[e] == '+' || b[e] == '=' || b[e] == '_' || b[e] == '-') {
+		e++
+	}
+	tok := b[ws:e]
+	up, lo, dg := false, false, false
+	for _, c := range tok {
+		up = up || isUpper(c)
+		lo = lo || isLower(c)
+		dg = dg || isDigit(c)
+	}
+	if !up || !lo || !dg || entropy(tok) < 3.5 {
+		return 0, false
+	}
+	k := ws - 1
+	q := k
+	for q > 0 && isLetter(b[q-1]) && k-q < 16 {
+		q--
+	}
+	if q == k || !wordStart(b, q) {
+		return 0, false
+	}
+	node, end := st.s.kw.match(b[:k], q)
+	if node == 0 || end != k || st.s.kw.kinds[node]&kSecret == 0 {
+		return 0, false
+	}
+	st.emit(Secret, ws, e, 0.85, nil)
+	return e, true
 }
