@@ -9,7 +9,9 @@
 // assigned customer; in the response, each resource (a top-level
 // breachline message, or each element of a top-level list) must name at
 // least one assigned customer — a single resource that does not is denied,
-// list elements that do not are dropped. Resources that carry no customer
+// list elements that do not are dropped (a list whose element type cannot
+// name a customer, beside a visible single resource, is that resource's
+// detail and is kept). Resources that carry no customer
 // at all are hidden from scoped callers, so granting a scoped role a
 // permission over such resources gives it nothing (fail closed); the
 // global permissions are exempt from the response check.
@@ -129,8 +131,21 @@ func (p *Policy) Filter(ctx context.Context, method string, resp any) error {
 	}
 	var denied error
 	r := m.ProtoReflect()
+	// A list whose elements cannot name a customer at all (the differences
+	// of a reproduced assessment) describes the single resource beside it:
+	// it is kept when a visible single resource is in the response.
+	single := false
+	r.Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
+		if fd.Kind() == protoreflect.MessageKind && !fd.IsList() && !fd.IsMap() && isResource(fd.Message()) {
+			single = true
+		}
+		return true
+	})
 	r.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
 		if fd.Kind() != protoreflect.MessageKind || !isResource(fd.Message()) || fd.IsMap() {
+			return true
+		}
+		if fd.IsList() && single && !canNameCustomer(fd.Message(), nil) {
 			return true
 		}
 		if !fd.IsList() {
@@ -158,6 +173,33 @@ func (p *Policy) Filter(ctx context.Context, method string, resp any) error {
 // (timestamps, field masks and the like are not resources).
 func isResource(md protoreflect.MessageDescriptor) bool {
 	return strings.HasPrefix(string(md.FullName()), "breachline.")
+}
+
+// canNameCustomer reports whether messages of type md can hold a
+// customer_id or customer_ids field anywhere inside them.
+func canNameCustomer(md protoreflect.MessageDescriptor, seen map[protoreflect.FullName]bool) bool {
+	if seen[md.FullName()] {
+		return false
+	}
+	if seen == nil {
+		seen = map[protoreflect.FullName]bool{}
+	}
+	seen[md.FullName()] = true
+	fields := md.Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		switch {
+		case fd.Name() == "customer_id" || fd.Name() == "customer_ids":
+			return true
+		case fd.IsMap():
+			if v := fd.MapValue(); v.Kind() == protoreflect.MessageKind && canNameCustomer(v.Message(), seen) {
+				return true
+			}
+		case fd.Kind() == protoreflect.MessageKind && canNameCustomer(fd.Message(), seen):
+			return true
+		}
+	}
+	return false
 }
 
 // customerIDs collects the values of every customer_id and customer_ids

@@ -248,6 +248,22 @@ func TestCustomerScoping(t *testing.T) {
 			t.Fatalf("rule packs filtered: %v, %d left", err, len(resp.GetRulePacks()))
 		}
 	})
+	t.Run("method=Filter/case=details-of-a-visible-resource-kept", func(t *testing.T) {
+		t.Parallel()
+		const reproduce = "/breachline.classification.v1.ClassificationService/ReproduceAssessment"
+		mine := &classificationv1.Assessment{CustomerTerms: []*classificationv1.CustomerTerms{{CustomerId: "cus_mine"}}}
+		resp := &classificationv1.ReproduceAssessmentResponse{Assessment: mine,
+			Differences: []*classificationv1.AssessmentDifference{{ObligationId: "us-tx.attorney-general", Field: "deadline"}}}
+		if err := p.Filter(cs, reproduce, resp); err != nil || len(resp.GetDifferences()) != 1 {
+			t.Fatalf("differences of my customer's assessment: %v, %d left", err, len(resp.GetDifferences()))
+		}
+		other := &classificationv1.ReproduceAssessmentResponse{
+			Assessment:  &classificationv1.Assessment{CustomerTerms: []*classificationv1.CustomerTerms{{CustomerId: "cus_other"}}},
+			Differences: []*classificationv1.AssessmentDifference{{Field: "deadline"}}}
+		if err := p.Filter(cs, reproduce, other); !errors.Is(err, apperr.ErrPermissionDenied) {
+			t.Fatalf("another customer's assessment: err = %v", err)
+		}
+	})
 	t.Run("method=Authorize/case=unknown-method", func(t *testing.T) {
 		t.Parallel()
 		err := p.Authorize(as(auth.Identity{Roles: []string{authz.RoleAdmin}}), "/breachline.x.v1.X/Y", nil)
