@@ -37,7 +37,11 @@ func (st *scan) address(i, e int) (int, bool) {
 	suffixEnd := 0
 	weak := false
 	var lb [16]byte
-	for words < 6 && k < n {
+	// A numbered highway or route: "4400 Hwy 290 W", "12 State Route 9".
+	if he, ok := highway(b, k); ok {
+		suffixEnd, words = he, 1
+	}
+	for words < 6 && k < n && suffixEnd == 0 {
 		ws := k
 		switch {
 		case isDigit(b[k]):
@@ -59,7 +63,8 @@ func (st *scan) address(i, e int) (int, bool) {
 			return 0, false
 		}
 		w := b[ws:k]
-		if sfx := st.s.suffixes[lowerWord(lb[:], w)]; words > 0 && isUpper(w[0]) && sfx != 0 && (k >= n || !isAlnum(b[k])) {
+		if sfx := st.s.suffixes[lowerWord(lb[:], w)]; words > 0 && isUpper(w[0]) && sfx != 0 && (k >= n || !isAlnum(b[k])) &&
+			(sfx != 'w' || !st.suffixNext(k)) { // "Harbor View Blvd": the street name holds a weak suffix
 			weak = sfx == 'w'
 			suffixEnd = k
 			if k < n && b[k] == '.' {
@@ -114,6 +119,42 @@ func (st *scan) address(i, e int) (int, bool) {
 	}
 	st.emit(StreetAddress, i, end, conf, h)
 	return end, true
+}
+
+// suffixNext reports whether a capitalised strong street suffix follows
+// b[k] ("… View Blvd").
+func (st *scan) suffixNext(k int) bool {
+	b := st.b
+	if k+2 >= len(b) || b[k] != ' ' || !isUpper(b[k+1]) {
+		return false
+	}
+	e := k + 1
+	for e < len(b) && isLetter(b[e]) {
+		e++
+	}
+	var lb [16]byte
+	return st.s.suffixes[lowerWord(lb[:], b[k+1:e])] == 's' && (e >= len(b) || !isAlnum(b[e]))
+}
+
+// highway recognises a numbered road after a house number at b[k]:
+// "Hwy 290", "Highway 1", "Route 66", "State Route 9", "US Hwy 101",
+// "County Road 12", "FM 1960", then its number, and returns its end.
+func highway(b []byte, k int) (int, bool) {
+	n := len(b)
+	for _, w := range []string{"US Highway ", "US Hwy ", "State Route ", "State Highway ", "County Road ", "Highway ",
+		"Hwy ", "Hwy. ", "Route ", "Rte ", "Rte. ", "SR ", "FM ", "CR "} {
+		if k+len(w) < n && string(b[k:k+len(w)]) == w && isDigit(b[k+len(w)]) {
+			e := k + len(w)
+			for e < n && isDigit(b[e]) && e-k-len(w) < 5 {
+				e++
+			}
+			if e < n && isAlnum(b[e]) {
+				return 0, false
+			}
+			return e, true
+		}
+	}
+	return 0, false
 }
 
 // poBox recognises a post-office box whose number is b[i:e] ("PO Box

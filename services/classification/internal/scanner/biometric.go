@@ -57,6 +57,7 @@ var bioPhrases = []struct {
 	{heads: "iris", nouns: "scan|scans|template|templates|image|images|pattern|patterns|code|codes|recognition|biometrics|data"},
 	{heads: "retina|retinal", nouns: "scan|scans|image|images|pattern|patterns|template|templates|data"},
 	{heads: "voiceprint|voiceprints|voice print|voice prints|voice template|voice templates|voice biometrics", bare: true},
+	{heads: "voice sample|voice samples|finger scan|finger scans|fingerscan", bare: true},
 	{heads: "dna", nouns: "profile|profiles|sample|samples|data|record|records|sequence|sequences|test result|test results"},
 	{heads: "genetic", nouns: "data|information|profile|profiles|test result|test results"},
 	{heads: "genomic data", bare: true},

@@ -19,13 +19,15 @@ func (st *scan) at(a int) int {
 		q--
 	}
 	if q >= 3 && b[q-1] == '/' && b[q-2] == '/' && b[q-3] == ':' {
-		if c := bytes.IndexByte(b[q:a], ':'); c > 0 && q+c+1 < a {
+		// The userinfo of a URL, never an e-mail address; a password with
+		// or without a user name ("redis://:pw@host").
+		if c := bytes.IndexByte(b[q:a], ':'); c >= 0 && q+c+1 < a {
 			pass := b[q+c+1 : a]
 			if !placeholder(pass) {
 				st.emit(Credentials, q, a, 0.95, nil)
 			}
-			return st.skipHost(a + 1)
 		}
+		return st.skipHost(a + 1)
 	}
 	// e-mail: local part back from a
 	ls := a
@@ -128,10 +130,11 @@ const (
 	keyAuthorization
 )
 
-var passwordKeys = []string{"password", "passwd", "pwd", "passphrase", "passcode", "pass", "pw", "pword", "userpass", "user_pass"}
+var passwordKeys = []string{"password", "passwd", "pwd", "passphrase", "passcode", "pass", "pw", "pword", "userpass", "user_pass",
+	"passwort", "kennwort", "wachtwoord", "senha", "passe", "contraseña", "contrasena", "clave"} // German, Dutch, Portuguese, French ("mot de passe"), Spanish
 var secretKeys = []string{"api_key", "apikey", "secret", "secret_key", "access_key", "private_key", "token", "api_secret",
 	"client_secret", "signing_key", "session_key", "master_key", "encryption_key", "auth_key", "credentials", "credential",
-	"access_token", "refresh_token", "auth_token", "webhook_secret", "app_secret"}
+	"access_token", "refresh_token", "auth_token", "webhook_secret", "app_secret", "secret_key_base"}
 
 // classifyKey matches the key (any case, '-' and '.' as '_') by suffix at a
 // word boundary: "DB_PASSWORD", "client-secret", "x-api-key".
@@ -151,22 +154,28 @@ func classifyKey(key []byte) keyClass {
 	}
 	l3 := uint32(lower(key[len(key)-3]))<<16 | uint32(lower(key[len(key)-2]))<<8 | uint32(lower(key[len(key)-1]))
 	const (
-		ord  = 'o'<<16 | 'r'<<8 | 'd'
-		swd  = 's'<<16 | 'w'<<8 | 'd'
-		pwd  = 'p'<<16 | 'w'<<8 | 'd'
-		ase  = 'a'<<16 | 's'<<8 | 'e'
-		ode  = 'o'<<16 | 'd'<<8 | 'e'
-		ass  = 'a'<<16 | 's'<<8 | 's'
-		upw  = '_'<<16 | 'p'<<8 | 'w'
-		key3 = 'k'<<16 | 'e'<<8 | 'y'
-		ret  = 'r'<<16 | 'e'<<8 | 't'
-		ken  = 'k'<<16 | 'e'<<8 | 'n'
-		als  = 'a'<<16 | 'l'<<8 | 's'
-		ial  = 'i'<<16 | 'a'<<8 | 'l'
-		ion  = 'i'<<16 | 'o'<<8 | 'n'
+		ord    = 'o'<<16 | 'r'<<8 | 'd'
+		swd    = 's'<<16 | 'w'<<8 | 'd'
+		pwd    = 'p'<<16 | 'w'<<8 | 'd'
+		ase    = 'a'<<16 | 's'<<8 | 'e'
+		ode    = 'o'<<16 | 'd'<<8 | 'e'
+		ass    = 'a'<<16 | 's'<<8 | 's'
+		upw    = '_'<<16 | 'p'<<8 | 'w'
+		key3   = 'k'<<16 | 'e'<<8 | 'y'
+		ret    = 'r'<<16 | 'e'<<8 | 't'
+		ken    = 'k'<<16 | 'e'<<8 | 'n'
+		als    = 'a'<<16 | 'l'<<8 | 's'
+		ial    = 'i'<<16 | 'a'<<8 | 'l'
+		ion    = 'i'<<16 | 'o'<<8 | 'n'
+		ort    = 'o'<<16 | 'r'<<8 | 't'
+		nha    = 'n'<<16 | 'h'<<8 | 'a'
+		sse    = 's'<<16 | 's'<<8 | 'e'
+		ena    = 'e'<<16 | 'n'<<8 | 'a'
+		ave    = 'a'<<16 | 'v'<<8 | 'e'
+		ntilde = 0xC3<<16 | 0xB1<<8 | 'a' // "ña"
 	)
 	switch l3 {
-	case ord, swd, pwd, ase, ode, ass, upw, key3, ret, ken, als, ial, ion:
+	case ord, swd, pwd, ase, ode, ass, upw, key3, ret, ken, als, ial, ion, ort, nha, sse, ena, ave, ntilde:
 	default:
 		return keyNone
 	}
@@ -217,12 +226,12 @@ func (st *scan) assign(a int) int {
 		return a + 1
 	}
 	switch lower(b[k]) {
-	case 'd', 's', 't', 'n', 'y', 'e', 'w', 'r', 'l':
+	case 'd', 's', 't', 'n', 'y', 'e', 'w', 'r', 'l', 'a':
 	default:
 		return a + 1
 	}
 	ks := k
-	for ks > 0 && k-ks < 48 && (isAlnum(b[ks-1]) || b[ks-1] == '_' || b[ks-1] == '-' || b[ks-1] == '.') {
+	for ks > 0 && k-ks < 48 && (isAlnum(b[ks-1]) || b[ks-1] == '_' || b[ks-1] == '-' || b[ks-1] == '.' || b[ks-1] >= 0x80) {
 		ks--
 	}
 	cls := classifyKey(b[ks : k+1])
@@ -271,8 +280,8 @@ func (st *scan) assign(a int) int {
 		e++
 	}
 	val := b[v:e]
-	if len(val) == 0 || placeholder(val) || code(val) {
-		return max(e, a+1)
+	if len(val) == 0 || placeholder(val) || code(val) || (val[0] == '/' && bytes.Count(val, []byte("/")) >= 2) {
+		return max(e, a+1) // also a path: "pwd: /home/app/current"
 	}
 	if b[a] == ':' && quote == 0 && allLower(val) && e+1 < n && b[e] == ' ' && isLetter(b[e+1]) {
 		return a + 1 // prose: "password: must be at least ..."
@@ -461,7 +470,7 @@ func (st *scan) cliPassword(i int) (int, bool) {
 	v := i + 2
 	var user bool
 	switch {
-	case flag == 'p' && isWordByte(b[v]) && bytes.Contains(line, []byte("mysql")):
+	case flag == 'p' && (isWordByte(b[v]) || b[v] == '\'' || b[v] == '"') && bytes.Contains(line, []byte("mysql")):
 	case flag == 'p' && b[v] == ' ' && bytes.Contains(line, []byte("sshpass")):
 		v++
 	case flag == 'u' && b[v] == ' ' && bytes.Contains(line, []byte("curl")):

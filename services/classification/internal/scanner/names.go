@@ -506,7 +506,7 @@ func (st *scan) nameLabel(q int) (label, title bool) {
 		return false, false
 	}
 	switch st.s.kw.word[node] {
-	case "mr", "mrs", "ms", "miss", "dr":
+	case "mr", "mrs", "ms", "miss", "dr", "heer", "mevrouw", "herr", "frau", "monsieur", "madame", "senor", "senora":
 		return true, true
 	case "subject":
 		// "Subject:" is an e-mail header; "subject Jane Doe" a label.
@@ -579,7 +579,7 @@ func (st *scan) nameWithEmail(q, end, others int) bool {
 var nameOrgWords = map[string]bool{}
 
 func init() {
-	for w := range strings.FieldsSeq(`support team teams services service group department dept desk office company
+	for w := range strings.FieldsSeq(`support team teams ops practice services service group department dept desk office company
 		corporation corp solutions systems technologies technology tech partners holdings associates foundation
 		institute agency center centre committee council care billing security labs lab industries international
 		global gmbh ag sa plc pty limited incorporated enterprises ventures capital financial finance medical health
@@ -611,7 +611,7 @@ func (st *scan) notName(w []byte, lw string) bool {
 	if node, end := st.s.kw.match(w, 0); node != 0 && end == len(w) {
 		return true
 	}
-	if month(w) != 0 || st.s.suffixes[lw] != 0 || nameOrgWords[lw] {
+	if (month(w) != 0 && foreignMonths[lw] == 0) || st.s.suffixes[lw] != 0 || nameOrgWords[lw] {
 		return true
 	}
 	switch lw {

@@ -46,7 +46,7 @@ func (st *scan) number(i int) int {
 			}
 		case isLetter(c) || c == '_' || c == ')' || c == '@':
 		case c == ' ':
-			fast = !isDigit(c1) && !isUpper(c1) && c1 != '('
+			fast = !isDigit(c1) && !isUpper(c1) && c1 != '(' && (j-i > 2 || !isLower(c1) || !monthWordAt(b, j+1))
 		case c == '-':
 			fast = !isDigit(c1) && !isLetter(c1) // "14-Mar-1985"
 		case c == '.' || c == '/':
@@ -219,7 +219,7 @@ func (st *scan) classify(g *groups, a, z int) (int, bool) {
 		}
 		return false
 	}
-	plus := a == 0 && start > 0 && b[start-1] == '+'
+	plus := a == 0 && start > 0 && b[start-1] == '+' && (start < 2 || !isAlnum(b[start-2])) // not "ZIP+4 …"
 	paren := a == 0 && start > 0 && b[start-1] == '('
 
 	// International numbers are only taken with their "+".
@@ -490,6 +490,31 @@ func (st *scan) phoneNear(hs []hit) bool {
 var monthNames = []string{"january", "february", "march", "april", "may", "june", "july", "august", "september",
 	"october", "november", "december"}
 
+// foreignMonths are month names in French, Spanish, Portuguese, Italian,
+// German and Dutch (ASCII spellings only), matched whole.
+var foreignMonths = map[string]int{
+	"janvier": 1, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7, "septembre": 9, "octobre": 10, "novembre": 11,
+	"enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7, "agosto": 8, "septiembre": 9,
+	"octubre": 10, "noviembre": 11, "diciembre": 12,
+	"janeiro": 1, "fevereiro": 2, "maio": 5, "junho": 6, "julho": 7, "setembro": 9, "outubro": 10, "novembro": 11, "dezembro": 12,
+	"gennaio": 1, "febbraio": 2, "aprile": 4, "maggio": 5, "giugno": 6, "luglio": 7, "settembre": 9, "ottobre": 10, "dicembre": 12,
+	"januar": 1, "februar": 2, "juni": 6, "juli": 7, "oktober": 10, "dezember": 12,
+	"januari": 1, "februari": 2, "maart": 3, "mei": 5, "augustus": 8,
+}
+
+// monthWordAt reports whether a month name (or "de" and a month name, as in
+// "21 de abril de 1976") starts at b[k].
+func monthWordAt(b []byte, k int) bool {
+	if k+3 <= len(b) && b[k] == 'd' && b[k+1] == 'e' && b[k+2] == ' ' {
+		k += 3
+	}
+	e := k
+	for e < len(b) && isLetter(b[e]) && e-k < 10 {
+		e++
+	}
+	return month(b[k:e]) != 0
+}
+
 // month returns the month (1-12) named by w (full name or three-letter
 // abbreviation, any case), or 0.
 func month(w []byte) int {
@@ -506,7 +531,7 @@ func month(w []byte) int {
 			return i + 1
 		}
 	}
-	return 0
+	return foreignMonths[lw]
 }
 
 // monthDate recognises "March 5, 1987", "5 March 1987" and "05-Mar-1987"
@@ -561,6 +586,9 @@ func (st *scan) monthDate(i, e int, g *groups) (int, bool) {
 		}
 		sep := b[k]
 		k++
+		if sep == ' ' && k+3 < n && b[k] == 'd' && b[k+1] == 'e' && b[k+2] == ' ' {
+			k += 3 // "21 de abril de 1976"
+		}
 		ms := k
 		for k < n && isLetter(b[k]) && k-ms < 10 {
 			k++
@@ -573,6 +601,9 @@ func (st *scan) monthDate(i, e int, g *groups) (int, bool) {
 				k++
 				if k < n && b[k] == ' ' {
 					k++
+				}
+				if k+3 <= n && b[k] == 'd' && b[k+1] == 'e' && b[k+2] == ' ' {
+					k += 3
 				}
 				if k+4 <= n && fourDigits(b[k:]) {
 					start, end = i, k+4

@@ -597,13 +597,15 @@ func (st *scan) csvHeader() {
 	}
 	line := b[:end]
 	sep := byte(0)
-	commas, tabs := 0, 0
+	commas, tabs, pipes := 0, 0, 0
 	for _, c := range line {
 		switch c {
 		case ',':
 			commas++
 		case '\t':
 			tabs++
+		case '|':
+			pipes++
 		}
 		if isDigit(c) || c == '{' || c == '<' {
 			return
@@ -614,6 +616,8 @@ func (st *scan) csvHeader() {
 		sep = '\t'
 	case commas > 0:
 		sep = ','
+	case pipes > 0:
+		sep = '|'
 	default:
 		return
 	}

@@ -273,7 +273,8 @@ func idKind(k kind, c []byte, digits, upper int) (Type, float32) {
 		return Passport, 0.8 // other national formats: "C01X00T47"
 	case k&kPassport != 0 && len(c) >= 8 && len(c) <= 9 && digits >= 1:
 		return Passport, 0.75 // German and similar: "KMWC7LJTP"
-	case k&kDL != 0 && len(c) >= 5 && len(c) <= 16 && (digits >= 4 || (digits >= 2 && len(c) >= 10)):
+	case k&kDL != 0 && len(c) >= 5 && len(c) <= 16 && (digits >= 4 || (digits >= 2 && len(c) >= 10) ||
+		(len(c) == 12 && c[0] == 'W' && c[1] == 'D' && c[2] == 'L')): // Washington: WDL + 9
 		return DriversLicense, 0.82
 	case k&kMRN != 0 && len(c) >= 5 && len(c) <= 16 && digits >= 4:
 		return MedicalRecord, 0.85
@@ -310,7 +311,7 @@ func (st *scan) afterPasswordWord(ws, we int) (int, int, bool) {
 			return 0, 0, false
 		}
 		switch lowerWord(lb[:], b[k:e]) {
-		case "password", "passwd", "pwd", "passcode", "passphrase":
+		case "password", "passwd", "pwd", "passcode", "passphrase", "passwort", "kennwort", "wachtwoord", "senha":
 			return ps, st.passwordEnd(ps, we), true
 		case "is", "was":
 			if k < 2 || b[k-1] != ' ' {
