@@ -63,6 +63,16 @@ func run(ctx context.Context) error {
 	}
 	mongoURI := "mongodb://" + cfg.StoreAddr + "/"
 	common := []string{"MONGODB_URI=" + mongoURI, "LOG_FORMAT=text"}
+	// Rule packs dropped into the data directory are loaded without a
+	// restart (README, "Rule packs: new versions without a restart").
+	classEnv := []string{"LISTEN_ADDR=" + cfg.ClassificationAddr, "DISPATCH_ADDR=" + cfg.DispatchAddr, "REGISTRY_ADDR=" + cfg.RegistryAddr}
+	if os.Getenv("RULE_PACKS_DIR") == "" {
+		dir := filepath.Join(cfg.DataDir, "rulepacks")
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return err
+		}
+		classEnv = append(classEnv, "RULE_PACKS_DIR="+dir)
+	}
 	specs := []struct {
 		name  string
 		env   []string
@@ -72,7 +82,7 @@ func run(ctx context.Context) error {
 		{"dispatch", append([]string{"LISTEN_ADDR=" + cfg.DispatchAddr, "INTAKE_ADDR=" + cfg.IntakeAddr,
 			"OUTBOX_DIR=" + filepath.Join(cfg.DataDir, "outbox")}, common...), grpcReady(cfg.DispatchAddr)},
 		{"registry", append([]string{"LISTEN_ADDR=" + cfg.RegistryAddr, "DISPATCH_ADDR=" + cfg.DispatchAddr, "INTAKE_ADDR=" + cfg.IntakeAddr}, common...), grpcReady(cfg.RegistryAddr)},
-		{"classification", append([]string{"LISTEN_ADDR=" + cfg.ClassificationAddr, "DISPATCH_ADDR=" + cfg.DispatchAddr, "REGISTRY_ADDR=" + cfg.RegistryAddr}, common...), grpcReady(cfg.ClassificationAddr)},
+		{"classification", append(classEnv, common...), grpcReady(cfg.ClassificationAddr)},
 		{"intake", append([]string{"LISTEN_ADDR=" + cfg.IntakeAddr, "CLASSIFICATION_ADDR=" + cfg.ClassificationAddr, "DISPATCH_ADDR=" + cfg.DispatchAddr}, common...), grpcReady(cfg.IntakeAddr)},
 		{"gateway", []string{
 			"HTTP_ADDR=" + cfg.GatewayAddr, "INTAKE_ADDR=" + cfg.IntakeAddr, "CLASSIFICATION_ADDR=" + cfg.ClassificationAddr,
