@@ -141,6 +141,14 @@ func (st *scan) suffixNext(k int) bool {
 // "County Road 12", "FM 1960", then its number, and returns its end.
 func highway(b []byte, k int) (int, bool) {
 	n := len(b)
+	if k >= n {
+		return 0, false
+	}
+	switch b[k] {
+	case 'U', 'S', 'C', 'H', 'R', 'F':
+	default:
+		return 0, false
+	}
 	for _, w := range []string{"US Highway ", "US Hwy ", "State Route ", "State Highway ", "County Road ", "Highway ",
 		"Hwy ", "Hwy. ", "Route ", "Rte ", "Rte. ", "SR ", "FM ", "CR "} {
 		if k+len(w) < n && string(b[k:k+len(w)]) == w && isDigit(b[k+len(w)]) {
