@@ -57,7 +57,10 @@ var bioPhrases = []struct {
 	{heads: "iris", nouns: "scan|scans|template|templates|image|images|pattern|patterns|code|codes|recognition|biometrics|data"},
 	{heads: "retina|retinal", nouns: "scan|scans|image|images|pattern|patterns|template|templates|data"},
 	{heads: "voiceprint|voiceprints|voice print|voice prints|voice template|voice templates|voice biometrics", bare: true},
-	{heads: "voice sample|voice samples|finger scan|finger scans|fingerscan", bare: true},
+	{heads: "voice sample|voice samples|finger scan|finger scans|fingerscan|vein pattern|vein patterns", bare: true},
+	// German, Spanish, French, Portuguese.
+	{heads: "fingerabdruck|fingerabdrucke|fingerabdruckdaten|huellas dactilares|huella dactilar|empreintes digitales|" +
+		"empreinte digitale|impressao digital|impressoes digitais", bare: true},
 	{heads: "dna", nouns: "profile|profiles|sample|samples|data|record|records|sequence|sequences|test result|test results"},
 	{heads: "genetic", nouns: "data|information|profile|profiles|test result|test results"},
 	{heads: "genomic data", bare: true},
@@ -158,7 +161,7 @@ func newBioFilter() *bioFilter {
 
 // newWordTrie returns an empty automaton with the keyword alphabet.
 func newWordTrie() *trie {
-	t := &trie{next: make([][30]uint16, 1, 256), kinds: make([]kind, 1, 256), word: make([]string, 1, 256)}
+	t := &trie{next: make([][trieSyms]uint16, 1, 256), kinds: make([]kind, 1, 256), word: make([]string, 1, 256)}
 	for i := range t.alpha {
 		t.alpha[i] = -1
 	}
@@ -168,6 +171,12 @@ func newWordTrie() *trie {
 	}
 	t.alpha[' '], t.alpha['_'], t.alpha['-'] = 26, 26, 26
 	t.alpha['.'], t.alpha['\''], t.alpha['#'] = 27, 28, 29
+	// Every byte of a multi-byte UTF-8 letter is one symbol, so keywords
+	// in other languages match ("führerschein", "contraseña", "né le") in
+	// either case; any two-byte letter matches any other in that place.
+	for c := 0x80; c < 0x100; c++ {
+		t.alpha[c] = 30
+	}
 	return t
 }
 

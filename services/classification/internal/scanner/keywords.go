@@ -40,19 +40,19 @@ var keywordList = []struct {
 	kinds kind
 	words string
 }{
-	{kSSN, "ssn|ssns|ssn#|social security|social security number|social security no|social sec|soc sec|ss number|ssnumber|tin|taxpayer id|itin"},
+	{kSSN, "ssn|ssns|ssn#|social security|social security number|social security no|social sec|soc sec|ss number|ssnumber|tin|taxpayer id|itin|social|her social|his social|seguro social|numero de seguro social|sozialversicherungsnummer"},
 	{kCard, "card|cards|card number|card no|credit|credit card|debit|debit card|visa|mastercard|master card|amex|american express|discover|cc|ccn|cc number|pan|cardholder|card holder|payment|jcb|diners|unionpay|maestro|card num|cardnumber|creditcard"},
 	{kAccount, "account|accounts|account number|account no|acct|acct no|acc|acc no|bank|bank account|checking|savings|deposit|beneficiary account|iban|account num|accountnumber|bankaccount|dda|kontonummer|konto|kontonr|compte|numero de compte|no de compte|rekeningnummer|numero de cuenta|cuenta|numero da conta|conta|conto"},
 	{kRouting, "routing|routing number|routing no|aba|aba number|rtn|transit|ach|routing num|routingnumber|aba routing|rdfi|odfi|micr"},
 	{kIBAN, "iban"},
-	{kDL, "driver|drivers|driver's|driver license|drivers license|driver's license|driver licence|drivers licence|driver's licence|driving licence|driving license|license number|licence number|license no|licence no|dl|dln|dl number|dl no|dl#|driverlicense|driverslicense|driver lic|state id|license|licence|lic|lic#|lic no|operator license|operator's license|operators license|chauffeur license"},
-	{kPassport, "passport|passport number|passport no|passport num|passportnumber|passport#|travel document|passeport|reisepass|reisepassnummer|passnummer|pasaporte|passaporto|paspoort|pax doc no|pax doc number|passport nr|passport id|passport no.|paspoortnummer|passaporte|passaporto nr|numero de pasaporte|passaporte n"},
+	{kDL, "driver license|drivers license|driver's license|driver licence|drivers licence|driver's licence|driving licence|driving license|license number|licence number|license no|licence no|dl|dln|dl number|dl no|dl#|driverlicense|driverslicense|driver lic|state id|license|licence|lic|lic#|lic no|operator license|operator's license|operators license|chauffeur license|licencia de conducir|licencia de manejo|licencia|permiso de conducir|permis de conduire|führerschein|führerscheinnummer|fuhrerschein|rijbewijs|rijbewijsnummer|patente di guida|carta de conducao|carteira de motorista"},
+	{kPassport, "passport|passport number|passport no|passport num|passportnumber|passport#|travel document|passeport|reisepass|reisepassnummer|passnummer|pasaporte|passaporto|paspoort|pax doc no|pax doc number|passport nr|passport id|passport no.|paspoortnummer|passaporte|passaporto nr|numero de pasaporte|passaporte n|pass nr|pass. nr|pass.-nr|passnr|reisepass nr"},
 	{kEmail, "email|e mail|mail|email address"},
-	{kPhone, "phone|phone number|tel|telephone|mobile|cell|cellphone|fax|call|sms|whatsapp|ph|contact number|phone no|mob|home phone|work phone|phonenumber"},
+	{kPhone, "phone|phone number|tel|telephone|mobile|cell|cellphone|fax|call|sms|whatsapp|ph|contact number|phone no|mob|home phone|work phone|phonenumber|ring|ring me|landline|telefon|telefone|telefono|teléfono|téléphone|portable|mobil|mobile phone|handy|movil|móvil|celular|tlf|numero de telefono|número de teléfono"},
 	{kAddress, "address|addr|street|residence|home address|mailing address|billing address|shipping address|ship to|lives at|resides at|located at|street address|address line"},
-	{kDOB, "dob|d.o.b|d.o.b.|birth|born|birthday|birthdate|birth date|date of birth|dateofbirth|bday|b day|geburtsdatum|date de naissance|naissance|fecha de nacimiento|nacimiento|data di nascita|geboortedatum|data de nascimento|nascimento|fecha nac|nee le|ne le"},
+	{kDOB, "dob|d.o.b|d.o.b.|birth|born|birthday|birthdate|birth date|date of birth|dateofbirth|bday|b day|geburtsdatum|date de naissance|naissance|fecha de nacimiento|nacimiento|data di nascita|geboortedatum|data de nascimento|nascimento|fecha nac|nee le|ne le|geboren|geboren am|né le|née le|nacido|nacida|nacido el|nacida el|fecha de nac|naissance le"},
 	{kMRN, "mrn|medical record|medical record number|medical record no|med rec|medrec|patient id|patient number|patient no|patient#|chart|chart number|chart no|health record|ehr|emr|record number|mrn#|patientid|mr number|medical id|mr#|mr no|unit record|unit record no|unit record number|hospital record|hospital record no|hospital number|hospital no"},
-	{kInsurance, "member id|member number|member no|memberid|subscriber|subscriber id|subscriber number|policy number|policy no|policy|insurance|insurance id|insurance number|insured|health plan|plan id|medicare|medicaid|mbi|hicn|beneficiary id|insurer|health insurance|coverage id|bcbs|aetna|cigna|humana|unitedhealthcare|kaiser|anthem|policyholder|member|medi cal|medi cal id|bic id|insured's id|insured's id number|insured id|insureds id|uhc|uhc id|united healthcare|krankenversichertennummer|versichertennummer|krankenkasse|insurance no"},
+	{kInsurance, "member id|member number|member no|memberid|subscriber|subscriber id|subscriber number|policy number|policy no|policy|insurance|insurance id|insurance number|insured|health plan|plan id|medicare|medicaid|mbi|hicn|beneficiary id|insurer|health insurance|coverage id|bcbs|aetna|cigna|humana|unitedhealthcare|kaiser|anthem|policyholder|member|medi cal|medi cal id|bic id|insured's id|insured's id number|insured id|insureds id|uhc|uhc id|united healthcare|krankenversichertennummer|versichertennummer|krankenkasse|insurance no|tricare|tricare dbn|dbn|dod benefits number"},
 	{kNPI, "npi|national provider|national provider identifier|provider npi|npi number"},
 	// Biometric: "iris", "retina" and "facial" alone are a name, a display and
 	// a tissue; only their data nouns label an id.
@@ -61,30 +61,25 @@ var keywordList = []struct {
 	{kUser, "user|username|user name|login|userid|user id|uid|usr|email|account|logon|login id"},
 	{kSecret, "api key|apikey|secret|client secret|secret key|access key|access token|auth token|token|bearer|authorization|private key|x api key|secret access key|session token|refresh token|credential|credentials|api token|api secret"},
 	{kName, "name|full name|fullname|first name|last name|surname|given name|patient|patient name|customer|customer name|employee|employee name|cardholder|card holder|cardholder name|account holder|insured|member|member name|subscriber|applicant|dear|mr|mrs|ms|miss|dr|holder|beneficiary|guarantor|student|client|contact|signed|signature|attn|attention|recipient|dependent|dependant|traveler|traveller|passenger|guest|renter|lessee|driver|operator|policyholder|policy holder|voter|subject|prescriber|provider|provider name|physician|doctor|visitor|kontoinhaber|inhaber|owner|account owner|author|sender|payee|borrower|claimant|spouse|emergency contact|next of kin|witness|addressee|nombre|titular|vorname|nachname|nome|cognome|heer|mevrouw|herr|frau|monsieur|madame|senor|senora|geachte heer|sehr geehrter herr|sehr geehrte frau"},
-	{kNeg, "order|order number|order no|order id|invoice|invoice number|tracking|tracking number|ref|reference|serial|serial number|sku|isbn|version|build|ticket|transaction|transaction id|txn|trace|request id|confirmation|po|part|part number|imei|case|case number|batch|item|product|model|shipment|isin|ean|upc|barcode|lot|record id|event id|order#|account id|account ids|accountid|aws account|tenant|tenant id|user id|customer id|client id|project id|org id|organization id|bank code|blz|arn|business license|business licence|license key|licence key|license plate|liquor license|contractor license|group number|group no|group id|grp|ein|fein|employer id|employer identification number|payer's tin|payers tin"},
+	{kNeg, "order|order number|order no|order id|invoice|invoice number|tracking|tracking number|ref|reference|serial|serial number|sku|isbn|version|build|ticket|transaction|transaction id|txn|trace|request id|confirmation|po|part|part number|imei|case|case number|batch|item|product|model|shipment|isin|ean|upc|barcode|lot|record id|event id|order#|account id|account ids|accountid|aws account|tenant|tenant id|user id|customer id|client id|project id|org id|organization id|bank code|blz|arn|business license|business licence|license key|licence key|license plate|liquor license|contractor license|group number|group no|group id|grp|ein|fein|employer id|employer identification number|payer's tin|payers tin|social media|social network|social club|social event"},
 	{kNotBio, "ssh|tls|ssl|gpg|pgp|cert|certificate|sha|md|rsa|ecdsa|browser|device|host key|public key|server|canvas|key fingerprint|jwk|thumbprint"},
 }
 
 // trie is the automaton that recognises context words at word starts.
-// Alphabet: a-z (0-25), word separator (26), '.' (27), '\” (28), '#' (29).
+// Alphabet: a-z (0-25), word separator (26), '.' (27), apostrophe (28), '#' (29),
+// any byte of a non-ASCII UTF-8 letter (30).
 type trie struct {
-	next  [][30]uint16
+	next  [][trieSyms]uint16
 	kinds []kind
 	word  []string
 	alpha [256]int8
 }
 
+// trieSyms is the size of the keyword alphabet.
+const trieSyms = 31
+
 func newTrie() *trie {
-	t := &trie{next: make([][30]uint16, 1, 1024), kinds: make([]kind, 1, 1024), word: make([]string, 1, 1024)}
-	for i := range t.alpha {
-		t.alpha[i] = -1
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t.alpha[c] = int8(c - 'a')
-		t.alpha[c-'a'+'A'] = int8(c - 'a')
-	}
-	t.alpha[' '], t.alpha['_'], t.alpha['-'] = 26, 26, 26
-	t.alpha['.'], t.alpha['\''], t.alpha['#'] = 27, 28, 29
+	t := newWordTrie()
 	for _, e := range keywordList {
 		for w := range strings.SplitSeq(e.words, "|") {
 			t.add(w, e.kinds)
@@ -99,7 +94,7 @@ func (t *trie) add(w string, k kind) {
 		c := t.alpha[w[i]]
 		nx := t.next[node][c]
 		if nx == 0 {
-			t.next = append(t.next, [30]uint16{})
+			t.next = append(t.next, [trieSyms]uint16{})
 			t.kinds = append(t.kinds, 0)
 			t.word = append(t.word, "")
 			nx = uint16(len(t.next) - 1)

@@ -26,6 +26,8 @@ func (st *scan) at(a int) int {
 			if !placeholder(pass) {
 				st.emit(Credentials, q, a, 0.95, nil)
 			}
+		} else if c < 0 {
+			st.secretToken(q, a) // a token as the user: "https://github_pat_…@github.com"
 		}
 		return st.skipHost(a + 1)
 	}
@@ -131,10 +133,11 @@ const (
 )
 
 var passwordKeys = []string{"password", "passwd", "pwd", "passphrase", "passcode", "pass", "pw", "pword", "userpass", "user_pass",
-	"passwort", "kennwort", "wachtwoord", "senha", "passe", "contraseña", "contrasena", "clave"} // German, Dutch, Portuguese, French ("mot de passe"), Spanish
+	"passwort", "kennwort", "wachtwoord", "senha", "passe", "contraseña", "contrasena", "clave", "pgpassword", "mysql_pwd"} // German, Dutch, Portuguese, French ("mot de passe"), Spanish
 var secretKeys = []string{"api_key", "apikey", "secret", "secret_key", "access_key", "private_key", "token", "api_secret",
 	"client_secret", "signing_key", "session_key", "master_key", "encryption_key", "auth_key", "credentials", "credential",
-	"access_token", "refresh_token", "auth_token", "webhook_secret", "app_secret", "secret_key_base"}
+	"access_token", "refresh_token", "auth_token", "webhook_secret", "app_secret", "secret_key_base", "accountkey", "account_key",
+	"storage_key", "shared_key", "sharedaccesskey", "shared_access_key"}
 
 // classifyKey matches the key (any case, '-' and '.' as '_') by suffix at a
 // word boundary: "DB_PASSWORD", "client-secret", "x-api-key".
@@ -239,6 +242,18 @@ func (st *scan) assign(a int) int {
 		cls = st.envValueKey(ks, k+1)
 	}
 	if cls == keyNone {
+		// An AWS access key id under any name ("AWS_ACCESS_KEY_ID=AKIA…"):
+		// it may hold no digit, so the main loop would not stop in it.
+		v := a + 1
+		for v < n && v-a <= 3 && (b[v] == ' ' || b[v] == '"' || b[v] == '\'') {
+			v++
+		}
+		if v+20 <= n && b[v] == 'A' && (bytes.HasPrefix(b[v:], []byte("AKIA")) || bytes.HasPrefix(b[v:], []byte("ASIA"))) &&
+			(v+20 == n || !isAlnum(b[v+20])) {
+			if r, ok := st.secretToken(v, v+20); ok {
+				return r
+			}
+		}
 		return a + 1
 	}
 	// The value: optional spaces and quote, then up to the closing quote or

@@ -578,6 +578,12 @@ func (st *scan) nameWithEmail(q, end, others int) bool {
 // job titles, form and header words.
 var nameOrgWords = map[string]bool{}
 
+// suffixSurnames are street suffixes that are also common surnames ("Mei
+// Park", "Dana Hill"): in a name they do not end it.
+var suffixSurnames = map[string]bool{"park": true, "hill": true, "hills": true, "lane": true, "wood": true, "woods": true,
+	"brook": true, "brooks": true, "ford": true, "field": true, "fields": true, "hall": true, "mills": true, "glen": true,
+	"banks": true, "grove": true, "rivers": true, "knolls": true, "vista": true, "wells": true}
+
 func init() {
 	for w := range strings.FieldsSeq(`support team teams ops practice services service group department dept desk office company
 		corporation corp solutions systems technologies technology tech partners holdings associates foundation
@@ -611,7 +617,7 @@ func (st *scan) notName(w []byte, lw string) bool {
 	if node, end := st.s.kw.match(w, 0); node != 0 && end == len(w) {
 		return true
 	}
-	if (month(w) != 0 && foreignMonths[lw] == 0) || st.s.suffixes[lw] != 0 || nameOrgWords[lw] {
+	if (month(w) != 0 && foreignMonths[lw] == 0) || (st.s.suffixes[lw] != 0 && !suffixSurnames[lw]) || nameOrgWords[lw] {
 		return true
 	}
 	switch lw {

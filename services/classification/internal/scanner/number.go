@@ -46,7 +46,7 @@ func (st *scan) number(i int) int {
 			}
 		case isLetter(c) || c == '_' || c == ')' || c == '@':
 		case c == ' ':
-			fast = !isDigit(c1) && !isUpper(c1) && c1 != '(' && (j-i > 2 || !isLower(c1) || !monthWordAt(b, j+1))
+			fast = !isDigit(c1) && !isUpper(c1) && c1 != '(' && c1 != '/' && (j-i > 2 || !isLower(c1) || !monthWordAt(b, j+1))
 		case c == '-':
 			fast = !isDigit(c1) && !isLetter(c1) // "14-Mar-1985"
 		case c == '.' || c == '/':
@@ -85,6 +85,11 @@ func (st *scan) number(i int) int {
 		if (c == ' ' || c == '-' || c == '.' || c == '/') && isDigit(b[j+1]) {
 			g.sep[g.n] = c
 			j++
+			continue
+		}
+		if c == ' ' && j+3 < n && b[j+1] == '/' && b[j+2] == ' ' && isDigit(b[j+3]) {
+			g.sep[g.n] = '/' // OCR spacing: "08 / 17 / 1969"
+			j += 3
 			continue
 		}
 		if c == ')' && ((g.n == 1 && i > 0 && b[i-1] == '(') || g.sep[g.n-1] == '(') {
@@ -316,6 +321,33 @@ func (st *scan) classify(g *groups, a, z int) (int, bool) {
 		}
 	}
 
+	// National numbers with a two-digit area code in parentheses, as in
+	// Brazil and Australia: "(11) 98682-3076", "(03) 9123 4567".
+	if paren && m == 3 && L(0) == 2 && (L(1) == 4 || L(1) == 5) && L(2) == 4 && S(1) == ')' && (S(2) == '-' || S(2) == ' ') {
+		hs := st.context(start - 1)
+		k, h, neg := st.nearest(hs, kPhone, start-1)
+		switch {
+		case k != 0:
+			st.emit(Phone, start-1, end, 0.93, h)
+		case !neg:
+			st.emit(Phone, start-1, end, 0.78, nil)
+		}
+		return end, true
+	}
+	// Dashed national numbers with a trunk prefix: "03-4208-8021" (Japan),
+	// "020-7946-0958".
+	if m == 3 && d[0] == '0' && d[1] != '0' && (D == 10 || D == 11) && uniform("-") && L(0) >= 2 && L(2) == 4 {
+		hs := st.context(start)
+		k, h, neg := st.nearest(hs, kPhone, start)
+		switch {
+		case k != 0:
+			st.emit(Phone, start, end, 0.9, h)
+		case !neg:
+			st.emit(Phone, start, end, 0.75, nil)
+		}
+		return end, true
+	}
+
 	// Dates: a date of birth only with context; timestamps are skipped.
 	if m == 3 && uniform("/-.") {
 		y, mo, dy, ok := dateParts(L(0), L(1), L(2), b[g.gs[a]:g.ge[a]], b[g.gs[a+1]:g.ge[a+1]], b[g.gs[a+2]:g.ge[a+2]])
@@ -500,16 +532,17 @@ var foreignMonths = map[string]int{
 	"gennaio": 1, "febbraio": 2, "aprile": 4, "maggio": 5, "giugno": 6, "luglio": 7, "settembre": 9, "ottobre": 10, "dicembre": 12,
 	"januar": 1, "februar": 2, "juni": 6, "juli": 7, "oktober": 10, "dezember": 12,
 	"januari": 1, "februari": 2, "maart": 3, "mei": 5, "augustus": 8,
+	"février": 2, "août": 8, "décembre": 12, "märz": 3, "março": 3,
 }
 
 // monthWordAt reports whether a month name (or "de" and a month name, as in
 // "21 de abril de 1976") starts at b[k].
 func monthWordAt(b []byte, k int) bool {
-	if k+3 <= len(b) && b[k] == 'd' && b[k+1] == 'e' && b[k+2] == ' ' {
+	if k+3 <= len(b) && ((b[k] == 'd' && b[k+1] == 'e') || (b[k] == 'o' && b[k+1] == 'f')) && b[k+2] == ' ' {
 		k += 3
 	}
 	e := k
-	for e < len(b) && isLetter(b[e]) && e-k < 10 {
+	for e < len(b) && (isLetter(b[e]) || b[e] >= 0x80) && e-k < 10 {
 		e++
 	}
 	return month(b[k:e]) != 0
@@ -586,11 +619,11 @@ func (st *scan) monthDate(i, e int, g *groups) (int, bool) {
 		}
 		sep := b[k]
 		k++
-		if sep == ' ' && k+3 < n && b[k] == 'd' && b[k+1] == 'e' && b[k+2] == ' ' {
-			k += 3 // "21 de abril de 1976"
+		if sep == ' ' && k+3 < n && ((b[k] == 'd' && b[k+1] == 'e') || (b[k] == 'o' && b[k+1] == 'f')) && b[k+2] == ' ' {
+			k += 3 // "21 de abril de 1976", "the 3rd of May 1981"
 		}
 		ms := k
-		for k < n && isLetter(b[k]) && k-ms < 10 {
+		for k < n && (isLetter(b[k]) || b[k] >= 0x80) && k-ms < 10 {
 			k++
 		}
 		if mo = month(b[ms:k]); mo != 0 {
@@ -647,7 +680,7 @@ func (st *scan) mayDOB(p int) bool {
 	// found above).
 	for k := bytes.IndexByte(w, 'n'); k >= 0 && k+7 <= len(w); {
 		switch string(w[k : k+4]) {
-		case "nais", "naci", "nasc":
+		case "nais", "naci", "nasc", "n\xc3\xa9 ", "n\xc3\xa9e":
 			return true
 		}
 		j := bytes.IndexByte(w[k+1:], 'n')

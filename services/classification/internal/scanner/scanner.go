@@ -14,9 +14,11 @@
 package scanner
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
 	"sort"
+	"strings"
 )
 
 // Type is the kind of personal information a finding is. The values match
@@ -477,6 +479,9 @@ func (st *scan) labels(e, p int) bool {
 // words). It applies only to a value on an indented "key: value" line.
 func (st *scan) parentKinds(p int) kind {
 	b := st.b
+	if k := st.labelLineKinds(p); k != 0 {
+		return k
+	}
 	// Cheap rejection first: the value must follow "key:" directly.
 	k := p - 1
 	if k >= 0 && (b[k] == '"' || b[k] == '\'') {
@@ -643,4 +648,73 @@ func (st *scan) csvHeader() {
 	if found {
 		st.header, st.hdrSep, st.hdrEnd = cols, sep, end
 	}
+}
+
+// labelLineKinds is the context of a value that starts its line under a
+// short label line of its own ("DATE OF BIRTH\n04 APR 1977"), or of the
+// value of a generic "value=" key whose field is named earlier on the line
+// ("field=date_of_birth value=1990-12-01").
+func (st *scan) labelLineKinds(p int) kind {
+	b := st.b
+	k := p - 1
+	for k >= 0 && (b[k] == ' ' || b[k] == '\t') {
+		k--
+	}
+	if k >= 0 && (b[k] == '\n' || b[k] == '\r') {
+		// A value at the start of its line: the line above, if it is a
+		// short label without digits.
+		pe := k
+		if b[pe] == '\n' && pe > 0 && b[pe-1] == '\r' {
+			pe--
+		}
+		ps := pe
+		for ps > 0 && b[ps-1] != '\n' && pe-ps <= 40 {
+			ps--
+		}
+		if ps > 0 && b[ps-1] != '\n' || pe == ps {
+			return 0
+		}
+		for _, c := range b[ps:pe] {
+			if isDigit(c) {
+				return 0
+			}
+		}
+		return st.lineKinds(b[ps:pe]) &^ kNeg
+	}
+	// "… field=date_of_birth value=1990-12-01", "doc_type=passport
+	// doc_number=855280476": a generic key names its field elsewhere on
+	// the line.
+	if k < 2 || (b[k] != '=' && b[k] != ':') {
+		return 0
+	}
+	switch lower(b[k-1]) { // the last letter of value, number, _no, _num
+	case 'e', 'r', 'o', 'm':
+	default:
+		return 0
+	}
+	ks := k
+	for ks > 0 && k-ks < 32 && (isAlnum(b[ks-1]) || b[ks-1] == '_') {
+		ks--
+	}
+	var lb [32]byte
+	key := lowerWord(lb[:], b[ks:k])
+	if key != "value" && !strings.HasSuffix(key, "number") && !strings.HasSuffix(key, "_no") && !strings.HasSuffix(key, "_num") {
+		return 0
+	}
+	ls := ks
+	for ls > 0 && b[ls-1] != '\n' && k-ls < 160 {
+		ls--
+	}
+	line := b[ls:ks]
+	for _, key := range []string{"field=", "name=", "key=", "type=", "field:", "name:", "key:", "type:"} {
+		if i := bytes.LastIndex(line, []byte(key)); i >= 0 {
+			v := line[i+len(key):]
+			e := 0
+			for e < len(v) && v[e] != ' ' && v[e] != ',' && v[e] != '&' && v[e] != ';' {
+				e++
+			}
+			return st.lineKinds(bytes.Trim(v[:e], "\"'")) &^ kNeg
+		}
+	}
+	return 0
 }

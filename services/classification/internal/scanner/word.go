@@ -60,7 +60,7 @@ var secretPrefixes = []struct {
 	{"github_pat_", 60, 255}, {"glpat-", 26, 64},
 	{"xoxb-", 20, 255}, {"xoxp-", 20, 255}, {"xoxa-", 20, 255}, {"xoxr-", 20, 255}, {"xoxs-", 20, 255},
 	{"sk_live_", 24, 255}, {"rk_live_", 24, 255}, {"sk_test_", 24, 255}, {"sk-proj-", 40, 255}, {"sk-ant-", 40, 255},
-	{"sk-", 40, 60}, {"npm_", 40, 40}, {"hf_", 37, 37}, {"SG.", 60, 80}, {"shpat_", 38, 38}, {"dop_v1_", 71, 71},
+	{"sk-", 40, 60}, {"npm_", 40, 40}, {"SK", 34, 34}, {"key-", 36, 36}, {"hf_", 37, 37}, {"SG.", 60, 80}, {"shpat_", 38, 38}, {"dop_v1_", 71, 71},
 }
 
 // secretToken recognises secrets by prefix and JWTs.
@@ -103,8 +103,10 @@ func (st *scan) secretToken(ws, we int) (int, bool) {
 				return 0, false
 			}
 		}
-		if digits == 0 || letters == 0 {
-			return 0, false
+		// AWS key ids are base32 upper case and may hold no digit.
+		awsID := (p.prefix == "AKIA" || p.prefix == "ASIA") && upperOnly(body)
+		if (digits == 0 && !awsID) || letters == 0 || allSame(body) {
+			return 0, false // "AKIAXXXXXXXXXXXXXXXX" is a placeholder
 		}
 		st.emit(Secret, ws, we, 0.96, nil)
 		return we, true
@@ -397,4 +399,14 @@ func (st *scan) afterSecretWord(ws, we int) (int, bool) {
 	}
 	st.emit(Secret, ws, e, 0.85, nil)
 	return e, true
+}
+
+// upperOnly reports whether v holds only upper-case letters and digits.
+func upperOnly(v []byte) bool {
+	for _, c := range v {
+		if !isUpper(c) && !isDigit(c) {
+			return false
+		}
+	}
+	return true
 }
