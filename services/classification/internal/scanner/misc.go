@@ -196,6 +196,9 @@ func classifyKey(key []byte) keyClass {
 	if string(k) == "authorization" || string(k) == "proxy_authorization" {
 		return keyAuthorization
 	}
+	if l3 == ion {
+		return keyNone // only the authorization keys end so ("duration", "region")
+	}
 	at := func(words []string) bool {
 		for _, w := range words {
 			if len(k) < len(w) || string(k[len(k)-len(w):]) != w {
