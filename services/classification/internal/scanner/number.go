@@ -309,14 +309,7 @@ func (st *scan) classify(g *groups, a, z int) (int, bool) {
 			if paren {
 				start--
 			}
-			hs := st.context(start)
-			k, h, neg := st.nearest(hs, kPhone, start)
-			switch {
-			case k != 0:
-				st.emit(Phone, start, end, 0.95, h)
-			case !neg:
-				st.emit(Phone, start, end, 0.8, nil)
-			}
+			st.emitShaped(Phone, start, end, kPhone, 0.95, 0.8)
 			return end, true
 		}
 	}
@@ -324,27 +317,13 @@ func (st *scan) classify(g *groups, a, z int) (int, bool) {
 	// National numbers with a two-digit area code in parentheses, as in
 	// Brazil and Australia: "(11) 98682-3076", "(03) 9123 4567".
 	if paren && m == 3 && L(0) == 2 && (L(1) == 4 || L(1) == 5) && L(2) == 4 && S(1) == ')' && (S(2) == '-' || S(2) == ' ') {
-		hs := st.context(start - 1)
-		k, h, neg := st.nearest(hs, kPhone, start-1)
-		switch {
-		case k != 0:
-			st.emit(Phone, start-1, end, 0.93, h)
-		case !neg:
-			st.emit(Phone, start-1, end, 0.78, nil)
-		}
+		st.emitShaped(Phone, start-1, end, kPhone, 0.93, 0.78)
 		return end, true
 	}
 	// Dashed national numbers with a trunk prefix: "03-4208-8021" (Japan),
 	// "020-7946-0958".
 	if m == 3 && d[0] == '0' && d[1] != '0' && (D == 10 || D == 11) && uniform("-") && L(0) >= 2 && L(2) == 4 {
-		hs := st.context(start)
-		k, h, neg := st.nearest(hs, kPhone, start)
-		switch {
-		case k != 0:
-			st.emit(Phone, start, end, 0.9, h)
-		case !neg:
-			st.emit(Phone, start, end, 0.75, nil)
-		}
+		st.emitShaped(Phone, start, end, kPhone, 0.9, 0.75)
 		return end, true
 	}
 
@@ -690,4 +669,17 @@ func (st *scan) mayDOB(p int) bool {
 		k += j + 1
 	}
 	return false
+}
+
+// emitShaped reports a value whose shape and checks identify it: with
+// confidence hi when a context word of kind want labels it, lo when no
+// word does, and not at all when a negative word labels it.
+func (st *scan) emitShaped(t Type, start, end int, want kind, hi, lo float32) {
+	k, h, neg := st.nearest(st.context(start), want, start)
+	switch {
+	case k != 0:
+		st.emit(t, start, end, hi, h)
+	case !neg:
+		st.emit(t, start, end, lo, nil)
+	}
 }

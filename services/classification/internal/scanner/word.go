@@ -212,14 +212,7 @@ func (st *scan) idToken(ws, we, i int) {
 		return
 	}
 	if len(compact) == 11 && lowerHex == 0 && validMBI(compact) {
-		hs := st.context(ws)
-		k, h, neg := st.nearest(hs, kInsurance, ws)
-		switch {
-		case k != 0:
-			st.emit(HealthInsurance, ws, we, 0.95, h)
-		case !neg:
-			st.emit(HealthInsurance, ws, we, 0.75, nil)
-		}
+		st.emitShaped(HealthInsurance, ws, we, kInsurance, 0.95, 0.75)
 		return
 	}
 	hs := within(st.context(i), i, idGap)
