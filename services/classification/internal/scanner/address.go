@@ -63,7 +63,7 @@ func (st *scan) address(i, e int) (int, bool) {
 			return 0, false
 		}
 		w := b[ws:k]
-		if sfx := st.s.suffixes[lowerWord(lb[:], w)]; words > 0 && isUpper(w[0]) && sfx != 0 && (k >= n || !isAlnum(b[k])) &&
+		if sfx := st.s.suffixes[lowerWord(lb[:], w)]; (words > 0 || sfx == 'n') && isUpper(w[0]) && sfx != 0 && (k >= n || !isAlnum(b[k])) &&
 			(sfx != 'w' || !st.suffixNext(k)) { // "Harbor View Blvd": the street name holds a weak suffix
 			weak = sfx == 'w'
 			suffixEnd = k

@@ -102,7 +102,7 @@ const bioNotWords = "ssh|tls|ssl|gpg|pgp|cert|certs|certificate|certificates|sha
 // right before it ("browser fingerprint", "build fingerprint").
 const bioNotBefore = "browser|device|canvas|webgl|audio|font|fonts|tcp|http|build|file|content|hash|asset|" +
 	"assets|schema|query|request|cache|event|commit|package|digital|document|app|apk|docker|container|os|network|" +
-	"server|client|release|binary|artifact|code|source|message|config|session|gpu|hardware|machine|unique"
+	"server|client|release|binary|artifact|code|source|message|config|session|gpu|hardware|machine|unique|object|git|checksum|digest"
 
 const (
 	// bioStride is the distance between sampled offsets.

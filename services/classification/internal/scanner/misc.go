@@ -429,6 +429,7 @@ func streetSuffixSet() map[string]byte {
 		cmns cv lndg rte ctr grv holw vw vis`) {
 		m[s] = 's'
 	}
+	m["broadway"] = 'n' // a street name that needs no suffix or other word
 	for _, s := range strings.Fields(`drive court place way circle square trail loop alley plaza crossing row run path
 		walk crescent close point ridge heights commons cove landing mall park pass route center grove hollow glen view
 		vista`) {
@@ -534,6 +535,15 @@ func (st *scan) envValueKey(ks, ke int) keyClass {
 	ls := ks
 	for ls > 0 && b[ls-1] != '\n' && ks-ls < 64 {
 		ls--
+	}
+	// An attribute pair on the same line: <add key="SmtpPassword" value="…" />
+	for _, attr := range []string{`key="`, `name="`} {
+		if i := bytes.LastIndex(b[ls:ks], []byte(attr)); i >= 0 {
+			v := b[ls+i+len(attr) : ks]
+			if q := bytes.IndexByte(v, '"'); q > 0 && q <= 48 {
+				return classifyKey(v[:q])
+			}
+		}
 	}
 	if ls == 0 || b[ls-1] != '\n' {
 		return keyNone

@@ -1,6 +1,9 @@
 package scanner
 
-import "bytes"
+import (
+	"bytes"
+	"strings"
+)
 
 // maxGroups bounds the digit groups of one numeric token.
 const maxGroups = 12
@@ -18,6 +21,18 @@ type groups struct {
 func (st *scan) number(i int) int {
 	b := st.b
 	n := len(b)
+	// A digit glued to password punctuation ("iLoveCats#88", "Kaffee!2024"):
+	// the token may be a password given in prose.
+	if i > 1 && strings.IndexByte("#!$%&*?^~", b[i-1]) >= 0 && isWordByte(b[i-2]) {
+		we := i
+		for we < n && isWordByte(b[we]) {
+			we++
+		}
+		if ps, pe, ok := st.afterPasswordWord(i, we); ok {
+			st.emit(Credentials, ps, pe, 0.85, nil)
+			return pe
+		}
+	}
 	// Fast path: a short number that nothing can extend ("200", "12ms").
 	j := i
 	for j < n && j-i < 5 && isDigit(b[j]) {
@@ -339,12 +354,24 @@ func (st *scan) classify(g *groups, a, z int) (int, bool) {
 				// earlier in the sentence ("Birthday party supplies on
 				// sale through 06/30/2024").
 				hs := within(st.context(start), start, idGap)
-				if k, h, _ := st.nearest(hs, kDOB, start); k != 0 {
+				if k, h, _ := st.nearest(hs, kDOB, start); k != 0 || st.cjkDOB(start) {
 					st.emit(DateOfBirth, start, end, 0.92, h)
 				}
 			}
 			return end, true
 		}
+	}
+
+	// French numbers in five pairs: "06 12 34 56 78".
+	if m == 5 && a == 0 && z == g.n && D == 10 && d[0] == '0' && d[1] != '0' && uniform(" .") && L(0) == 2 && L(1) == 2 && L(2) == 2 && L(3) == 2 && L(4) == 2 {
+		st.emitShaped(Phone, start, end, kPhone, 0.93, 0.8)
+		return end, true
+	}
+	// An NPI in an X12 claim segment: the "XX" qualifier names it
+	// ("NM1*85*2*…*XX*1817426749~").
+	if m == 1 && D == 10 && start >= 3 && b[start-1] == '*' && b[start-2] == 'X' && b[start-3] == 'X' && validNPI(d) {
+		st.emit(NPI, start, end, 0.95, nil)
+		return end, true
 	}
 
 	// A cheque's MICR line: ⑆routing⑆ account⑈ (E-13B transit and on-us
@@ -652,7 +679,7 @@ func fourDigits(b []byte) bool {
 func (st *scan) mayDOB(p int) bool {
 	lo := max(p-ctxWindow, 0)
 	w := st.b[lo:p]
-	if bytes.IndexByte(w, 'b') >= 0 || bytes.IndexByte(w, 'B') >= 0 || st.colKinds(p)&kDOB != 0 {
+	if bytes.IndexByte(w, 'b') >= 0 || bytes.IndexByte(w, 'B') >= 0 || st.colKinds(p)&kDOB != 0 || st.cjkDOB(p) {
 		return true
 	}
 	// "naissance", "nacimiento", "nascita", "geboortedatum" (its 'b' is
@@ -682,4 +709,30 @@ func (st *scan) emitShaped(t Type, start, end int, want kind, hi, lo float32) {
 	case !neg:
 		st.emit(t, start, end, lo, nil)
 	}
+}
+
+// cjkDOBWords are date-of-birth labels in Korean, Japanese and Chinese.
+var cjkDOBWords = [][]byte{[]byte("생년월일"), []byte("生年月日"), []byte("出生日期"), []byte("出生年月日")}
+
+// cjkDOB reports whether a Korean, Japanese or Chinese birth-date label
+// ends just before p ("생년월일: 1989-10-03"). The keyword automaton sees
+// every non-ASCII byte as one symbol, so these are matched as bytes.
+func (st *scan) cjkDOB(p int) bool {
+	w := st.b[max(p-20, 0):p]
+	hasCJK := false
+	for _, c := range w {
+		if c >= 0xE0 {
+			hasCJK = true
+			break
+		}
+	}
+	if !hasCJK {
+		return false
+	}
+	for _, l := range cjkDOBWords {
+		if bytes.Contains(w, l) {
+			return true
+		}
+	}
+	return false
 }

@@ -397,6 +397,13 @@ func (st *scan) windowStart(p int) int {
 		for ks > 0 && e-ks < 48 && (isAlnum(b[ks-1]) || b[ks-1] == '_' || b[ks-1] == '-' || b[ks-1] == '.') {
 			ks--
 		}
+		// A generic key takes the word before it: "member id=9009…".
+		if e-ks <= 2 && ks > 1 && b[ks-1] == ' ' && isLetter(b[ks-2]) {
+			ks--
+			for ks > 0 && e-ks < 48 && isLetter(b[ks-1]) {
+				ks--
+			}
+		}
 		if ks < e {
 			return ks
 		}
@@ -687,8 +694,8 @@ func (st *scan) labelLineKinds(p int) kind {
 	if k < 2 || (b[k] != '=' && b[k] != ':') {
 		return 0
 	}
-	switch lower(b[k-1]) { // the last letter of value, number, _no, _num
-	case 'e', 'r', 'o', 'm':
+	switch lower(b[k-1]) { // the last letter of value, number, _no, _num, _id
+	case 'e', 'r', 'o', 'm', 'd':
 	default:
 		return 0
 	}
@@ -698,7 +705,8 @@ func (st *scan) labelLineKinds(p int) kind {
 	}
 	var lb [32]byte
 	key := lowerWord(lb[:], b[ks:k])
-	if key != "value" && !strings.HasSuffix(key, "number") && !strings.HasSuffix(key, "_no") && !strings.HasSuffix(key, "_num") {
+	if key != "value" && !strings.HasSuffix(key, "number") && !strings.HasSuffix(key, "_no") && !strings.HasSuffix(key, "_num") &&
+		!strings.HasSuffix(key, "_id") {
 		return 0
 	}
 	ls := ks

@@ -308,7 +308,7 @@ func (st *scan) afterPasswordWord(ws, we int) (int, int, bool) {
 		switch lowerWord(lb[:], b[k:e]) {
 		case "password", "passwd", "pwd", "passcode", "passphrase", "passwort", "kennwort", "wachtwoord", "senha":
 			return ps, st.passwordEnd(ps, we), true
-		case "is", "was":
+		case "is", "was", "ist", "es", "est", "era", "war":
 			if k < 2 || b[k-1] != ' ' {
 				return 0, 0, false
 			}
@@ -345,8 +345,8 @@ func (st *scan) passwordEnd(ps, we int) int {
 func (st *scan) afterSecretWord(ws, we int) (int, bool) {
 	b := st.b
 	const slack = "hooks.slack.com/services/"
-	if ws >= len(slack) && b[ws-1] == '/' && bytes.Equal(b[ws-len(slack):ws], []byte(slack)) {
-		s := ws - len(slack)
+	if i := bytes.LastIndex(b[max(0, ws-len(slack)-40):ws], []byte(slack)); ws > 0 && b[ws-1] == '/' && i >= 0 {
+		s := max(0, ws-len(slack)-40) + i
 		for _, scheme := range []string{"https://", "http://"} {
 			if s >= len(scheme) && bytes.Equal(b[s-len(scheme):s], []byte(scheme)) {
 				s -= len(scheme)
