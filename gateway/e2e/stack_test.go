@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/breachline/breachline/pkg/grpcx"
+	"github.com/breachline/breachline/pkg/porttest"
 )
 
 var (
@@ -70,28 +70,10 @@ func repoRoot() (string, error) {
 	return filepath.Dir(gowork), nil
 }
 
-// freeAddrs returns n distinct loopback addresses whose ports were free a
-// moment ago. All n listeners stay open until every port is chosen, so the
-// kernel cannot hand the same port out twice.
-func freeAddrs(t testing.TB, n int) []string {
-	t.Helper()
-	addrs := make([]string, 0, n)
-	listeners := make([]net.Listener, 0, n)
-	defer func() {
-		for _, l := range listeners {
-			_ = l.Close()
-		}
-	}()
-	for range n {
-		l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		listeners = append(listeners, l)
-		addrs = append(addrs, l.Addr().String())
-	}
-	return addrs
-}
+// freeAddrs returns n loopback addresses for binaries to bind (see
+// porttest.FreeAddrs: below the ephemeral range, so no outgoing connection
+// takes one in the gap before the binary binds it).
+func freeAddrs(t testing.TB, n int) []string { return porttest.FreeAddrs(t, n) }
 
 // process is one running binary whose output is kept for failure reports.
 type process struct {

@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 
 	dispatchv1 "github.com/breachline/breachline/pkg/gen/breachline/dispatch/v1"
 	"github.com/breachline/breachline/pkg/grpcx"
+	"github.com/breachline/breachline/pkg/porttest"
 	"github.com/breachline/breachline/services/dispatch/internal/domain"
 )
 
@@ -38,12 +38,7 @@ func TestSIGKILLDuringCampaign(t *testing.T) {
 	bin, mail, uri, dbName, svc := rig.bin, rig.mail, rig.uri, rig.db, rig.svc
 	id, version := approvedCampaign(t, svc, n)
 
-	lis, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := lis.Addr().String()
-	_ = lis.Close()
+	addr := porttest.FreeAddrs(t, 1)[0]
 	start := func() *exec.Cmd {
 		cmd := exec.CommandContext(t.Context(), bin)
 		cmd.Env = append(os.Environ(),

@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	dispatchv1 "github.com/breachline/breachline/pkg/gen/breachline/dispatch/v1"
 	"github.com/breachline/breachline/pkg/grpcx"
+	"github.com/breachline/breachline/pkg/porttest"
 	"github.com/breachline/breachline/services/dispatch/internal/domain"
 )
 
@@ -58,18 +58,7 @@ func TestReplicasShareWorkAndSurviveAKill(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	lis := make([]net.Listener, 3)
-	addrs := make([]string, 3)
-	for i := range lis {
-		var err error
-		if lis[i], err = (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0"); err != nil {
-			t.Fatal(err)
-		}
-		addrs[i] = lis[i].Addr().String()
-	}
-	for _, l := range lis {
-		_ = l.Close()
-	}
+	addrs := porttest.FreeAddrs(t, 3)
 	replicas := make([]*exec.Cmd, 3)
 	for i, addr := range addrs {
 		cmd := exec.CommandContext(t.Context(), bin)

@@ -3,7 +3,6 @@ package main_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	intakev1 "github.com/breachline/breachline/pkg/gen/breachline/intake/v1"
 	"github.com/breachline/breachline/pkg/grpcx"
 	"github.com/breachline/breachline/pkg/mongotest"
+	"github.com/breachline/breachline/pkg/porttest"
 )
 
 const (
@@ -63,12 +63,7 @@ func TestSIGKILLDuringSignalLoad(t *testing.T) {
 		_ = client.Database(dbName).Drop(context.Background())
 		_ = client.Disconnect(context.Background())
 	})
-	lis, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := lis.Addr().String()
-	_ = lis.Close()
+	addr := porttest.FreeAddrs(t, 1)[0]
 	start := func() *exec.Cmd {
 		cmd := exec.CommandContext(t.Context(), bin)
 		cmd.Env = append(os.Environ(),
