@@ -41,6 +41,10 @@ func (st *scan) address(i, e int) (int, bool) {
 	if he, ok := highway(b, k); ok {
 		suffixEnd, words = he, 1
 	}
+	// A street named after its type word: "1450 Calle Ocho", "12 Rue Cler".
+	if se, ok := streetPrefix(b, k); ok && suffixEnd == 0 {
+		suffixEnd, words = se, 1
+	}
 	for words < 6 && k < n && suffixEnd == 0 {
 		ws := k
 		switch {
@@ -307,4 +311,34 @@ func addressEnd(b []byte, e int) bool {
 		return e+1 >= len(b) || b[e+1] == ' ' || b[e+1] == '\n'
 	}
 	return false
+}
+
+// streetPrefix recognises a street whose type word comes first, as in
+// Spanish, French, Portuguese and Italian ("Calle Ocho", "Avenida Juárez",
+// "Rue Cler", "Via Roma"): the type word and one to three capitalised
+// words. It returns their end.
+func streetPrefix(b []byte, k int) (int, bool) {
+	for _, w := range []string{"Calle ", "Avenida ", "Av. ", "Camino ", "Paseo ", "Carrera ", "Rue ", "Boulevard ", "Rua ", "Via ", "Viale ", "Piazza ", "Plaza "} {
+		if k+len(w) >= len(b) || string(b[k:k+len(w)]) != w {
+			continue
+		}
+		e := k + len(w)
+		words := 0
+		for words < 3 && e < len(b) && (isUpper(b[e]) || isDigit(b[e])) {
+			for e < len(b) && (isLetter(b[e]) || isDigit(b[e]) || b[e] >= 0x80) {
+				e++
+			}
+			words++
+			if e+1 < len(b) && b[e] == ' ' && (isUpper(b[e+1]) || isDigit(b[e+1])) {
+				e++
+				continue
+			}
+			break
+		}
+		if words == 0 {
+			return 0, false
+		}
+		return e, true
+	}
+	return 0, false
 }

@@ -59,7 +59,7 @@ var bioPhrases = []struct {
 	{heads: "voiceprint|voiceprints|voice print|voice prints|voice template|voice templates|voice biometrics", bare: true},
 	{heads: "voice sample|voice samples|finger scan|finger scans|fingerscan|vein pattern|vein patterns", bare: true},
 	// German, Spanish, French, Portuguese.
-	{heads: "fingerabdruck|fingerabdrucke|fingerabdruckdaten|huellas dactilares|huella dactilar|empreintes digitales|" +
+	{heads: "fingerabdruck|fingerabdrucke|fingerabdrücke|fingerabdruckdaten|huellas dactilares|huella dactilar|empreintes digitales|" +
 		"empreinte digitale|impressao digital|impressoes digitais", bare: true},
 	{heads: "dna", nouns: "profile|profiles|sample|samples|data|record|records|sequence|sequences|test result|test results"},
 	{heads: "genetic", nouns: "data|information|profile|profiles|test result|test results"},
@@ -381,6 +381,9 @@ func (f *bioFilter) notBiometric(b []byte, q, end int) bool {
 	if q >= 2 && b[q-1] == '-' && b[q-2] == '-' {
 		return true
 	}
+	if bytes.HasPrefix(b[end:], []byte(" all over")) { // "left his fingerprints all over the code"
+		return true
+	}
 	// Words before, nearest first.
 	k := q
 	for w := range 3 {
@@ -426,6 +429,18 @@ func (f *bioFilter) notBiometric(b []byte, q, end int) bool {
 // biometric identifier the main loop found right after it on its line, if
 // any.
 func (st *scan) joinBiometric(found []Finding) {
+	// Phrases side by side name one thing: "Facial recognition face
+	// templates", "Genetic data: DNA sample".
+	k := 0
+	for x := range found {
+		if k > 0 && found[x].Start-found[k-1].End <= 3 && onlySeparators(st.b[found[k-1].End:found[x].Start]) {
+			found[k-1].End = found[x].End
+			continue
+		}
+		found[k] = found[x]
+		k++
+	}
+	found = found[:k]
 	var ids []int
 	for x, g := range st.findings {
 		if g.Type == Biometric {
@@ -476,4 +491,14 @@ func (st *scan) joinBiometric(found []Finding) {
 			st.done = p.End
 		}
 	}
+}
+
+// onlySeparators reports whether v holds only spaces and punctuation.
+func onlySeparators(v []byte) bool {
+	for _, c := range v {
+		if isAlnum(c) || c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

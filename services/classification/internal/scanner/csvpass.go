@@ -21,8 +21,8 @@ func (st *scan) csvPasswords() {
 	sep := st.hdrSep
 	// The column's name must name a password ("password", "db_pass"), not
 	// something about one ("password_hint").
-	cs, c := 0, 0
-	for k := 0; k <= st.hdrEnd && c <= col; k++ {
+	cs, c := st.hdrStart, 0
+	for k := st.hdrStart; k <= st.hdrEnd && c <= col; k++ {
 		if k < st.hdrEnd && b[k] != sep {
 			continue
 		}

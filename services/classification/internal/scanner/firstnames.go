@@ -8,7 +8,8 @@ import "strings"
 // are folded before the look-up: "José" matches "jose"). Words that are far
 // more often something else in business text (Will, Grant, Chase, Iris,
 // place names) are left out: a name that starts with one needs a label.
-const firstNameList = `
+const firstNameList = `keisha yolanda tyrone deshawn shanice latasha terrell marquis lakisha jamar rasheed tyrell trevon shaniqua monique brianna
+
 james john robert michael william david richard joseph thomas charles christopher daniel matthew anthony mark
 donald steven paul andrew joshua kenneth kevin brian george timothy ronald edward jason jeffrey ryan jacob gary
 nicholas eric jonathan stephen larry justin scott brandon benjamin samuel gregory alexander frank patrick raymond

@@ -10,6 +10,9 @@ func (st *scan) lt(i int) int {
 			return r
 		}
 	}
+	if r, ok := st.mrzLine2(i); ok {
+		return r
+	}
 	k := i + 1
 	for k < len(b) && k-i <= 40 && (isAlnum(b[k]) || b[k] == '_' || b[k] == '-' || b[k] == '.' || b[k] == ':') {
 		k++
@@ -99,4 +102,42 @@ func mrzCheck(f []byte) byte {
 		sum += v * w[i%3]
 	}
 	return byte('0' + sum%10)
+}
+
+// mrzLine2 recognises the data line of a passport's machine-readable zone
+// on its own ("K226863384USA8207153F3009145<<<<<<<<<<<<<<06"), the '<' at
+// b[i] being one of its fillers: the document number, birth date and expiry
+// each carry an ICAO check digit, and all three must hold.
+func (st *scan) mrzLine2(i int) (int, bool) {
+	b := st.b
+	s := i
+	for s > 0 && i-s < 44 && (isUpper(b[s-1]) || isDigit(b[s-1]) || b[s-1] == '<') {
+		s--
+	}
+	if s > 0 && isAlnum(b[s-1]) || i-s < 28 || s+44 > len(b) {
+		return 0, false
+	}
+	l := b[s : s+44]
+	for _, c := range l {
+		if !isUpper(c) && !isDigit(c) && c != '<' {
+			return 0, false
+		}
+	}
+	if s+44 < len(b) && isAlnum(b[s+44]) {
+		return 0, false
+	}
+	// number(9) check, nationality(3), birth(6) check, sex, expiry(6) check
+	if mrzCheck(l[0:9]) != l[9] || mrzCheck(l[13:19]) != l[19] || mrzCheck(l[21:27]) != l[27] ||
+		(l[20] != 'M' && l[20] != 'F' && l[20] != '<') || !isUpper(l[10]) {
+		return 0, false
+	}
+	ne := s + 9
+	for ne > s && b[ne-1] == '<' {
+		ne--
+	}
+	if ne-s < 6 {
+		return 0, false
+	}
+	st.emit(Passport, s, ne, 0.95, nil)
+	return s + 44, true
 }

@@ -304,6 +304,9 @@ func (st *scan) nameAt(q, others int) int {
 	if k0 < len(b) && b[k0] == ',' {
 		k0++
 	}
+	if k0+2 < len(b) && b[k0] == ' ' && b[k0+1] == ' ' { // OCR: "Deborah  Lynn  Fisher"
+		k0++
+	}
 	if (k0+1 >= len(b) || b[k0] != ' ' || (!isUpper(b[k0+1]) && b[k0+1] < 0xC3 && particleEnd(b, k0+1) == k0+1)) &&
 		(q < 2 || b[q-1] != ' ' || b[q-2] != '.') {
 		return q
@@ -326,6 +329,9 @@ func (st *scan) nameAt(q, others int) int {
 		k = e
 		if k+1 >= len(b) || b[k] != ' ' {
 			break
+		}
+		if b[k+1] == ' ' && k+2 < len(b) && b[k+2] != ' ' {
+			k++ // a double space between the words of a scanned form
 		}
 		if n, up := nameLetter(b, k+1); n > 0 && up {
 			k++

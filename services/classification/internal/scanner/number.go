@@ -374,6 +374,12 @@ func (st *scan) classify(g *groups, a, z int) (int, bool) {
 		return end, true
 	}
 
+	// An HL7 patient identifier typed MR ("PID|1||4471920^^^HOSP^MR|").
+	if m == 1 && end+3 < len(b) && b[end] == '^' && hl7MR(b[end:]) {
+		st.emit(MedicalRecord, start, end, 0.93, nil)
+		return end, true
+	}
+
 	// A cheque's MICR line: ⑆routing⑆ account⑈ (E-13B transit and on-us
 	// symbols, U+2446 and U+2448).
 	if m == 1 && end+3 <= len(b) && b[end] == 0xE2 && b[end+1] == 0x91 {
@@ -733,6 +739,20 @@ func (st *scan) cjkDOB(p int) bool {
 		if bytes.Contains(w, l) {
 			return true
 		}
+	}
+	return false
+}
+
+// hl7MR reports whether the HL7 components after an identifier ("^^^HOSP^MR"
+// up to the next field or repetition) end in the identifier type code MR.
+func hl7MR(b []byte) bool {
+	e := 0
+	for e < len(b) && e < 64 && b[e] != '|' && b[e] != '~' && b[e] != ' ' && b[e] != '\n' {
+		e++
+	}
+	c := b[:e]
+	if i := bytes.LastIndexByte(c, '^'); i >= 0 {
+		return string(c[i+1:]) == "MR" || string(c[i+1:]) == "MRN"
 	}
 	return false
 }

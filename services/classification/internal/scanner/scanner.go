@@ -192,7 +192,8 @@ type scan struct {
 	// with a header line.
 	header []kind
 	hdrSep byte
-	hdrEnd int
+	// hdrStart..hdrEnd is the header line.
+	hdrStart, hdrEnd int
 	// ntab is the table the last name was looked for in (names.go).
 	ntab nameTable
 }
@@ -607,7 +608,19 @@ func (st *scan) csvHeader() {
 	if end >= len(b) || end == 0 {
 		return
 	}
-	line := b[:end]
+	start0 := 0
+	// A title line first ("payroll_export.csv"): the header is the next.
+	if end <= 64 && !bytes.ContainsAny(b[:end], ",\t|") {
+		start0 = end + 1
+		end = start0
+		for end < len(b) && end-start0 < 4096 && b[end] != '\n' {
+			end++
+		}
+		if end >= len(b) || end == start0 {
+			return
+		}
+	}
+	line := b[start0:end]
 	sep := byte(0)
 	commas, tabs, pipes := 0, 0, 0
 	for _, c := range line {
@@ -653,7 +666,7 @@ func (st *scan) csvHeader() {
 		start = k + 1
 	}
 	if found {
-		st.header, st.hdrSep, st.hdrEnd = cols, sep, end
+		st.header, st.hdrSep, st.hdrStart, st.hdrEnd = cols, sep, start0, end
 	}
 }
 
@@ -714,7 +727,7 @@ func (st *scan) labelLineKinds(p int) kind {
 		ls--
 	}
 	line := b[ls:ks]
-	for _, key := range []string{"field=", "name=", "key=", "type=", "field:", "name:", "key:", "type:"} {
+	for _, key := range []string{"field=", "name=", "key=", "type=", "doc=", "document=", "kind=", "field:", "name:", "key:", "type:"} {
 		if i := bytes.LastIndex(line, []byte(key)); i >= 0 {
 			v := line[i+len(key):]
 			e := 0

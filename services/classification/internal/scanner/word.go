@@ -211,6 +211,11 @@ func (st *scan) idToken(ws, we, i int) {
 	if other > 0 || digits == 0 || (digits < 3 && (len(compact) < 8 || lowerHex > 0)) {
 		return
 	}
+	// "NPI-1581516691", "NPI#1581516691": the label glued to the number.
+	if len(tok) == 14 && (tok[3] == '-' || tok[3] == '#') && bytes.EqualFold(tok[:3], []byte("NPI")) && validNPI(tok[4:]) {
+		st.emit(NPI, ws+4, we, 0.95, nil)
+		return
+	}
 	if len(compact) == 11 && lowerHex == 0 && validMBI(compact) {
 		st.emitShaped(HealthInsurance, ws, we, kInsurance, 0.95, 0.75)
 		return
@@ -375,7 +380,8 @@ func (st *scan) afterSecretWord(ws, we int) (int, bool) {
 		lo = lo || isLower(c)
 		dg = dg || isDigit(c)
 	}
-	if !up || !lo || !dg || entropy(tok) < 3.5 {
+	hex := !up && lo && dg && len(tok) >= 32 && len(tok) <= 64 && isHex(tok) // "auth token 86311c23…"
+	if (!hex && (!up || !lo || !dg)) || entropy(tok) < 3.5 {
 		return 0, false
 	}
 	k := ws - 1
@@ -398,6 +404,16 @@ func (st *scan) afterSecretWord(ws, we int) (int, bool) {
 func upperOnly(v []byte) bool {
 	for _, c := range v {
 		if !isUpper(c) && !isDigit(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// isHex reports whether v holds only hexadecimal digits.
+func isHex(v []byte) bool {
+	for _, c := range v {
+		if !isDigit(c) && (lower(c) < 'a' || lower(c) > 'f') {
 			return false
 		}
 	}
