@@ -318,6 +318,14 @@ func addressEnd(b []byte, e int) bool {
 // "Rue Cler", "Via Roma"): the type word and one to three capitalised
 // words. It returns their end.
 func streetPrefix(b []byte, k int) (int, bool) {
+	if k >= len(b) {
+		return 0, false
+	}
+	switch b[k] {
+	case 'C', 'A', 'P', 'R', 'B', 'V':
+	default:
+		return 0, false
+	}
 	for _, w := range []string{"Calle ", "Avenida ", "Av. ", "Camino ", "Paseo ", "Carrera ", "Rue ", "Boulevard ", "Rua ", "Via ", "Viale ", "Piazza ", "Plaza "} {
 		if k+len(w) >= len(b) || string(b[k:k+len(w)]) != w {
 			continue

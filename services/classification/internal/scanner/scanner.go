@@ -453,8 +453,12 @@ func (st *scan) nearest(hs []hit, want kind, p int) (kind, []hit, bool) {
 			neg = true
 		}
 	}
-	if k := (st.colKinds(p) | st.parentKinds(p)) & want; k != 0 {
-		return k, nil, neg
+	k := st.colKinds(p)
+	if want != kBiometric { // a hash is biometric only by a word before it
+		k |= st.parentKinds(p)
+	}
+	if k&want != 0 {
+		return k & want, nil, neg
 	}
 	return 0, nil, neg
 }

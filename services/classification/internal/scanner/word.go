@@ -350,8 +350,8 @@ func (st *scan) passwordEnd(ps, we int) int {
 func (st *scan) afterSecretWord(ws, we int) (int, bool) {
 	b := st.b
 	const slack = "hooks.slack.com/services/"
-	if i := bytes.LastIndex(b[max(0, ws-len(slack)-40):ws], []byte(slack)); ws > 0 && b[ws-1] == '/' && i >= 0 {
-		s := max(0, ws-len(slack)-40) + i
+	if ws > 0 && b[ws-1] == '/' && bytes.Contains(b[max(0, ws-len(slack)-40):ws], []byte(slack)) {
+		s := max(0, ws-len(slack)-40) + bytes.LastIndex(b[max(0, ws-len(slack)-40):ws], []byte(slack))
 		for _, scheme := range []string{"https://", "http://"} {
 			if s >= len(scheme) && bytes.Equal(b[s-len(scheme):s], []byte(scheme)) {
 				s -= len(scheme)
