@@ -75,15 +75,24 @@ func (st *scan) mrz(p int) (int, bool) {
 	if mrzCheck(num) != b[s2+9] {
 		return 0, false
 	}
-	ne := s2 + 9
-	for ne > s2 && b[ne-1] == '<' {
-		ne--
-	}
-	if ne-s2 < 6 {
+	if !st.emitDocNumber(s2, 0.97) {
 		return 0, false
 	}
-	st.emit(Passport, s2, ne, 0.97, nil)
 	return e2, true
+}
+
+// emitDocNumber reports the document number that opens an MRZ data line at
+// b[s] (nine characters, filler '<' trimmed), unless it is too short.
+func (st *scan) emitDocNumber(s int, conf float32) bool {
+	ne := s + 9
+	for ne > s && st.b[ne-1] == '<' {
+		ne--
+	}
+	if ne-s < 6 {
+		return false
+	}
+	st.emit(Passport, s, ne, conf, nil)
+	return true
 }
 
 // mrzCheck computes an ICAO 9303 check digit: weights 7, 3, 1; digits are
@@ -131,13 +140,8 @@ func (st *scan) mrzLine2(i int) (int, bool) {
 		(l[20] != 'M' && l[20] != 'F' && l[20] != '<') || !isUpper(l[10]) {
 		return 0, false
 	}
-	ne := s + 9
-	for ne > s && b[ne-1] == '<' {
-		ne--
-	}
-	if ne-s < 6 {
+	if !st.emitDocNumber(s, 0.95) {
 		return 0, false
 	}
-	st.emit(Passport, s, ne, 0.95, nil)
 	return s + 44, true
 }
