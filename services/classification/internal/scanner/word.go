@@ -350,7 +350,7 @@ func (st *scan) passwordEnd(ps, we int) int {
 func (st *scan) afterSecretWord(ws, we int) (int, bool) {
 	b := st.b
 	const slack = "hooks.slack.com/services/"
-	if ws > 0 && b[ws-1] == '/' && bytes.Contains(b[max(0, ws-len(slack)-40):ws], []byte(slack)) {
+	if ws > 0 && b[ws-1] == '/' && we-ws >= 8 && bytes.Contains(b[max(0, ws-len(slack)-40):ws], []byte(slack)) {
 		s := max(0, ws-len(slack)-40) + bytes.LastIndex(b[max(0, ws-len(slack)-40):ws], []byte(slack))
 		for _, scheme := range []string{"https://", "http://"} {
 			if s >= len(scheme) && bytes.Equal(b[s-len(scheme):s], []byte(scheme)) {
