@@ -429,13 +429,17 @@ func (f *bioFilter) notBiometric(b []byte, q, end int) bool {
 // biometric identifier the main loop found right after it on its line, if
 // any.
 func (st *scan) joinBiometric(found []Finding) {
-	// Phrases side by side name one thing: "Facial recognition face
-	// templates", "Genetic data: DNA sample".
+	// Phrases side by side, or overlapping ("finger scan of face geometry"
+	// holds "scan of face geometry"), name one thing: "Facial recognition
+	// face templates", "Genetic data: DNA sample".
 	k := 0
 	for x := range found {
-		if k > 0 && found[x].Start-found[k-1].End <= 3 && onlySeparators(st.b[found[k-1].End:found[x].Start]) {
-			found[k-1].End = found[x].End
-			continue
+		if k > 0 {
+			p := &found[k-1]
+			if found[x].Start <= p.End || (found[x].Start-p.End <= 3 && onlySeparators(st.b[p.End:found[x].Start])) {
+				p.End = max(p.End, found[x].End)
+				continue
+			}
 		}
 		found[k] = found[x]
 		k++

@@ -23,6 +23,7 @@ func TestBiometricPhrases(t *testing.T) {
 		{"template", "we collect and store your fingerprint template for timeclock use", []string{"fingerprint template"}},
 		{"plural", "We do not sell biometric data such as fingerprints or retina images.", []string{"biometric data", "fingerprints", "retina images"}},
 		{"geometry", "biometric identifiers including scans of face geometry will be retained", []string{"biometric identifiers", "scans of face geometry"}},
+		{"overlapping", "finger scan of face geometry", []string{"finger scan of face geometry"}},
 		{"caps", "IRIS SCAN enrollment completed", []string{"IRIS SCAN"}},
 		{"snake", "voice_print stored", []string{"voice_print"}},
 		{"camel", "faceTemplate enrolled; palmVeinPattern saved", []string{"faceTemplate", "palmVeinPattern"}},
