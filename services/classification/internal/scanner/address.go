@@ -145,28 +145,55 @@ func (st *scan) suffixNext(k int) bool {
 // "County Road 12", "FM 1960", then its number, and returns its end.
 func highway(b []byte, k int) (int, bool) {
 	n := len(b)
-	if k >= n {
+	l := highwayWords.at(b, k, isDigit)
+	if l == 0 {
 		return 0, false
 	}
-	switch b[k] {
-	case 'U', 'S', 'C', 'H', 'R', 'F':
-	default:
+	e := k + l
+	for e < n && isDigit(b[e]) && e-k-l < 5 {
+		e++
+	}
+	if e < n && isAlnum(b[e]) {
 		return 0, false
 	}
-	for _, w := range []string{"US Highway ", "US Hwy ", "State Route ", "State Highway ", "County Road ", "Highway ",
-		"Hwy ", "Hwy. ", "Route ", "Rte ", "Rte. ", "SR ", "FM ", "CR "} {
-		if k+len(w) < n && string(b[k:k+len(w)]) == w && isDigit(b[k+len(w)]) {
-			e := k + len(w)
-			for e < n && isDigit(b[e]) && e-k-len(w) < 5 {
-				e++
-			}
-			if e < n && isAlnum(b[e]) {
-				return 0, false
-			}
-			return e, true
+	return e, true
+}
+
+var (
+	highwayWords = newPrefixSet("US Highway ", "US Hwy ", "State Route ", "State Highway ", "County Road ", "Highway ",
+		"Hwy ", "Hwy. ", "Route ", "Rte ", "Rte. ", "SR ", "FM ", "CR ")
+	streetTypeWords = newPrefixSet("Calle ", "Avenida ", "Av. ", "Camino ", "Paseo ", "Carrera ", "Rue ", "Boulevard ",
+		"Rua ", "Via ", "Viale ", "Piazza ", "Plaza ")
+)
+
+// prefixSet is a list of literal words looked for at a position, with the
+// set of their first bytes for a one-byte rejection (numbers before a space
+// are common; these words are not).
+type prefixSet struct {
+	words []string
+	first [256]bool
+}
+
+func newPrefixSet(words ...string) *prefixSet {
+	p := &prefixSet{words: words}
+	for _, w := range words {
+		p.first[w[0]] = true
+	}
+	return p
+}
+
+// at returns the length of the first word of the set at b[k] that is
+// followed by a byte next accepts, or 0.
+func (p *prefixSet) at(b []byte, k int, next func(byte) bool) int {
+	if k >= len(b) || !p.first[b[k]] {
+		return 0
+	}
+	for _, w := range p.words {
+		if k+len(w) < len(b) && string(b[k:k+len(w)]) == w && next(b[k+len(w)]) {
+			return len(w)
 		}
 	}
-	return 0, false
+	return 0
 }
 
 // poBox recognises a post-office box whose number is b[i:e] ("PO Box
@@ -318,35 +345,19 @@ func addressEnd(b []byte, e int) bool {
 // "Rue Cler", "Via Roma"): the type word and one to three capitalised
 // words. It returns their end.
 func streetPrefix(b []byte, k int) (int, bool) {
-	if k >= len(b) {
+	l := streetTypeWords.at(b, k, func(c byte) bool { return isUpper(c) || isDigit(c) })
+	if l == 0 {
 		return 0, false
 	}
-	switch b[k] {
-	case 'C', 'A', 'P', 'R', 'B', 'V':
-	default:
-		return 0, false
-	}
-	for _, w := range []string{"Calle ", "Avenida ", "Av. ", "Camino ", "Paseo ", "Carrera ", "Rue ", "Boulevard ", "Rua ", "Via ", "Viale ", "Piazza ", "Plaza "} {
-		if k+len(w) >= len(b) || string(b[k:k+len(w)]) != w {
-			continue
+	e := k + l
+	for words := 0; words < 3; words++ {
+		for e < len(b) && (isLetter(b[e]) || isDigit(b[e]) || b[e] >= 0x80) {
+			e++
 		}
-		e := k + len(w)
-		words := 0
-		for words < 3 && e < len(b) && (isUpper(b[e]) || isDigit(b[e])) {
-			for e < len(b) && (isLetter(b[e]) || isDigit(b[e]) || b[e] >= 0x80) {
-				e++
-			}
-			words++
-			if e+1 < len(b) && b[e] == ' ' && (isUpper(b[e+1]) || isDigit(b[e+1])) {
-				e++
-				continue
-			}
+		if e+1 >= len(b) || b[e] != ' ' || (!isUpper(b[e+1]) && !isDigit(b[e+1])) {
 			break
 		}
-		if words == 0 {
-			return 0, false
-		}
-		return e, true
+		e++
 	}
-	return 0, false
+	return e, true
 }

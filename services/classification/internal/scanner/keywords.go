@@ -134,6 +134,28 @@ func (t *trie) match(b []byte, q int) (node int, end int) {
 	return node, end
 }
 
+// exact returns the keyword node that spans exactly b[ws:k] (ws a word
+// start), or 0.
+func (t *trie) exact(b []byte, ws, k int) int {
+	if node, end := t.match(b[:k], ws); end == k {
+		return node
+	}
+	return 0
+}
+
+// wordBefore returns the start of the word of at most maxLen letters that
+// ends just before b[k], or -1 when no word ends there.
+func wordBefore(b []byte, k, maxLen int) int {
+	ws := k
+	for ws > 0 && isLetter(b[ws-1]) && k-ws < maxLen {
+		ws--
+	}
+	if ws == k || !wordStart(b, ws) {
+		return -1
+	}
+	return ws
+}
+
 // boundaryAfter reports whether a word may end after b[k].
 func boundaryAfter(b []byte, k int) bool {
 	if k+1 >= len(b) {

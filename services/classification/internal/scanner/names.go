@@ -497,18 +497,15 @@ func (st *scan) nameLabel(q int) (label, title bool) {
 	if newline && !colon && !comma {
 		return false, false // a label ends its line with ':' or ','
 	}
-	ws := k
-	for ws > 0 && isLetter(b[ws-1]) && k-ws < 20 {
-		ws--
-	}
-	if !wordStart(b, ws) {
+	ws := wordBefore(b, k, 20)
+	if ws < 0 {
 		return false, false
 	}
 	if comma && st.signOff(ws, k) {
 		return true, false
 	}
-	node, end := st.s.kw.match(b[:k], ws)
-	if node == 0 || end != k || st.s.kw.kinds[node]&kName == 0 {
+	node := st.s.kw.exact(b, ws, k)
+	if node == 0 || st.s.kw.kinds[node]&kName == 0 {
 		return false, false
 	}
 	switch st.s.kw.word[node] {

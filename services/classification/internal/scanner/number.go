@@ -547,12 +547,18 @@ var foreignMonths = map[string]int{
 	"février": 2, "août": 8, "décembre": 12, "märz": 3, "março": 3,
 }
 
+// skipOf skips a "de " or "of " between a day and its month at b[k].
+func skipOf(b []byte, k int) int {
+	if k+3 <= len(b) && ((b[k] == 'd' && b[k+1] == 'e') || (b[k] == 'o' && b[k+1] == 'f')) && b[k+2] == ' ' {
+		return k + 3
+	}
+	return k
+}
+
 // monthWordAt reports whether a month name (or "de" and a month name, as in
 // "21 de abril de 1976") starts at b[k].
 func monthWordAt(b []byte, k int) bool {
-	if k+3 <= len(b) && ((b[k] == 'd' && b[k+1] == 'e') || (b[k] == 'o' && b[k+1] == 'f')) && b[k+2] == ' ' {
-		k += 3
-	}
+	k = skipOf(b, k)
 	e := k
 	for e < len(b) && (isLetter(b[e]) || b[e] >= 0x80) && e-k < 10 {
 		e++
@@ -631,8 +637,8 @@ func (st *scan) monthDate(i, e int, g *groups) (int, bool) {
 		}
 		sep := b[k]
 		k++
-		if sep == ' ' && k+3 < n && ((b[k] == 'd' && b[k+1] == 'e') || (b[k] == 'o' && b[k+1] == 'f')) && b[k+2] == ' ' {
-			k += 3 // "21 de abril de 1976", "the 3rd of May 1981"
+		if sep == ' ' && k+3 < n {
+			k = skipOf(b, k) // "21 de abril de 1976", "the 3rd of May 1981"
 		}
 		ms := k
 		for k < n && (isLetter(b[k]) || b[k] >= 0x80) && k-ms < 10 {

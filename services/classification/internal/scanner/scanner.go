@@ -455,7 +455,7 @@ func (st *scan) nearest(hs []hit, want kind, p int) (kind, []hit, bool) {
 	}
 	k := st.colKinds(p)
 	if want != kBiometric { // a hash is biometric only by a word before it
-		k |= st.parentKinds(p)
+		k |= st.structureKinds(p)
 	}
 	if k&want != 0 {
 		return k & want, nil, neg
@@ -486,14 +486,22 @@ func (st *scan) labels(e, p int) bool {
 	return true
 }
 
+// structureKinds is the context the layout around a value gives it when no
+// word before it on its line does: a label line above it, a field named
+// elsewhere on its line (labelLineKinds), or a YAML parent key
+// (parentKinds).
+func (st *scan) structureKinds(p int) kind {
+	if k := st.labelLineKinds(p); k != 0 {
+		return k
+	}
+	return st.parentKinds(p)
+}
+
 // parentKinds is the context an indented value inherits from the key above
 // it in YAML-like text: "passport:\n  number: 035175220" (the parent's
 // words). It applies only to a value on an indented "key: value" line.
 func (st *scan) parentKinds(p int) kind {
 	b := st.b
-	if k := st.labelLineKinds(p); k != 0 {
-		return k
-	}
 	// Cheap rejection first: the value must follow "key:" directly.
 	k := p - 1
 	if k >= 0 && (b[k] == '"' || b[k] == '\'') {

@@ -345,25 +345,12 @@ func (st *scan) passwordEnd(ps, we int) int {
 }
 
 // afterSecretWord recognises a random token given in prose right after a
-// secret word ("… and secret AZG8dDy4CYvi…", "token Xk2…") and the
-// token path of a Slack incoming-webhook URL. b[ws:we] contains a digit.
+// secret word ("… and secret AZG8dDy4CYvi…", "token Xk2…"), or a Slack
+// webhook path segment (slackWebhook). b[ws:we] contains a digit.
 func (st *scan) afterSecretWord(ws, we int) (int, bool) {
 	b := st.b
-	const slack = "hooks.slack.com/services/"
-	if ws > 0 && b[ws-1] == '/' && we-ws >= 8 && bytes.Contains(b[max(0, ws-len(slack)-40):ws], []byte(slack)) {
-		s := max(0, ws-len(slack)-40) + bytes.LastIndex(b[max(0, ws-len(slack)-40):ws], []byte(slack))
-		for _, scheme := range []string{"https://", "http://"} {
-			if s >= len(scheme) && bytes.Equal(b[s-len(scheme):s], []byte(scheme)) {
-				s -= len(scheme)
-				break
-			}
-		}
-		e := ws
-		for e < len(b) && (isAlnum(b[e]) || b[e] == '/' || b[e] == '_' || b[e] == '-') {
-			e++
-		}
-		st.emit(Secret, s, e, 0.97, nil)
-		return e, true
+	if ws > 0 && b[ws-1] == '/' {
+		return st.slackWebhook(ws, we)
 	}
 	if ws < 2 || b[ws-1] != ' ' || we-ws < 20 {
 		return 0, false
@@ -385,18 +372,43 @@ func (st *scan) afterSecretWord(ws, we int) (int, bool) {
 		return 0, false
 	}
 	k := ws - 1
-	q := k
-	for q > 0 && isLetter(b[q-1]) && k-q < 16 {
-		q--
-	}
-	if q == k || !wordStart(b, q) {
+	q := wordBefore(b, k, 16)
+	if q < 0 {
 		return 0, false
 	}
-	node, end := st.s.kw.match(b[:k], q)
-	if node == 0 || end != k || st.s.kw.kinds[node]&kSecret == 0 {
+	if node := st.s.kw.exact(b, q, k); node == 0 || st.s.kw.kinds[node]&kSecret == 0 {
 		return 0, false
 	}
 	st.emit(Secret, ws, e, 0.85, nil)
+	return e, true
+}
+
+// slackWebhook recognises the token path of a Slack incoming-webhook URL
+// ("https://hooks.slack.com/services/T…/B…/…") from one of its segments at
+// b[ws:we] (b[ws-1] is '/'), and reports the whole URL.
+func (st *scan) slackWebhook(ws, we int) (int, bool) {
+	b := st.b
+	const slack = "hooks.slack.com/services/"
+	if we-ws < 8 {
+		return 0, false
+	}
+	lo := max(0, ws-len(slack)-40)
+	i := bytes.LastIndex(b[lo:ws], []byte(slack))
+	if i < 0 {
+		return 0, false
+	}
+	s := lo + i
+	for _, scheme := range []string{"https://", "http://"} {
+		if s >= len(scheme) && bytes.Equal(b[s-len(scheme):s], []byte(scheme)) {
+			s -= len(scheme)
+			break
+		}
+	}
+	e := ws
+	for e < len(b) && (isAlnum(b[e]) || b[e] == '/' || b[e] == '_' || b[e] == '-') {
+		e++
+	}
+	st.emit(Secret, s, e, 0.97, nil)
 	return e, true
 }
 
