@@ -48,7 +48,8 @@ build: ## Build every binary into bin/.
 	@echo "built: $$(ls $(BIN) | tr '\n' ' ')"
 
 # Fuzz targets run for FUZZTIME each in make test: <module>:<package>:<target>.
-FUZZ     := gateway:./internal/server:FuzzJSONBody gateway:./internal/server:FuzzRawBody pkg:./csvimport:FuzzStream
+FUZZ     := gateway:./internal/server:FuzzJSONBody gateway:./internal/server:FuzzRawBody pkg:./csvimport:FuzzStream \
+            services/classification:./internal/scanner:FuzzScan
 FUZZTIME ?= 5s
 
 .PHONY: test
